@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "core"
+    verbose_name = "Core infrastructure"
+
+    def ready(self):
+        from core import checks, correlation  # noqa: F401 - registers checks and Celery signals
+        from core.memory import get_memory_monitor
+        from core.redis import get_redis
+
+        # Under memory pressure the Redis fallback gives back half of its entries.
+        get_memory_monitor().subscribe(lambda level, percent: get_redis().prune_fallback(0.5))

@@ -1,0 +1,66 @@
+"""The correlation id that ties a request to its log lines and the tasks it starts.
+
+The id lives in structlog's context variables, so every log line picks it up.
+Celery carries it in a message header from the producer to the worker.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import structlog
+from celery import signals
+
+HEADER = "X-Request-ID"
+_TASK_HEADER = "x_request_id"
+# A client-supplied id is echoed into logs and headers, so it must be tame.
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def accept_or_new(candidate: str | None) -> str:
+    if candidate and _SAFE_ID.match(candidate):
+        return candidate
+    return new_id()
+
+
+def current() -> str | None:
+    return structlog.contextvars.get_contextvars().get("correlation_id")
+
+
+def bind(correlation_id: str) -> None:
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
+
+
+def clear() -> None:
+    structlog.contextvars.clear_contextvars()
+
+
+@signals.before_task_publish.connect
+def _attach_to_task(headers=None, **kwargs):
+    correlation_id = current()
+    if correlation_id and headers is not None and _TASK_HEADER not in headers:
+        headers[_TASK_HEADER] = correlation_id
+
+
+@signals.task_prerun.connect
+def _bind_in_worker(task=None, **kwargs):
+    request = getattr(task, "request", None)
+    correlation_id = getattr(request, _TASK_HEADER, None) if request else None
+    if correlation_id is None and request is not None:
+        correlation_id = (getattr(request, "headers", None) or {}).get(_TASK_HEADER)
+    if correlation_id:
+        bind(correlation_id)
+    elif not task.request.is_eager:
+        bind(new_id())
+
+
+@signals.task_postrun.connect
+def _unbind_in_worker(task=None, **kwargs):
+    if task is not None and not task.request.is_eager:
+        clear()

@@ -1,0 +1,83 @@
+"""Typed access to the environment that never raises at import time.
+
+Settings modules read every variable through :class:`EnvReader`.  A missing or
+malformed value is recorded instead of raised, and the ``core`` system check
+turns each record into one readable line naming the variable, so a bad
+deployment stops at start-up without a stack trace.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import environ
+
+_MISSING = object()
+
+
+@dataclass
+class EnvProblem:
+    name: str
+    message: str
+
+
+@dataclass
+class EnvReader:
+    env: environ.Env = field(default_factory=environ.Env)
+    problems: list[EnvProblem] = field(default_factory=list)
+
+    def _read(self, kind: str, name: str, default: Any, required: bool) -> Any:
+        raw = os.environ.get(name)
+        if raw is None or raw == "":
+            if required:
+                self.problems.append(EnvProblem(name, f"{name} is required but not set"))
+            return None if default is _MISSING else default
+        try:
+            return getattr(self.env, kind)(name)
+        except Exception:  # noqa: BLE001 - any parse failure is a config error
+            self.problems.append(EnvProblem(name, f"{name} is malformed: expected {kind}"))
+            return None if default is _MISSING else default
+
+    def str(self, name: str, default: Any = _MISSING, *, required: bool = False) -> Any:
+        return self._read("str", name, default, required)
+
+    def int(self, name: str, default: Any = _MISSING, *, required: bool = False) -> Any:
+        return self._read("int", name, default, required)
+
+    def float(self, name: str, default: Any = _MISSING, *, required: bool = False) -> Any:
+        return self._read("float", name, default, required)
+
+    def list(self, name: str, default: Any = _MISSING, *, required: bool = False) -> Any:
+        return self._read("list", name, default, required)
+
+    def bool(self, name: str, default: Any = _MISSING, *, required: bool = False) -> Any:
+        raw = os.environ.get(name)
+        if raw not in (None, "") and raw.strip().lower() not in _BOOL_WORDS:
+            self.problems.append(EnvProblem(name, f"{name} is malformed: expected true or false"))
+            return None if default is _MISSING else default
+        return self._read("bool", name, default, required)
+
+    def db(self, name: str, default: str | None = None, *, required: bool = False) -> Any:
+        url = self._read("str", name, default, required)
+        if url is None:
+            return None
+        try:
+            parsed = environ.Env.db_url_config(url)
+        except Exception:  # noqa: BLE001
+            parsed = {}
+        if not parsed.get("ENGINE"):
+            self.problems.append(EnvProblem(name, f"{name} is malformed: not a database URL"))
+            return None
+        return parsed
+
+    def url(self, name: str, default: Any = _MISSING, *, schemes: tuple[str, ...], required: bool = False) -> Any:
+        value = self._read("str", name, default, required)
+        if value and value.split("://", 1)[0] not in schemes:
+            self.problems.append(EnvProblem(name, f"{name} is malformed: expected a {'/'.join(schemes)} URL"))
+            return None if default is _MISSING else default
+        return value
+
+
+_BOOL_WORDS = {"1", "0", "true", "false", "yes", "no", "on", "off", "y", "n", "t", "f"}

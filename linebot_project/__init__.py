@@ -1,0 +1,3 @@
+from linebot_project.celery import app as celery_app
+
+__all__ = ("celery_app",)

@@ -1,0 +1,190 @@
+"""Settings shared by every environment.
+
+Every value that differs between deployments comes from the environment
+through :class:`core.env.EnvReader`; see the table in README.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.env import EnvReader
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = EnvReader()
+
+# --- Django -------------------------------------------------------------------------
+DEBUG = False
+ALLOWED_HOSTS: list[str] = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_celery_beat",
+    "channels",
+    "core",
+    "accounts",
+    "conversations",
+    "richmessages",
+    "analytics",
+    "monitoring",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.CorrelationIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "linebot_project.urls"
+WSGI_APPLICATION = "linebot_project.wsgi.application"
+ASGI_APPLICATION = "linebot_project.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_URL = "media/"
+MEDIA_ROOT = VAR_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# LINE posts at most 1 MiB bodies; larger bodies are refused before parsing.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
+# --- Services -------------------------------------------------------------------------
+REDIS_URL: str | None = env.url("REDIS_URL", default=None, schemes=("redis", "rediss", "unix"))
+CELERY_BROKER_URL: str | None = env.url(
+    "CELERY_BROKER_URL", default=None, schemes=("amqp", "amqps", "pyamqp", "redis", "rediss", "filesystem", "memory")
+)
+
+
+def cache_settings(redis_url: str | None) -> dict:
+    if redis_url:
+        return {
+            "default": {
+                "BACKEND": "django_redis.cache.RedisCache",
+                "LOCATION": redis_url,
+                "OPTIONS": {
+                    "SOCKET_CONNECT_TIMEOUT": 1,
+                    "SOCKET_TIMEOUT": 1,
+                    # A Redis outage degrades the cache to misses instead of errors.
+                    "IGNORE_EXCEPTIONS": True,
+                },
+            }
+        }
+    return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "linebot"}}
+
+
+def channel_layer_settings(redis_url: str | None) -> dict:
+    if redis_url:
+        return {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis_url]}}}
+    return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+CACHES = cache_settings(REDIS_URL)
+CHANNEL_LAYERS = channel_layer_settings(REDIS_URL)
+
+# --- Celery ---------------------------------------------------------------------------
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged only once it finished, and a worker that dies mid-task
+# gives its task back to the broker: together with idempotent tasks this means
+# no event is lost and none is handled twice.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=90)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = TIME_ZONE
+
+# --- LINE -----------------------------------------------------------------------------
+LINE_CHANNEL_SECRET: str | None = env.str("LINE_CHANNEL_SECRET", default=None)
+LINE_CHANNEL_ACCESS_TOKEN: str | None = env.str("LINE_CHANNEL_ACCESS_TOKEN", default=None)
+LINE_API_BASE_URL: str = env.url("LINE_API_BASE_URL", default="https://api.line.me", schemes=("http", "https"))
+LINE_DATA_API_BASE_URL: str = env.url(
+    "LINE_DATA_API_BASE_URL", default="https://api-data.line.me", schemes=("http", "https")
+)
+
+# --- LLM ------------------------------------------------------------------------------
+LLM_PROVIDER: str = env.str("LLM_PROVIDER", default="azure")
+if LLM_PROVIDER not in ("azure", "openai"):
+    from core.env import EnvProblem
+
+    env.problems.append(EnvProblem("LLM_PROVIDER", "LLM_PROVIDER is malformed: expected azure or openai"))
+AZURE_OPENAI_ENDPOINT: str | None = env.url("AZURE_OPENAI_ENDPOINT", default=None, schemes=("http", "https"))
+AZURE_OPENAI_API_KEY: str | None = env.str("AZURE_OPENAI_API_KEY", default=None)
+AZURE_OPENAI_API_VERSION: str = env.str("AZURE_OPENAI_API_VERSION", default="2024-10-21")
+AZURE_OPENAI_DEPLOYMENT: str | None = env.str("AZURE_OPENAI_DEPLOYMENT", default=None)
+OPENAI_API_KEY: str | None = env.str("OPENAI_API_KEY", default=None)
+OPENAI_BASE_URL: str | None = env.url("OPENAI_BASE_URL", default=None, schemes=("http", "https"))
+OPENAI_MODEL: str = env.str("OPENAI_MODEL", default="gpt-4o-mini")
+
+# --- Infrastructure knobs ---------------------------------------------------------------
+REDIS_BREAKER_FAIL_MAX = env.int("REDIS_BREAKER_FAIL_MAX", default=3)
+REDIS_BREAKER_RESET_TIMEOUT = env.float("REDIS_BREAKER_RESET_TIMEOUT", default=5.0)
+REDIS_FALLBACK_MAX_ITEMS = env.int("REDIS_FALLBACK_MAX_ITEMS", default=10_000)
+MEMORY_WARNING_PERCENT = env.float("MEMORY_WARNING_PERCENT", default=70.0)
+MEMORY_CRITICAL_PERCENT = env.float("MEMORY_CRITICAL_PERCENT", default=90.0)
+
+# --- DRF ------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+# --- Logging --------------------------------------------------------------------------
+LOG_JSON = env.bool("LOG_JSON", default=False)
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+
+from core.logging import logging_config  # noqa: E402
+
+LOGGING = logging_config(json=LOG_JSON, level=LOG_LEVEL)

@@ -1,0 +1,53 @@
+"""The embedded default: runs fully offline with no environment set.
+
+SQLite under ``var/``, local-memory cache, in-memory channel layer and a
+filesystem Celery broker under ``var/`` that a real worker process consumes.
+Setting ``DATABASE_URL``, ``REDIS_URL`` or ``CELERY_BROKER_URL`` switches each
+piece to the real service.
+"""
+
+import secrets
+
+from .base import *  # noqa: F403
+from .base import VAR_DIR, env
+
+VAR_DIR.mkdir(exist_ok=True)
+
+
+def _local_secret_key() -> str:
+    # Stable across restarts so sessions survive, but never committed.
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=None) or _local_secret_key()
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server, worker and beat share one file: WAL and immediate
+    # transactions avoid "database is locked" under concurrent writers.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+
+_BROKER_DIR = VAR_DIR / "celery-broker"
+if not CELERY_BROKER_URL:  # noqa: F405
+    for sub in ("queue", "processed"):
+        (_BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_BROKER_DIR / "queue"),
+        "data_folder_out": str(_BROKER_DIR / "queue"),
+        "processed_folder": str(_BROKER_DIR / "processed"),
+        "store_processed": False,
+        "polling_interval": 0.1,
+    }
+
+WHITENOISE_USE_FINDERS = True
+ENV_PROBLEMS = env.problems

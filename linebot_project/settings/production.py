@@ -1,0 +1,54 @@
+"""Production: every service is real and every secret comes from the environment."""
+
+from core.logging import logging_config
+
+from .base import *  # noqa: F403
+from .base import cache_settings, channel_layer_settings, env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", required=True) or "missing"
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", required=True) or []
+
+DATABASES = {"default": env.db("DATABASE_URL", required=True) or {"ENGINE": "django.db.backends.postgresql"}}
+# Persistent connections, checked before reuse, instead of one connection per request.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+REDIS_URL = env.url("REDIS_URL", required=True, schemes=("redis", "rediss", "unix"))
+CACHES = cache_settings(REDIS_URL)
+CHANNEL_LAYERS = channel_layer_settings(REDIS_URL)
+CELERY_BROKER_URL = env.url("CELERY_BROKER_URL", required=True, schemes=("amqp", "amqps", "pyamqp", "redis", "rediss"))
+if CELERY_BROKER_URL and CELERY_BROKER_URL.startswith("redis"):
+    # With Redis as broker an unacknowledged task comes back after this timeout;
+    # it must outlive the longest task or the task would run twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+
+LINE_CHANNEL_SECRET = env.str("LINE_CHANNEL_SECRET", required=True)
+LINE_CHANNEL_ACCESS_TOKEN = env.str("LINE_CHANNEL_ACCESS_TOKEN", required=True)
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# --- HTTPS and cookies ------------------------------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+# Probes talk plain HTTP inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SESSION_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SECURE = True
+CSRF_COOKIE_HTTPONLY = True
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+X_FRAME_OPTIONS = "DENY"
+
+LOG_JSON = env.bool("LOG_JSON", default=True)
+LOGGING = logging_config(json=LOG_JSON, level=LOG_LEVEL)  # noqa: F405
+ENV_PROBLEMS = env.problems

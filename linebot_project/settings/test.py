@@ -1,0 +1,31 @@
+"""Settings for the test suite: real PostgreSQL and Redis at their usual local addresses."""
+
+import os
+
+from .base import *  # noqa: F403
+from .base import cache_settings, channel_layer_settings, env
+
+SECRET_KEY = "test-only-secret-key-not-used-anywhere-else-0123456789"  # noqa: S105
+DEBUG = False
+
+DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/linebot")}
+# Parallel test runs (several developers on one machine) each get their own database.
+DATABASES["default"]["TEST"] = {"NAME": f"test_linebot{os.environ.get('TEST_DB_SUFFIX', '')}"}
+
+REDIS_URL = env.url("REDIS_URL", default="redis://127.0.0.1:6379/15", schemes=("redis", "rediss"))
+CACHES = cache_settings(REDIS_URL)
+CACHES["default"]["KEY_PREFIX"] = f"test{os.environ.get('TEST_DB_SUFFIX', '')}"
+CHANNEL_LAYERS = channel_layer_settings(None)
+
+# Unit tests run tasks in-process; integration tests start real workers on a real broker.
+CELERY_BROKER_URL = env.url("CELERY_BROKER_URL", default="memory://", schemes=("amqp", "redis", "memory"))
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+ENV_PROBLEMS = env.problems

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Runs the bot on the embedded default (no env needed): web server, Celery worker
+# and beat, from one terminal. Ctrl-C stops them all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+source scripts/lib/venv.sh
+ensure_venv requirements/base.txt
+
+export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-linebot_project.settings.local}"
+HOST="${HOST:-127.0.0.1}"
+PORT="${PORT:-8000}"
+PY=.venv/bin/python
+mkdir -p var/log
+
+echo "==> migrating"
+$PY manage.py migrate --noinput >var/log/migrate.log
+$PY manage.py ensure_demo_superuser
+
+pids=()
+start() {  # start NAME COMMAND...: runs in the background, output to var/log/NAME.log
+  local name="$1"; shift
+  "$@" >"var/log/$name.log" 2>&1 &
+  pids+=($!)
+  echo "    started $name (pid $!, log var/log/$name.log)"
+}
+stop() {
+  trap - INT TERM EXIT
+  echo; echo "==> stopping"
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+  echo "==> stopped"
+}
+trap stop INT TERM EXIT
+
+echo "==> starting"
+start web .venv/bin/daphne -b "$HOST" -p "$PORT" linebot_project.asgi:application
+start worker .venv/bin/celery -A linebot_project worker --loglevel=INFO --concurrency=2
+start beat .venv/bin/celery -A linebot_project beat --loglevel=INFO --pidfile=
+
+for _ in $(seq 1 60); do
+  (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null && break
+  sleep 0.5
+done
+
+cat <<INFO
+
+The bot is running:
+  Admin (ops console)   http://$HOST:$PORT/admin/
+  Liveness              http://$HOST:$PORT/healthz
+  Readiness             http://$HOST:$PORT/readyz
+  LINE webhook          http://$HOST:$PORT/line/webhook
+Press Ctrl-C to stop.
+INFO
+
+# Exit (and stop the others) as soon as any process dies.
+wait -n "${pids[@]}"
+echo "A process exited; see var/log/." >&2
