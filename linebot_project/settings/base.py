@@ -166,6 +166,26 @@ AZURE_OPENAI_DEPLOYMENT: str | None = env.str("AZURE_OPENAI_DEPLOYMENT", default
 OPENAI_API_KEY: str | None = env.str("OPENAI_API_KEY", default=None)
 OPENAI_BASE_URL: str | None = env.url("OPENAI_BASE_URL", default=None, schemes=("http", "https"))
 OPENAI_MODEL: str = env.str("OPENAI_MODEL", default="gpt-4o-mini")
+# Per attempt (the SDK retries LLM_MAX_RETRIES times), and for a whole answer including tool rounds.
+LLM_CONNECT_TIMEOUT: float = env.float("LLM_CONNECT_TIMEOUT", default=5.0)
+LLM_READ_TIMEOUT: float = env.float("LLM_READ_TIMEOUT", default=30.0)
+LLM_TOTAL_TIMEOUT: float = env.float("LLM_TOTAL_TIMEOUT", default=45.0)
+LLM_MAX_RETRIES: int = env.int("LLM_MAX_RETRIES", default=2)
+LLM_MAX_TOOL_ROUNDS: int = env.int("LLM_MAX_TOOL_ROUNDS", default=3)
+LLM_BREAKER_FAIL_MAX: int = env.int("LLM_BREAKER_FAIL_MAX", default=5)
+LLM_BREAKER_RESET_TIMEOUT: float = env.float("LLM_BREAKER_RESET_TIMEOUT", default=30.0)
+
+# --- Web search (an LLM tool; off unless a provider is set) --------------------------
+WEB_SEARCH_PROVIDER: str = env.str("WEB_SEARCH_PROVIDER", default="")
+if WEB_SEARCH_PROVIDER not in ("", "searxng", "fake"):
+    from core.env import EnvProblem
+
+    env.problems.append(EnvProblem("WEB_SEARCH_PROVIDER", "WEB_SEARCH_PROVIDER is malformed: expected searxng or fake"))
+SEARXNG_URL: str | None = env.url("SEARXNG_URL", default=None, schemes=("http", "https"))
+WEB_SEARCH_TIMEOUT: float = env.float("WEB_SEARCH_TIMEOUT", default=5.0)
+WEB_SEARCH_RESULTS: int = env.int("WEB_SEARCH_RESULTS", default=5)
+WEB_SEARCH_CACHE_TTL: float = env.float("WEB_SEARCH_CACHE_TTL", default=600.0)
+WEB_SEARCH_CACHE_SIZE: int = env.int("WEB_SEARCH_CACHE_SIZE", default=512)
 
 # --- Infrastructure knobs ---------------------------------------------------------------
 REDIS_BREAKER_FAIL_MAX = env.int("REDIS_BREAKER_FAIL_MAX", default=3)

@@ -49,5 +49,12 @@ if not CELERY_BROKER_URL:  # noqa: F405
         "polling_interval": 0.1,
     }
 
+# With no model configured the bot talks to the LLM double that scripts/run.sh starts
+# (python -m linesim.llm --port 8082); it accepts exactly this key.
+if LLM_PROVIDER == "azure" and not AZURE_OPENAI_ENDPOINT:  # noqa: F405
+    AZURE_OPENAI_ENDPOINT = "http://127.0.0.1:8082"
+    AZURE_OPENAI_API_KEY = AZURE_OPENAI_API_KEY or "local-llm-key"  # noqa: F405
+    AZURE_OPENAI_DEPLOYMENT = AZURE_OPENAI_DEPLOYMENT or "gpt-4o-mini"  # noqa: F405
+
 WHITENOISE_USE_FINDERS = True
 ENV_PROBLEMS = env.problems

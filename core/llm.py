@@ -1,0 +1,431 @@
+"""The one client for the language model (Azure OpenAI, OpenAI or an OpenAI-compatible server).
+
+Every call streams the answer and assembles it from the chunks, so a slow model
+is noticed by the read timeout rather than by one long silent wait, and Azure's
+first chunk (``choices: []`` carrying only ``prompt_filter_results``) or chunks
+without content are simply skipped.
+
+Failure handling, from the inside out:
+
+* the SDK's own retries (``LLM_MAX_RETRIES``) for 408/409/429/5xx and connection
+  errors, honouring ``retry-after``;
+* timeouts: ``LLM_CONNECT_TIMEOUT`` and ``LLM_READ_TIMEOUT`` per attempt, plus an
+  overall deadline ``LLM_TOTAL_TIMEOUT`` for the whole answer, tool rounds included;
+* a circuit breaker (pybreaker): after ``LLM_BREAKER_FAIL_MAX`` retryable failures in a
+  row it opens and calls fail at once for ``LLM_BREAKER_RESET_TIMEOUT`` seconds, then
+  one call probes.
+
+Every failure surfaces as :class:`core.errors.LLMError` (``retryable`` is set for
+rate limits, 5xx, timeouts, connection failures and an open breaker).  A
+filtered prompt or answer raises :class:`ContentFilteredError`, an ``LLMError``
+whose ``code`` is ``"llm_content_filtered"``: callers apologise instead of sending
+a partial answer.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+import pybreaker
+from django.conf import settings
+from django.core.signals import setting_changed
+from prometheus_client import Counter, Histogram
+
+from core.errors import ConfigurationError, LLMError
+from core.logging import get_logger
+
+log = get_logger(__name__)
+
+LLM_LATENCY = Histogram(
+    "llm_request_seconds",
+    "Time to a complete answer from the language model",
+    buckets=(0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60),
+)
+LLM_TOKENS = Counter("llm_tokens_total", "Tokens used by language model calls", ["kind"])
+LLM_FAILURES = Counter("llm_failures_total", "Failed language model calls", ["code"])
+LLM_BREAKER_CHANGES = Counter("llm_circuit_state_changes_total", "LLM circuit breaker transitions", ["state"])
+
+
+class ContentFilteredError(LLMError):
+    """The provider's content filter refused the prompt or cut the answer."""
+
+    code = "llm_content_filtered"
+    default_message = "The language model's content filter refused this conversation."
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A function the model may call.
+
+    ``handler`` receives the model's arguments as keyword arguments and returns the
+    text handed back to the model.  An exception in the handler is not fatal: the
+    model is told the tool failed and answers without it.
+    """
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    handler: Callable[..., str]
+
+    def as_openai_tool(self) -> dict[str, Any]:
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+        }
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: int
+    finish_reason: str
+    model: str
+
+
+@dataclass
+class _ToolCall:
+    id: str = ""
+    name: str = ""
+    arguments: str = ""
+
+
+@dataclass
+class _Round:
+    """One streamed completion, assembled from its chunks."""
+
+    text_parts: list[str] = field(default_factory=list)
+    tool_calls: dict[int, _ToolCall] = field(default_factory=dict)
+    finish_reason: str | None = None
+    model: str = ""
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.text_parts)
+
+
+def _estimate_tokens(text: str) -> int:
+    # Only used when a server streams no usage; roughly four characters per token.
+    return max(1, len(text) // 4) if text else 0
+
+
+def _message_text(message: dict) -> str:
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""
+
+
+class _BreakerListener(pybreaker.CircuitBreakerListener):
+    def state_change(self, cb, old_state, new_state):
+        LLM_BREAKER_CHANGES.labels(state=new_state.name).inc()
+        log.warning("llm_circuit_state_changed", old=old_state.name if old_state else None, new=new_state.name)
+
+
+def _counts_against_breaker(error: BaseException) -> bool:
+    # Only a sick or overloaded service should open the breaker; a refused prompt
+    # or a bad request says nothing about the service's health.
+    return isinstance(error, LLMError) and error.retryable
+
+
+class LLMClient:
+    def __init__(
+        self,
+        sdk_client: openai.OpenAI,
+        *,
+        default_model: str,
+        total_timeout: float = 60.0,
+        max_tool_rounds: int = 3,
+        breaker_fail_max: int = 5,
+        breaker_reset_timeout: float = 30.0,
+    ):
+        self.sdk = sdk_client
+        self.default_model = default_model
+        self.total_timeout = total_timeout
+        self.max_tool_rounds = max_tool_rounds
+        self.breaker = pybreaker.CircuitBreaker(
+            fail_max=breaker_fail_max,
+            reset_timeout=breaker_reset_timeout,
+            exclude=[lambda e: not _counts_against_breaker(e)],
+            listeners=[_BreakerListener()],
+            throw_new_error_on_trip=False,
+            name="llm",
+        )
+
+    @property
+    def breaker_state(self) -> str:
+        return self.breaker.current_state
+
+    def chat(
+        self,
+        messages: list[dict],
+        *,
+        model: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        tools: list[ToolSpec] | None = None,
+        user: str | None = None,
+    ) -> ChatResult:
+        if not messages:
+            raise LLMError("A chat needs at least one message.")
+        started = time.monotonic()
+        try:
+            result = self.breaker.call(
+                self._chat, list(messages), model or self.default_model, temperature, max_tokens, tools or [], user
+            )
+        except pybreaker.CircuitBreakerError as exc:
+            LLM_FAILURES.labels(code="circuit_open").inc()
+            raise LLMError(
+                "The language model is unavailable for now.", retryable=True, details={"circuit": "open"}
+            ) from exc
+        except LLMError as exc:
+            LLM_FAILURES.labels(code=exc.code if exc.status is None else f"{exc.code}_{exc.status}").inc()
+            log.warning(
+                "llm_call_failed",
+                code=exc.code,
+                status=exc.status,
+                retryable=exc.retryable,
+                elapsed_ms=int((time.monotonic() - started) * 1000),
+            )
+            raise
+        LLM_LATENCY.observe(result.latency_ms / 1000)
+        LLM_TOKENS.labels(kind="prompt").inc(result.prompt_tokens)
+        LLM_TOKENS.labels(kind="completion").inc(result.completion_tokens)
+        log.info(
+            "llm_call",
+            model=result.model,
+            latency_ms=result.latency_ms,
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            finish_reason=result.finish_reason,
+        )
+        return result
+
+    # --- one chat, tool rounds included -----------------------------------------------------
+    def _chat(self, messages, model, temperature, max_tokens, tools, user) -> ChatResult:
+        started = time.monotonic()
+        deadline = started + self.total_timeout
+        by_name = {tool.name: tool for tool in tools}
+        prompt_tokens = completion_tokens = 0
+        rounds = 0
+        while True:
+            offer_tools = bool(tools) and rounds < self.max_tool_rounds
+            current = self._stream_round(
+                messages,
+                model=model,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                tools=tools if offer_tools else None,
+                user=user,
+                deadline=deadline,
+            )
+            prompt_tokens += current.prompt_tokens or 0
+            completion_tokens += current.completion_tokens or 0
+            if current.finish_reason == "content_filter":
+                raise ContentFilteredError(details={"finish_reason": "content_filter"})
+            if not current.tool_calls or not offer_tools:
+                break
+            rounds += 1
+            messages = messages + self._run_tools(current, by_name)
+        return ChatResult(
+            text=current.text,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            latency_ms=int((time.monotonic() - started) * 1000),
+            finish_reason=current.finish_reason or "stop",
+            model=current.model or model,
+        )
+
+    def _run_tools(self, current: _Round, by_name: dict[str, ToolSpec]) -> list[dict]:
+        calls = [current.tool_calls[i] for i in sorted(current.tool_calls)]
+        added: list[dict] = [
+            {
+                "role": "assistant",
+                "content": current.text or None,
+                "tool_calls": [
+                    {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                    for c in calls
+                ],
+            }
+        ]
+        for call in calls:
+            added.append({"role": "tool", "tool_call_id": call.id, "content": self._run_tool(call, by_name)})
+        return added
+
+    def _run_tool(self, call: _ToolCall, by_name: dict[str, ToolSpec]) -> str:
+        tool = by_name.get(call.name)
+        if tool is None:
+            return f"error: there is no tool named {call.name!r}"
+        try:
+            arguments = json.loads(call.arguments or "{}")
+            if not isinstance(arguments, dict):
+                raise TypeError("arguments must be a JSON object")
+        except (ValueError, TypeError):
+            return "error: the tool arguments were not a JSON object"
+        try:
+            output = tool.handler(**arguments)
+        except Exception as exc:  # noqa: BLE001 - a failing tool must not end the chat
+            log.warning("llm_tool_failed", tool=call.name, error=type(exc).__name__)
+            return f"error: {call.name} failed ({getattr(exc, 'message', None) or type(exc).__name__})"
+        return str(output)
+
+    # --- one streamed completion ------------------------------------------------------------
+    def _stream_round(self, messages, *, model, temperature, max_tokens, tools, user, deadline) -> _Round:
+        kwargs: dict[str, Any] = {
+            "model": model,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if temperature is not None:
+            kwargs["temperature"] = temperature
+        if max_tokens is not None:
+            kwargs["max_tokens"] = max_tokens
+        if tools:
+            kwargs["tools"] = [tool.as_openai_tool() for tool in tools]
+            kwargs["tool_choice"] = "auto"
+        if user:
+            kwargs["user"] = user
+        current = _Round()
+        try:
+            if time.monotonic() >= deadline:
+                raise LLMError("The language model did not answer in time.", retryable=True)
+            stream = self.sdk.chat.completions.create(**kwargs)
+            try:
+                for chunk in stream:
+                    self._absorb(current, chunk)
+                    if time.monotonic() > deadline:
+                        raise LLMError("The language model did not answer in time.", retryable=True)
+            finally:
+                stream.close()
+        except openai.APIError as exc:
+            raise _map_sdk_error(exc) from exc
+        if current.prompt_tokens is None:
+            current.prompt_tokens = sum(_estimate_tokens(_message_text(m)) for m in messages)
+        if current.completion_tokens is None:
+            current.completion_tokens = _estimate_tokens(current.text)
+        return current
+
+    @staticmethod
+    def _absorb(current: _Round, chunk) -> None:
+        if chunk.model:
+            current.model = chunk.model
+        if chunk.usage is not None:
+            current.prompt_tokens = chunk.usage.prompt_tokens
+            current.completion_tokens = chunk.usage.completion_tokens
+        for choice in chunk.choices or ():
+            delta = choice.delta
+            if delta is not None:
+                if delta.content:
+                    current.text_parts.append(delta.content)
+                for part in delta.tool_calls or ():
+                    call = current.tool_calls.setdefault(part.index, _ToolCall())
+                    if part.id:
+                        call.id = part.id
+                    if part.function is not None:
+                        call.name += part.function.name or ""
+                        call.arguments += part.function.arguments or ""
+            if choice.finish_reason:
+                current.finish_reason = choice.finish_reason
+
+
+def _map_sdk_error(exc: openai.APIError) -> LLMError:
+    if isinstance(exc, openai.APITimeoutError):
+        return LLMError("The language model did not answer in time.", retryable=True)
+    if isinstance(exc, openai.APIConnectionError):
+        return LLMError("The language model could not be reached.", retryable=True)
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        error_code = exc.code
+        if status == 400 and error_code == "content_filter":
+            return ContentFilteredError(status=status, details={"finish_reason": "content_filter"})
+        details: dict[str, Any] = {"provider_code": error_code} if error_code else {}
+        retry_after = exc.response.headers.get("retry-after")
+        if retry_after:
+            details["retry_after"] = retry_after
+        if status in (401, 403):
+            return LLMError("The language model refused our credentials.", status=status, details=details)
+        retryable = status in (408, 409, 429) or status >= 500
+        return LLMError(
+            f"The language model answered HTTP {status}.", status=status, retryable=retryable, details=details
+        )
+    # An error object inside the stream: the service failed mid-answer.
+    return LLMError("The language model failed while answering.", retryable=True)
+
+
+# --- the process-wide client ----------------------------------------------------------------
+_client: LLMClient | None = None
+_client_lock = threading.Lock()
+
+
+def build_llm_client() -> LLMClient:
+    timeout = openai.Timeout(
+        settings.LLM_READ_TIMEOUT, connect=settings.LLM_CONNECT_TIMEOUT, write=settings.LLM_READ_TIMEOUT
+    )
+    common = {"timeout": timeout, "max_retries": settings.LLM_MAX_RETRIES}
+    if settings.LLM_PROVIDER == "azure":
+        if not (settings.AZURE_OPENAI_ENDPOINT and settings.AZURE_OPENAI_API_KEY and settings.AZURE_OPENAI_DEPLOYMENT):
+            raise ConfigurationError(
+                "Azure OpenAI needs AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY and AZURE_OPENAI_DEPLOYMENT."
+            )
+        sdk: openai.OpenAI = openai.AzureOpenAI(
+            azure_endpoint=settings.AZURE_OPENAI_ENDPOINT,
+            api_key=settings.AZURE_OPENAI_API_KEY,
+            api_version=settings.AZURE_OPENAI_API_VERSION,
+            **common,
+        )
+        default_model = settings.AZURE_OPENAI_DEPLOYMENT
+    else:
+        if not settings.OPENAI_API_KEY:
+            raise ConfigurationError("OpenAI needs OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server).")
+        sdk = openai.OpenAI(base_url=settings.OPENAI_BASE_URL or None, api_key=settings.OPENAI_API_KEY, **common)
+        default_model = settings.OPENAI_MODEL
+    return LLMClient(
+        sdk,
+        default_model=default_model,
+        total_timeout=settings.LLM_TOTAL_TIMEOUT,
+        max_tool_rounds=settings.LLM_MAX_TOOL_ROUNDS,
+        breaker_fail_max=settings.LLM_BREAKER_FAIL_MAX,
+        breaker_reset_timeout=settings.LLM_BREAKER_RESET_TIMEOUT,
+    )
+
+
+def get_llm_client() -> LLMClient:
+    """The process-wide client, built from settings on first use."""
+    global _client
+    if _client is None:
+        with _client_lock:
+            if _client is None:
+                _client = build_llm_client()
+    return _client
+
+
+def reset_llm_client() -> None:
+    """Forget the process-wide client (and its breaker state); the next call rebuilds it."""
+    global _client
+    with _client_lock:
+        old, _client = _client, None
+    if old is not None:
+        old.sdk.close()
+
+
+_SETTING_PREFIXES = ("LLM_", "AZURE_OPENAI_", "OPENAI_")
+
+
+def _on_setting_changed(*, setting: str, **kwargs) -> None:
+    if setting.startswith(_SETTING_PREFIXES):
+        reset_llm_client()
+
+
+setting_changed.connect(_on_setting_changed)
