@@ -9,6 +9,7 @@ deployment stops at start-up without a stack trace.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,7 +65,9 @@ class EnvReader:
         if url is None:
             return None
         try:
-            parsed = environ.Env.db_url_config(url)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                parsed = environ.Env.db_url_config(url)
         except Exception:  # noqa: BLE001
             parsed = {}
         if not parsed.get("ENGINE"):

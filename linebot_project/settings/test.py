@@ -3,7 +3,9 @@
 import os
 
 from .base import *  # noqa: F403
-from .base import cache_settings, channel_layer_settings, env
+from .base import VAR_DIR, cache_settings, channel_layer_settings, env
+
+(VAR_DIR / "static").mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it
 
 SECRET_KEY = "test-only-secret-key-not-used-anywhere-else-0123456789"  # noqa: S105
 DEBUG = False
@@ -19,7 +21,8 @@ CHANNEL_LAYERS = channel_layer_settings(None)
 
 # Unit tests run tasks in-process; integration tests start real workers on a real broker.
 CELERY_BROKER_URL = env.url("CELERY_BROKER_URL", default="memory://", schemes=("amqp", "redis", "memory"))
-CELERY_TASK_ALWAYS_EAGER = True
+# CELERY_EAGER=0 lets integration tests hand tasks to a real worker.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

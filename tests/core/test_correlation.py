@@ -1,0 +1,70 @@
+"""The correlation id: echoed on responses, carried into Celery tasks and their log lines."""
+
+import logging
+import time
+
+import pytest
+import structlog
+from celery.contrib.testing.worker import start_worker
+
+from core import correlation
+from linebot_project.celery import app as celery_app
+
+log = structlog.get_logger("tests.correlation")
+seen_in_task: list[str | None] = []
+
+
+@celery_app.task(name="tests.record_correlation_id")
+def record_correlation_id():
+    seen_in_task.append(correlation.current())
+    log.info("inside_task")
+
+
+def test_it_echoes_a_client_supplied_request_id(client):
+    response = client.get("/healthz", HTTP_X_REQUEST_ID="abc-123")
+
+    assert response["X-Request-ID"] == "abc-123"
+
+
+def test_it_generates_an_id_when_the_client_sends_none(client):
+    first = client.get("/healthz")["X-Request-ID"]
+    second = client.get("/healthz")["X-Request-ID"]
+
+    assert len(first) == 32 and first != second
+
+
+def test_it_replaces_an_unsafe_request_id(client):
+    response = client.get("/healthz", HTTP_X_REQUEST_ID="bad id\nwith newline")
+
+    assert response["X-Request-ID"] != "bad id\nwith newline"
+    assert len(response["X-Request-ID"]) == 32
+
+
+@pytest.fixture
+def real_worker(settings):
+    """An in-process worker on the in-memory broker: tasks really go through a queue."""
+    celery_app.conf.task_always_eager = False
+    try:
+        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            yield
+    finally:
+        celery_app.conf.task_always_eager = True
+
+
+@pytest.mark.django_db
+def test_the_id_travels_into_the_task_and_its_log_lines(real_worker, caplog):
+    seen_in_task.clear()
+    correlation.bind("corr-777")
+    try:
+        with caplog.at_level(logging.INFO):
+            record_correlation_id.delay()
+            deadline = time.monotonic() + 10
+            while not seen_in_task and time.monotonic() < deadline:
+                time.sleep(0.05)
+    finally:
+        correlation.clear()
+
+    assert seen_in_task == ["corr-777"]
+    task_lines = [r for r in caplog.records if "inside_task" in r.getMessage()]
+    assert task_lines
+    assert all("corr-777" in str(r.msg) for r in task_lines)

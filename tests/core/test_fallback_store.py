@@ -1,0 +1,56 @@
+from core.fallback import FallbackStore
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_it_expires_entries_after_their_ttl():
+    clock = Clock()
+    store = FallbackStore(10, timer=clock)
+    store.set("short", b"1", ttl=5)
+    store.set("long", b"2", ttl=50)
+
+    clock.now += 6
+
+    assert store.get("short") is None
+    assert store.get("long") == b"2"
+
+
+def test_it_evicts_the_least_recently_used_entry_when_full():
+    store = FallbackStore(2)
+    store.set("a", b"1")
+    store.set("b", b"2")
+    store.get("a")
+
+    store.set("c", b"3")
+
+    assert store.get("b") is None
+    assert store.get("a") == b"1"
+    assert store.get("c") == b"3"
+
+
+def test_it_hands_over_dirty_entries_once():
+    store = FallbackStore(10)
+    store.set("a", b"1", ttl=30)
+    store.delete("b")
+
+    items = {key: (value, ttl) for key, value, ttl in store.take_dirty()}
+
+    assert items["a"][0] == b"1" and 0 < items["a"][1] <= 30
+    assert items["b"] == (None, None)
+    assert store.take_dirty() == []
+    assert len(store) == 0
+
+
+def test_prune_drops_the_requested_fraction():
+    store = FallbackStore(100)
+    for i in range(10):
+        store.set(f"k{i}", b"v")
+
+    assert store.prune(0.5) == 5
+    assert len(store) == 5
