@@ -1,0 +1,146 @@
+"""What the LLM double answers: a pure function of the request, so tests can predict it.
+
+The rules, applied to the request's ``messages`` (and ``tools``):
+
+1. **After a tool result** (the last message has role ``tool``): the answer is
+   ``answer from <tool name>: <tool output>`` (several trailing tool messages are joined with `` | ``).
+2. **A tool call**: when the last user text starts with ``search:``, a function named
+   ``web_search`` is offered and ``tool_choice`` is not ``"none"``, the answer is a call of
+   ``web_search`` with ``{"query": "<the text after search:, stripped>"}`` and finish reason
+   ``tool_calls``.
+3. **A long answer**: a last user text ``long: <n>`` gives ``n`` characters (at most 100,000)
+   of a repeated pangram, for tests of message splitting.
+4. **Otherwise an echo**: ``echo: <last user text>``, followed by `` [images: <n>]`` when the
+   last user message carries ``n`` > 0 image parts.  The user text is the text parts joined by
+   a space.
+
+**Language:** when a system (or developer) message contains ``answer in <code>`` (any case,
+e.g. ``Answer in ja``), the answer of rules 1, 3 and 4 starts with ``[<code>] ``; the last such
+hint wins.
+
+**Tokens:** the answer streams one token per chunk, a token being a word with the whitespace
+after it.  ``completion_tokens`` is that count (a tool call counts as 1 per 4 characters of its
+arguments, at least 1); ``prompt_tokens`` is, per message, 4 + ceil(characters / 4) of its
+text + 85 per image.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+
+LANGUAGE_HINT = re.compile(r"\banswer in ([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?)\b", re.IGNORECASE)
+_TOKEN = re.compile(r"\S+\s*|\s+")
+_LONG = re.compile(r"^long:\s*(\d+)\s*$", re.IGNORECASE)
+_PANGRAM = "The quick brown fox jumps over the lazy dog. "
+MAX_LONG_ANSWER = 100_000
+IMAGE_TOKENS = 85
+
+
+@dataclass(frozen=True)
+class ToolCallPlan:
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str | None
+    tool_call: ToolCallPlan | None = None
+
+    @property
+    def finish_reason(self) -> str:
+        return "tool_calls" if self.tool_call else "stop"
+
+
+def text_of(content) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""
+
+
+def images_in(content) -> int:
+    if isinstance(content, list):
+        return sum(1 for p in content if isinstance(p, dict) and p.get("type") == "image_url")
+    return 0
+
+
+def language_hint(messages: list[dict]) -> str | None:
+    hint = None
+    for message in messages:
+        if message.get("role") in ("system", "developer"):
+            found = LANGUAGE_HINT.findall(text_of(message.get("content")))
+            if found:
+                hint = found[-1]
+    return hint
+
+
+def _offers(tools: list[dict] | None, tool_choice, name: str) -> bool:
+    if not tools or tool_choice == "none":
+        return False
+    return any((t.get("function") or {}).get("name") == name for t in tools)
+
+
+def _tool_names_by_call_id(messages: list[dict]) -> dict[str, str]:
+    names = {}
+    for message in messages:
+        for call in message.get("tool_calls") or ():
+            names[call.get("id")] = (call.get("function") or {}).get("name", "tool")
+    return names
+
+
+def plan_reply(messages: list[dict], tools: list[dict] | None = None, tool_choice=None) -> Reply:
+    lang = language_hint(messages)
+    prefix = f"[{lang}] " if lang else ""
+
+    trailing_tools = []
+    for message in reversed(messages):
+        if message.get("role") != "tool":
+            break
+        trailing_tools.insert(0, message)
+    if trailing_tools:
+        names = _tool_names_by_call_id(messages)
+        name = names.get(trailing_tools[0].get("tool_call_id"), "tool")
+        outputs = " | ".join(text_of(m.get("content")) for m in trailing_tools)
+        return Reply(f"{prefix}answer from {name}: {outputs}")
+
+    last_user = next((m for m in reversed(messages) if m.get("role") == "user"), None)
+    text = text_of(last_user.get("content")) if last_user else ""
+    images = images_in(last_user.get("content")) if last_user else 0
+
+    if text.lower().startswith("search:") and _offers(tools, tool_choice, "web_search"):
+        query = text[len("search:") :].strip()
+        return Reply(None, ToolCallPlan("web_search", json.dumps({"query": query}, ensure_ascii=False)))
+
+    long = _LONG.match(text.strip())
+    if long:
+        size = min(int(long.group(1)), MAX_LONG_ANSWER)
+        body = (_PANGRAM * (size // len(_PANGRAM) + 1))[:size]
+        return Reply(prefix + body)
+
+    answer = f"{prefix}echo: {text}"
+    if images:
+        answer += f" [images: {images}]"
+    return Reply(answer)
+
+
+def split_tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text)
+
+
+def completion_tokens(reply: Reply) -> int:
+    if reply.tool_call:
+        return max(1, math.ceil(len(reply.tool_call.arguments) / 4))
+    return len(split_tokens(reply.text or ""))
+
+
+def prompt_tokens(messages: list[dict]) -> int:
+    total = 0
+    for message in messages:
+        text = text_of(message.get("content"))
+        total += 4 + math.ceil(len(text) / 4) + IMAGE_TOKENS * images_in(message.get("content"))
+    return total
