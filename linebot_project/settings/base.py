@@ -182,6 +182,10 @@ if WEB_SEARCH_PROVIDER not in ("", "searxng", "fake"):
 
     env.problems.append(EnvProblem("WEB_SEARCH_PROVIDER", "WEB_SEARCH_PROVIDER is malformed: expected searxng or fake"))
 SEARXNG_URL: str | None = env.url("SEARXNG_URL", default=None, schemes=("http", "https"))
+if WEB_SEARCH_PROVIDER == "searxng" and not SEARXNG_URL:
+    from core.env import EnvProblem
+
+    env.problems.append(EnvProblem("SEARXNG_URL", "SEARXNG_URL is required when WEB_SEARCH_PROVIDER is searxng"))
 WEB_SEARCH_TIMEOUT: float = env.float("WEB_SEARCH_TIMEOUT", default=5.0)
 WEB_SEARCH_RESULTS: int = env.int("WEB_SEARCH_RESULTS", default=5)
 WEB_SEARCH_CACHE_TTL: float = env.float("WEB_SEARCH_CACHE_TTL", default=600.0)
