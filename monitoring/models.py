@@ -1,1 +1,24 @@
-from django.db import models  # noqa: F401
+from django.db import models
+from django.utils import timezone
+
+
+class Alert(models.Model):
+    """Something an operator should look at. Notification channels pick these up."""
+
+    class Severity(models.TextChoices):
+        INFO = "info", "Info"
+        WARNING = "warning", "Warning"
+        CRITICAL = "critical", "Critical"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=64, db_index=True)
+    severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.WARNING)
+    message = models.CharField(max_length=500)
+    details = models.JSONField(default=dict, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"[{self.severity}] {self.kind}: {self.message}"

@@ -9,14 +9,14 @@ piece to the real service.
 import secrets
 
 from .base import *  # noqa: F403
-from .base import VAR_DIR, env
+from .base import VAR_DIR, env, simple_jwt_settings
 
 VAR_DIR.mkdir(exist_ok=True)
 
 
-def _local_secret_key() -> str:
+def _local_secret_key(name: str = "secret_key") -> str:
     # Stable across restarts so sessions survive, but never committed.
-    path = VAR_DIR / "secret_key"
+    path = VAR_DIR / name
     if not path.exists():
         path.write_text(secrets.token_urlsafe(50))
         path.chmod(0o600)
@@ -25,6 +25,8 @@ def _local_secret_key() -> str:
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=None) or _local_secret_key()
+JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default=None) or _local_secret_key("jwt_signing_key")
+SIMPLE_JWT = simple_jwt_settings(JWT_SIGNING_KEY)
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -3,10 +3,12 @@
 from core.logging import logging_config
 
 from .base import *  # noqa: F403
-from .base import cache_settings, channel_layer_settings, env
+from .base import cache_settings, channel_layer_settings, env, simple_jwt_settings
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", required=True) or "missing"
+JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", required=True) or "missing"
+SIMPLE_JWT = simple_jwt_settings(JWT_SIGNING_KEY)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", required=True) or []
 
 DATABASES = {"default": env.db("DATABASE_URL", required=True) or {"ENGINE": "django.db.backends.postgresql"}}

@@ -3,7 +3,7 @@
 import os
 
 from .base import *  # noqa: F403
-from .base import VAR_DIR, cache_settings, channel_layer_settings, env
+from .base import VAR_DIR, cache_settings, channel_layer_settings, env, simple_jwt_settings
 
 (VAR_DIR / "static").mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it
 
@@ -26,6 +26,8 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+JWT_SIGNING_KEY = "test-only-jwt-signing-key-not-the-secret-key-0123456789"  # noqa: S105
+SIMPLE_JWT = simple_jwt_settings(JWT_SIGNING_KEY)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

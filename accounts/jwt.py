@@ -1,0 +1,75 @@
+"""JWT serializers: a TOTP code for staff on obtain, and refresh-token reuse detection."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework import exceptions, serializers
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.state import token_backend
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from accounts import audit, detection
+from accounts.models import AuditEvent
+
+
+class OTPTokenObtainPairSerializer(TokenObtainPairSerializer):
+    otp = serializers.CharField(required=False, allow_blank=True, max_length=6, write_only=True)
+
+    def validate(self, attrs):
+        data = super().validate(attrs)
+        user = self.user
+        request = self.context.get("request")
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if user.is_staff or device is not None:
+            token = (attrs.get("otp") or "").strip()
+            if device is None:
+                raise exceptions.AuthenticationFailed(
+                    "Set up two-factor authentication in the ops console first.", code="mfa_enrollment_required"
+                )
+            if not token:
+                raise exceptions.AuthenticationFailed("A TOTP code is required.", code="otp_required")
+            allowed, _ = device.verify_is_allowed()
+            if not allowed or not token.isdigit() or not device.verify_token(token):
+                audit.record(
+                    action=AuditEvent.Action.OTP_FAILED,
+                    actor=user,
+                    target=f"user:{user.username}",
+                    details={"stage": "jwt", "throttled": not allowed},
+                    request=request,
+                )
+                raise exceptions.AuthenticationFailed("The TOTP code is not valid.", code="otp_invalid")
+        audit.record(action=AuditEvent.Action.JWT_OBTAINED, actor=user, target=f"user:{user.username}", request=request)
+        return data
+
+
+class AuditedTokenRefreshSerializer(TokenRefreshSerializer):
+    """Rotates refresh tokens; a refresh token presented after it was rotated means it was copied."""
+
+    def validate(self, attrs):
+        try:
+            with transaction.atomic():
+                return super().validate(attrs)
+        except TokenError:
+            self._detect_reuse(attrs["refresh"])
+            raise
+
+    def _detect_reuse(self, raw: str) -> None:
+        try:
+            payload = token_backend.decode(raw, verify=True)
+        except TokenError:
+            return  # forged, expired or malformed: an ordinary invalid token
+        jti = payload.get(api_settings.JTI_CLAIM)
+        if payload.get(api_settings.TOKEN_TYPE_CLAIM) != "refresh" or not jti:
+            return
+        if not BlacklistedToken.objects.filter(token__jti=jti).exists():
+            return
+        user_id = payload.get(api_settings.USER_ID_CLAIM)
+        # The thief or the owner holds the current token of this family; end them all.
+        revoked = 0
+        for outstanding in OutstandingToken.objects.filter(user_id=user_id, blacklistedtoken__isnull=True):
+            BlacklistedToken.objects.get_or_create(token=outstanding)
+            revoked += 1
+        detection.refresh_token_reused(user_id=user_id, jti=jti, revoked=revoked, request=self.context.get("request"))

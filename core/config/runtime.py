@@ -1,0 +1,137 @@
+"""Per-process cache of runtime settings with hot reload.
+
+Each process keeps the current overrides in memory.  At most every
+``CHECK_INTERVAL`` seconds it compares its version with the shared version
+counter in Redis (``config:version``, the id of the newest
+:class:`core.models.RuntimeSettingVersion`), which every change writes after its
+transaction commits; a different number means "reload from the database".
+
+When Redis is unavailable (or not configured) the process asks the database
+for the newest version id instead, at most every ``DB_POLL_INTERVAL`` seconds.
+If the database cannot be read either, the last known values (or the defaults)
+stay in use.  Whatever Redis says, everything is re-read after ``MAX_STALENESS``
+seconds, so a lost version write cannot leave a process behind for long.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from django.conf import settings
+
+from core.logging import get_logger
+
+log = get_logger(__name__)
+
+CHECK_INTERVAL = 1.0
+DB_POLL_INTERVAL = 2.0
+MAX_STALENESS = 30.0
+
+
+def version_key() -> str:
+    # Shares the cache's namespace so that separate deployments (or test runs) on one Redis never mix.
+    prefix = settings.CACHES.get("default", {}).get("KEY_PREFIX", "")
+    return f"{prefix}:config:version" if prefix else "config:version"
+
+
+def _shared_version() -> int | None:
+    """The version published in Redis, or None when Redis cannot tell us."""
+    from core.redis import get_redis
+
+    manager = get_redis()
+    raw = manager.get(version_key())
+    if manager.using_fallback or raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return None
+
+
+def _database_version() -> int:
+    from django.db.models import Max
+
+    from core.models import RuntimeSettingVersion
+
+    return RuntimeSettingVersion.objects.aggregate(newest=Max("id"))["newest"] or 0
+
+
+def _load_overrides() -> dict[str, Any]:
+    from core.config.registry import REGISTRY
+    from core.models import RuntimeSetting
+
+    values: dict[str, Any] = {}
+    for key, raw in RuntimeSetting.objects.filter(value__isnull=False).values_list("key", "value"):
+        definition = REGISTRY.get(key)
+        if definition is None:
+            continue
+        try:
+            values[key] = definition.clean(raw)
+        except Exception:  # noqa: BLE001 - a value that no longer fits its schema falls back to the default
+            log.warning("runtime_setting_invalid_in_database", key=key)
+    return values
+
+
+def publish_version(version_id: int) -> None:
+    """Tells every process that settings changed (called after the change committed)."""
+    from core.redis import get_redis
+
+    get_redis().set(version_key(), str(version_id))
+    state.invalidate()
+
+
+class RuntimeState:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._values: dict[str, Any] | None = None
+        self._version: int | None = None
+        self._loaded_at = 0.0
+        self._next_check = 0.0
+        self._next_db_poll = 0.0
+
+    def values(self) -> dict[str, Any]:
+        if self._values is not None and time.monotonic() < self._next_check:
+            return self._values
+        with self._lock:
+            now = time.monotonic()
+            if self._values is None or now >= self._next_check:
+                self._refresh(now)
+        return self._values if self._values is not None else {}
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._next_check = 0.0
+            self._next_db_poll = 0.0
+            self._version = None
+
+    def reset(self) -> None:
+        """Forgets everything (tests)."""
+        with self._lock:
+            self._values = None
+            self._version = None
+            self._loaded_at = self._next_check = self._next_db_poll = 0.0
+
+    def _refresh(self, now: float) -> None:
+        self._next_check = now + CHECK_INTERVAL
+        try:
+            version = _shared_version()
+            if version is None:
+                if self._values is not None and now < self._next_db_poll and now - self._loaded_at < MAX_STALENESS:
+                    return
+                self._next_db_poll = now + DB_POLL_INTERVAL
+                version = _database_version()
+            if self._values is not None and version == self._version and now - self._loaded_at < MAX_STALENESS:
+                return
+            values = _load_overrides()
+        except Exception as exc:  # noqa: BLE001 - keep serving the last known values
+            log.warning("runtime_settings_reload_failed", error=type(exc).__name__)
+            return
+        changed = self._values is not None and values != self._values
+        self._values, self._version, self._loaded_at = values, version, now
+        if changed:
+            log.info("runtime_settings_reloaded", version=version)
+
+
+state = RuntimeState()

@@ -1,0 +1,141 @@
+"""Writes to runtime settings: every change is validated, permission-checked, versioned, audited and published."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from core.config import runtime
+from core.config.registry import REGISTRY, Definition, definition_for
+from core.logging import get_logger
+from core.models import RuntimeSetting, RuntimeSettingVersion
+
+log = get_logger(__name__)
+
+REASON_MAX_LENGTH = 1000
+
+
+def settings_sync(*, using: str = "default") -> None:
+    """Gives every registry key a row, so the admin lists all of them (runs after migrate)."""
+    existing = set(RuntimeSetting.objects.using(using).values_list("key", flat=True))
+    RuntimeSetting.objects.using(using).bulk_create(
+        [RuntimeSetting(key=key) for key in REGISTRY if key not in existing], ignore_conflicts=True
+    )
+
+
+def can_change(*, user, definition: Definition) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if definition.critical:
+        return _is_administrator(user)
+    return user.has_perm("core.change_runtimesetting")
+
+
+def _is_administrator(user) -> bool:
+    if user.is_superuser:
+        return True
+    return user.groups.filter(name="Administrator").exists()
+
+
+def _check_permission(*, actor, definition: Definition) -> None:
+    if can_change(user=actor, definition=definition):
+        return
+    if definition.critical:
+        raise PermissionDenied(f"{definition.key} is a critical setting; only an Administrator may change it.")
+    raise PermissionDenied(f"You may not change {definition.key}.")
+
+
+def _clean_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the setting changes; the reason is kept in its history."})
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationError({"reason": f"Keep the reason under {REASON_MAX_LENGTH} characters."})
+    return reason
+
+
+@transaction.atomic
+def setting_update(
+    *, key: str, value: Any, actor, reason: str, request=None, rolled_back_from: RuntimeSettingVersion | None = None
+) -> RuntimeSettingVersion | None:
+    """Sets ``key`` to ``value`` (``None`` restores the code default).
+
+    Returns the new version, or ``None`` when the value did not change.
+    Raises ``ValidationError`` for a value outside the schema or a missing reason
+    and ``PermissionDenied`` when ``actor`` may not change the setting.
+    """
+    definition = definition_for(key)
+    _check_permission(actor=actor, definition=definition)
+    reason = _clean_reason(reason)
+    if value is not None:
+        try:
+            value = definition.clean(value)
+        except ValidationError as exc:
+            raise ValidationError({"value": exc.messages}) from None
+
+    setting, _ = RuntimeSetting.objects.get_or_create(key=key)
+    setting = RuntimeSetting.objects.select_for_update().get(pk=setting.pk)
+    old_value = setting.value
+    if old_value == value:
+        return None
+
+    setting.value = value
+    setting.revision += 1
+    setting.updated_by = actor
+    setting.full_clean()
+    setting.save()
+    version = RuntimeSettingVersion.objects.create(
+        setting=setting,
+        number=setting.revision,
+        old_value=old_value,
+        new_value=value,
+        reason=reason,
+        changed_by=actor,
+        changed_by_username=actor.get_username(),
+        rolled_back_from=rolled_back_from,
+    )
+    _audit(version=version, definition=definition, actor=actor, request=request)
+    log.info("runtime_setting_changed", key=key, version=version.number, actor=actor.get_username())
+
+    # This process sees its own change at once; the others once the version is published.
+    runtime.state.invalidate()
+    version_id = version.id
+    transaction.on_commit(lambda: runtime.publish_version(version_id))
+    return version
+
+
+def setting_rollback(*, version: RuntimeSettingVersion, actor, reason: str, request=None) -> RuntimeSettingVersion:
+    """Restores the value ``version`` set; the rollback is itself a new version."""
+    setting = version.setting
+    result = setting_update(
+        key=setting.key,
+        value=version.new_value,
+        actor=actor,
+        reason=reason,
+        request=request,
+        rolled_back_from=version,
+    )
+    if result is None:
+        raise ValidationError(f"{setting.key} already has the value of version {version.number}.")
+    return result
+
+
+def _audit(*, version: RuntimeSettingVersion, definition: Definition, actor, request) -> None:
+    from accounts import audit
+
+    action = "config_rolled_back" if version.rolled_back_from_id else "config_changed"
+    details = {
+        "key": definition.key,
+        "version": version.number,
+        "old": version.old_value,
+        "new": version.new_value,
+        "reason": version.reason,
+        "critical": definition.critical,
+    }
+    if version.rolled_back_from_id:
+        details["rolled_back_to_version"] = version.rolled_back_from.number
+    audit.record(
+        action=action, actor=actor, target=f"runtime_setting:{definition.key}", details=details, request=request
+    )
