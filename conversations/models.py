@@ -1,1 +1,166 @@
-from django.db import models  # noqa: F401
+"""What the bot knows about LINE users, their conversations and the webhooks LINE sent."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+
+class LineUser(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        # Unfollowed users are kept for analytics; a new follow makes them active again.
+        INACTIVE = "inactive", "Inactive"
+
+    line_user_id = models.CharField(max_length=64, unique=True)
+    display_name = models.CharField(max_length=255, blank=True)
+    picture_url = models.URLField(max_length=1000, blank=True)
+    status_message = models.TextField(blank=True)
+    # A BCP 47 tag such as "en", "ja" or "zh-TW"; empty until the profile or /lang tells us.
+    language = models.CharField(max_length=16, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return self.display_name or self.line_user_id
+
+
+class Conversation(models.Model):
+    """One thread of talk in one chat (a user's 1:1 chat, a group or a room); /reset starts a new one."""
+
+    class SourceType(models.TextChoices):
+        USER = "user", "User"
+        GROUP = "group", "Group"
+        ROOM = "room", "Room"
+
+    source_type = models.CharField(max_length=8, choices=SourceType.choices)
+    source_id = models.CharField(max_length=64)
+    user = models.ForeignKey(LineUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations")
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_type", "source_id"],
+                condition=models.Q(ended_at__isnull=True),
+                name="one_open_conversation_per_chat",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_type}:{self.source_id} since {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class Message(models.Model):
+    class Role(models.TextChoices):
+        USER = "user", "User"
+        ASSISTANT = "assistant", "Assistant"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    # The speaker; in groups and rooms this differs from the conversation's user.
+    line_user = models.ForeignKey(LineUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    webhook_event = models.ForeignKey(
+        "WebhookEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    content = models.TextField(blank=True)
+    # What the text stands for when the user sent something else: "image:<LINE message id>" etc.
+    media_ref = models.CharField(max_length=255, blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    model = models.CharField(max_length=128, blank=True)
+    correlation_id = models.CharField(max_length=128, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["line_user", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.content[:60]}"
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class WebhookEvent(models.Model):
+    """One event as LINE delivered it, and how far the bot got in answering it."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSING = "processing", "Processing"
+        REPLIED = "replied", "Replied"
+        # Handled without an answer: unknown types, unfollow, group chatter not addressed to the bot.
+        IGNORED = "ignored", "Ignored"
+        # Stored but not answered because its sender went over the per-minute limit.
+        THROTTLED = "throttled", "Throttled"
+        FAILED = "failed", "Failed"
+
+    class ReplyState(models.TextChoices):
+        NONE = "none", "Nothing to send"
+        PREPARED = "prepared", "Prepared"
+        SENDING_REPLY = "sending_reply", "Sending with the reply token"
+        SENDING_PUSH = "sending_push", "Sending by push"
+        SENT = "sent", "Sent"
+
+    FINAL_STATUSES = (Status.REPLIED, Status.IGNORED, Status.THROTTLED, Status.FAILED)
+
+    webhook_event_id = models.CharField(max_length=64)
+    # LINE's ids are unique, but a differing payload under a known id is a different event
+    # (LINE's own sample payloads share one id), so the pair is what identifies an event.
+    content_digest = models.CharField(max_length=64)
+    event_type = models.CharField(max_length=32, db_index=True)
+    message_type = models.CharField(max_length=32, blank=True)
+    source_type = models.CharField(max_length=8, blank=True)
+    source_id = models.CharField(max_length=64, blank=True)
+    line_user_id = models.CharField(max_length=64, blank=True, db_index=True)
+    reply_token = models.CharField(max_length=255, blank=True)
+    is_redelivery = models.BooleanField(default=False)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    payload = models.JSONField()
+    destination = models.CharField(max_length=64, blank=True)
+    correlation_id = models.CharField(max_length=128, blank=True, db_index=True)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    deliveries = models.PositiveIntegerField(default=1)
+    # Its sender was over the per-minute limit; the event is answered with a polite note at most.
+    throttled = models.BooleanField(default=False)
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # Until when a runner owns the event on databases without advisory locks.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    # The answer is written here before LINE is called, so a rerun sends the same thing once.
+    reply_messages = models.JSONField(null=True, blank=True)
+    reply_state = models.CharField(max_length=16, choices=ReplyState.choices, default=ReplyState.NONE)
+    retry_key = models.UUIDField(default=uuid.uuid4, editable=False)
+    reply_method = models.CharField(max_length=8, blank=True)
+    reply_sent_at = models.DateTimeField(null=True, blank=True)
+    line_request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["webhook_event_id", "content_digest"], name="one_row_per_webhook_event")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.webhook_event_id} ({self.status})"
+
+    @property
+    def ack_to_reply_ms(self) -> int | None:
+        if self.reply_sent_at is None:
+            return None
+        return int((self.reply_sent_at - self.received_at).total_seconds() * 1000)

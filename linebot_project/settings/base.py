@@ -165,6 +165,29 @@ LINE_DATA_API_BASE_URL: str = env.url(
     "LINE_DATA_API_BASE_URL", default="https://api-data.line.me", schemes=("http", "https")
 )
 
+# --- Conversations ----------------------------------------------------------------------
+# Defaults for the conversation tunables; conversations/tunables.py is the one place that reads them.
+CONVERSATION_PERSONA: str = env.str(
+    "CONVERSATION_PERSONA",
+    default="You are a friendly, concise assistant chatting with people on LINE. Keep answers short and clear.",
+)
+CONVERSATION_MODEL: str | None = env.str("CONVERSATION_MODEL", default=None)
+CONVERSATION_TEMPERATURE: float = env.float("CONVERSATION_TEMPERATURE", default=0.7)
+CONVERSATION_MAX_TOKENS: int = env.int("CONVERSATION_MAX_TOKENS", default=800)
+CONVERSATION_CONTEXT_TOKENS: int = env.int("CONVERSATION_CONTEXT_TOKENS", default=3000)
+CONVERSATION_CONTEXT_TTL: int = env.int("CONVERSATION_CONTEXT_TTL", default=7 * 24 * 3600)
+CONVERSATION_DAILY_TOKEN_BUDGET: int = env.int("CONVERSATION_DAILY_TOKEN_BUDGET", default=50_000)
+CONVERSATION_MESSAGES_PER_MINUTE: int = env.int("CONVERSATION_MESSAGES_PER_MINUTE", default=20)
+CONVERSATION_GROUP_PREFIXES: list[str] = env.list("CONVERSATION_GROUP_PREFIXES", default=["/bot", "@bot"])
+CONVERSATION_REPLY_BUDGET_SECONDS: float = env.float("CONVERSATION_REPLY_BUDGET_SECONDS", default=50.0)
+CONVERSATION_IMAGE_MAX_SIDE: int = env.int("CONVERSATION_IMAGE_MAX_SIDE", default=1024)
+CONVERSATION_FILE_MAX_BYTES: int = env.int("CONVERSATION_FILE_MAX_BYTES", default=20 * 1024 * 1024)
+CONVERSATION_FILE_MAX_CHARS: int = env.int("CONVERSATION_FILE_MAX_CHARS", default=12_000)
+LINE_WEBHOOK_MAX_BODY_BYTES: int = env.int("LINE_WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+LINE_API_TIMEOUT: float = env.float("LINE_API_TIMEOUT", default=10.0)
+LINE_API_ATTEMPTS: int = env.int("LINE_API_ATTEMPTS", default=4)
+LINE_API_RETRY_WAIT: float = env.float("LINE_API_RETRY_WAIT", default=0.3)
+
 # --- LLM ------------------------------------------------------------------------------
 LLM_PROVIDER: str = env.str("LLM_PROVIDER", default="azure")
 if LLM_PROVIDER not in ("azure", "openai"):

@@ -6,6 +6,7 @@ Setting ``DATABASE_URL``, ``REDIS_URL`` or ``CELERY_BROKER_URL`` switches each
 piece to the real service.
 """
 
+import os
 import secrets
 
 from .base import *  # noqa: F403
@@ -57,6 +58,14 @@ if LLM_PROVIDER == "azure" and not AZURE_OPENAI_ENDPOINT:  # noqa: F405
     AZURE_OPENAI_ENDPOINT = "http://127.0.0.1:8082"
     AZURE_OPENAI_API_KEY = AZURE_OPENAI_API_KEY or "local-llm-key"  # noqa: F405
     AZURE_OPENAI_DEPLOYMENT = AZURE_OPENAI_DEPLOYMENT or "gpt-4o-mini"  # noqa: F405
+
+# Offline, the bot talks to the local LINE double (python -m linesim.line) unless told otherwise.
+LINE_CHANNEL_SECRET = env.str("LINE_CHANNEL_SECRET", default=None) or "simulator-channel-secret"  # noqa: S105
+LINE_CHANNEL_ACCESS_TOKEN = env.str("LINE_CHANNEL_ACCESS_TOKEN", default=None) or "simulator-access-token"  # noqa: S105
+if "LINE_API_BASE_URL" not in os.environ:
+    LINE_API_BASE_URL = "http://127.0.0.1:8081"
+if "LINE_DATA_API_BASE_URL" not in os.environ:
+    LINE_DATA_API_BASE_URL = "http://127.0.0.1:8081"
 
 WHITENOISE_USE_FINDERS = True
 ENV_PROBLEMS = env.problems

@@ -1,0 +1,80 @@
+"""``POST /line/webhook``: verify, store, queue, acknowledge. Nothing slow happens here."""
+
+from __future__ import annotations
+
+import orjson
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from conversations import line_client, tunables
+from conversations.services import webhook_events_store
+from core import correlation
+from core.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse(
+        {"error": {"code": code, "message": message, "correlation_id": correlation.current()}}, status=status
+    )
+
+
+def _read_body(request: HttpRequest, limit: int) -> bytes | None:
+    """The raw body, or None when it is larger than ``limit``."""
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if declared.strip().isdigit() and int(declared) > limit:
+        return None
+    body = request.read(limit + 1)
+    return None if len(body) > limit else body
+
+
+def _security_event(request: HttpRequest, reason: str) -> None:
+    log.warning(
+        "security_line_webhook_rejected",
+        reason=reason,
+        remote_addr=request.META.get("REMOTE_ADDR"),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:200],
+    )
+
+
+def _valid_shape(payload) -> bool:
+    return (
+        isinstance(payload, dict)
+        and isinstance(payload.get("events"), list)
+        and all(isinstance(event, dict) for event in payload["events"])
+        and isinstance(payload.get("destination", ""), str)
+    )
+
+
+@csrf_exempt
+@require_POST
+def line_webhook(request: HttpRequest) -> HttpResponse:
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if declared and not declared.strip().isdigit():
+        return _error(400, "invalid", "Content-Length is not a number.")
+    body = _read_body(request, tunables.webhook_max_body_bytes())
+    if body is None:
+        return _error(413, "payload_too_large", "The body is larger than 1 MiB.")
+    signature = request.headers.get("X-Line-Signature")
+    if not signature:
+        _security_event(request, "missing_signature")
+        return _error(400, "missing_signature", "X-Line-Signature is required.")
+    if not line_client.signature_is_valid(body, signature):
+        _security_event(request, "bad_signature")
+        return _error(401, "bad_signature", "X-Line-Signature does not match the body.")
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return _error(400, "malformed_json", "The body is not valid JSON.")
+    if not _valid_shape(payload):
+        return _error(400, "invalid", "The body must be an object with an events list of objects.")
+    stored = webhook_events_store(payload=payload, correlation_id=correlation.current())
+    log.info(
+        "line_webhook_accepted",
+        events=len(stored),
+        new=sum(1 for s in stored if s.created),
+        queued=sum(1 for s in stored if s.queued),
+    )
+    return JsonResponse({})

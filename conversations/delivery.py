@@ -1,0 +1,130 @@
+"""Sending a prepared answer to LINE exactly once.
+
+The answer and its ``X-Line-Retry-Key`` are stored before LINE is called, and the
+event's ``reply_state`` records which way it is being sent:
+
+* the reply token first, while the event is younger than the reply budget;
+* a push when LINE refuses the token (expired or spent) or the budget is over.  A
+  push carries the stored retry key, so a retry after a timeout or a 5xx (in this
+  run or a later one) cannot send twice: LINE answers 409, which counts as sent.
+
+A reply-token call whose outcome is unknown (the connection broke after sending)
+followed by "invalid reply token" is counted as sent: pushing then could repeat
+an answer the user already has, and answering twice is the worse failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
+
+from conversations import line_client, tunables
+from conversations.models import WebhookEvent
+from core.errors import LineApiError
+from core.logging import get_logger
+
+log = get_logger(__name__)
+
+State = WebhookEvent.ReplyState
+
+
+@dataclass
+class _Attempts:
+    ambiguous: bool = False
+
+
+def _retryable(error: BaseException) -> bool:
+    return isinstance(error, LineApiError) and error.retryable
+
+
+def _with_retries(call, attempts: _Attempts):
+    retrying = Retrying(
+        stop=stop_after_attempt(max(1, settings.LINE_API_ATTEMPTS)),
+        wait=wait_exponential(multiplier=settings.LINE_API_RETRY_WAIT, max=4.0)
+        + wait_random(0, settings.LINE_API_RETRY_WAIT),
+        retry=retry_if_exception(_retryable),
+        reraise=True,
+    )
+    for attempt in retrying:
+        with attempt:
+            try:
+                return call()
+            except LineApiError as exc:
+                if (exc.details or {}).get("ambiguous"):
+                    attempts.ambiguous = True
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _move(event: WebhookEvent, *, from_states: tuple[str, ...], to_state: str, **fields) -> bool:
+    updated = WebhookEvent.objects.filter(pk=event.pk, reply_state__in=from_states).update(
+        reply_state=to_state, **fields
+    )
+    if updated:
+        event.reply_state = to_state
+        for name, value in fields.items():
+            setattr(event, name, value)
+    return bool(updated)
+
+
+def _mark_sent(event: WebhookEvent, *, method: str, request_id: str) -> None:
+    now = timezone.now()
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        reply_state=State.SENT,
+        reply_method=method,
+        reply_sent_at=now,
+        line_request_id=request_id[:64],
+        status=WebhookEvent.Status.REPLIED,
+        processed_at=now,
+        lease_until=None,
+    )
+    event.reply_state, event.reply_method, event.reply_sent_at = State.SENT, method, now
+    event.status, event.processed_at = WebhookEvent.Status.REPLIED, now
+    log.info("line_answer_sent", method=method, webhook_event_id=event.webhook_event_id, line_request_id=request_id)
+
+
+def _reply_token_usable(event: WebhookEvent) -> bool:
+    age = (timezone.now() - event.received_at).total_seconds()
+    return bool(event.reply_token) and age < tunables.reply_budget_seconds()
+
+
+def deliver(event: WebhookEvent) -> None:
+    """Sends ``event.reply_messages`` once; raises LineApiError when LINE cannot be reached for now."""
+    client = line_client.get_line_client()
+    messages = event.reply_messages or []
+    attempts = _Attempts()
+
+    if event.reply_state == State.PREPARED and _reply_token_usable(event):
+        _move(event, from_states=(State.PREPARED,), to_state=State.SENDING_REPLY)
+    elif event.reply_state == State.SENDING_REPLY:
+        # A previous run stopped while replying: it may or may not have reached LINE.
+        attempts.ambiguous = True
+
+    if event.reply_state == State.SENDING_REPLY:
+        try:
+            result = _with_retries(lambda: client.reply(event.reply_token, messages), attempts)
+        except line_client.InvalidReplyTokenError:
+            if attempts.ambiguous:
+                log.warning("line_reply_outcome_unknown_counted_as_sent", webhook_event_id=event.webhook_event_id)
+                _mark_sent(event, method="reply", request_id="")
+                return
+            log.info("line_reply_token_refused_pushing", webhook_event_id=event.webhook_event_id)
+        except LineApiError as exc:
+            if not exc.retryable or attempts.ambiguous:
+                raise
+            # LINE failed every reply attempt without acting on it: push instead.
+            log.warning("line_reply_failed_pushing", status=exc.status)
+        else:
+            _mark_sent(event, method="reply", request_id=result.request_id)
+            return
+
+    _move(event, from_states=(State.PREPARED, State.SENDING_REPLY), to_state=State.SENDING_PUSH)
+    if event.reply_state != State.SENDING_PUSH:
+        return
+    result = _with_retries(lambda: client.push(event.source_id, messages, retry_key=event.retry_key), attempts)
+    if result.duplicate:
+        log.info("line_push_already_accepted", webhook_event_id=event.webhook_event_id)
+    _mark_sent(event, method="push", request_id=result.request_id)

@@ -1,0 +1,224 @@
+"""The one module that talks to the LINE Platform (line-bot-sdk v3), and the one mock point.
+
+Messages are passed around the app as LINE's own JSON shapes (``{"type": "text", ...}``)
+and only turned into SDK models here.  Failures become :class:`core.errors.LineApiError`:
+``retryable`` for 429, 5xx and transport errors, ``ambiguous`` when LINE may have acted on
+a request whose answer never came back.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import urllib3
+from django.conf import settings
+from django.core.signals import setting_changed
+from linebot.v3.messaging import (
+    ApiClient,
+    ApiException,
+    Configuration,
+    MessagingApi,
+    MessagingApiBlob,
+    PushMessageRequest,
+    ReplyMessageRequest,
+    ShowLoadingAnimationRequest,
+)
+from linebot.v3.webhook import SignatureValidator
+from prometheus_client import Counter
+
+from core.errors import LineApiError
+from core.logging import get_logger
+
+log = get_logger(__name__)
+
+LINE_CALLS = Counter("line_api_calls_total", "Calls to the LINE Messaging API", ["endpoint", "outcome"])
+
+_CHUNK = 64 * 1024
+
+
+class InvalidReplyTokenError(LineApiError):
+    code = "line_invalid_reply_token"
+    default_message = "LINE refused the reply token (expired or already used)."
+
+
+class ContentTooLargeError(LineApiError):
+    code = "line_content_too_large"
+    default_message = "The message content is larger than the bot accepts."
+
+
+@dataclass(frozen=True)
+class SendResult:
+    request_id: str
+    # LINE had already accepted a request with this retry key (HTTP 409).
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class Profile:
+    user_id: str
+    display_name: str
+    picture_url: str
+    status_message: str
+    language: str
+
+
+def signature_is_valid(body: bytes, signature: str | None) -> bool:
+    """``X-Line-Signature`` is the base64 HMAC-SHA256 of the raw body under the channel secret."""
+    secret = settings.LINE_CHANNEL_SECRET
+    if not secret or not signature:
+        return False
+    try:
+        return SignatureValidator(secret).validate(body.decode("utf-8"), signature)
+    except (UnicodeDecodeError, ValueError):
+        return False
+
+
+class LineClient:
+    def __init__(self, *, api_base_url: str, data_api_base_url: str, access_token: str, timeout: float):
+        self.timeout = (min(timeout, 5.0), timeout)
+        self._api_client = ApiClient(self._configuration(api_base_url, access_token))
+        self._data_client = ApiClient(self._configuration(data_api_base_url, access_token))
+        self.api = MessagingApi(self._api_client)
+        self.blob = MessagingApiBlob(self._data_client)
+
+    @staticmethod
+    def _configuration(host: str, access_token: str) -> Configuration:
+        configuration = Configuration(host=host.rstrip("/"), access_token=access_token)
+        # Retrying is the caller's decision (a POST may have been acted on), never urllib3's.
+        configuration.retries = 0
+        return configuration
+
+    def close(self) -> None:
+        self._api_client.close()
+        self._data_client.close()
+
+    # --- sending ----------------------------------------------------------------------------
+    def reply(self, reply_token: str, messages: list[dict]) -> SendResult:
+        request = ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": messages})
+        response = self._call("reply", self.api.reply_message_with_http_info, request)
+        return SendResult(request_id=_request_id(response.headers))
+
+    def push(self, to: str, messages: list[dict], *, retry_key: uuid.UUID) -> SendResult:
+        request = PushMessageRequest.from_dict({"to": to, "messages": messages})
+        try:
+            response = self._call(
+                "push", self.api.push_message_with_http_info, request, x_line_retry_key=str(retry_key)
+            )
+        except LineApiError as exc:
+            if exc.status == 409:
+                # The same retry key was accepted before: the message went out once, as intended.
+                accepted = (exc.details or {}).get("accepted_request_id", "")
+                return SendResult(request_id=accepted, duplicate=True)
+            raise
+        return SendResult(request_id=_request_id(response.headers))
+
+    def show_loading(self, chat_id: str, *, seconds: int = 20) -> None:
+        request = ShowLoadingAnimationRequest(chatId=chat_id, loadingSeconds=seconds)
+        self._call("loading", self.api.show_loading_animation_with_http_info, request)
+
+    # --- reading ----------------------------------------------------------------------------
+    def get_profile(self, user_id: str) -> Profile:
+        profile = self._call("profile", self.api.get_profile_with_http_info, user_id).data
+        return Profile(
+            user_id=profile.user_id,
+            display_name=profile.display_name or "",
+            picture_url=profile.picture_url or "",
+            status_message=profile.status_message or "",
+            language=profile.language or "",
+        )
+
+    def download_content(self, message_id: str, destination: BinaryIO, *, max_bytes: int) -> int:
+        """Streams a message's content (image, file) into ``destination``; returns its size."""
+        response = self._call(
+            "content", self.blob.get_message_content_with_http_info, message_id, _preload_content=False
+        )
+        raw = response.raw_data
+        size = 0
+        try:
+            declared = raw.headers.get("Content-Length") if hasattr(raw, "headers") else None
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise ContentTooLargeError(details={"size": int(declared), "limit": max_bytes})
+            for chunk in raw.stream(_CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ContentTooLargeError(details={"limit": max_bytes})
+                destination.write(chunk)
+        finally:
+            raw.release_conn()
+        return size
+
+    # --- plumbing ---------------------------------------------------------------------------
+    def _call(self, endpoint: str, method, *args, **kwargs):
+        try:
+            response = method(*args, _request_timeout=self.timeout, **kwargs)
+        except ApiException as exc:
+            LINE_CALLS.labels(endpoint=endpoint, outcome=str(exc.status)).inc()
+            raise _api_error(endpoint, exc) from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            LINE_CALLS.labels(endpoint=endpoint, outcome="transport_error").inc()
+            # The request may have reached LINE before the connection broke.
+            raise LineApiError(
+                f"LINE {endpoint} failed: {type(exc).__name__}",
+                retryable=True,
+                details={"endpoint": endpoint, "ambiguous": True},
+            ) from exc
+        LINE_CALLS.labels(endpoint=endpoint, outcome="ok").inc()
+        return response
+
+
+def _request_id(headers) -> str:
+    if not headers:
+        return ""
+    return headers.get("X-Line-Request-Id") or headers.get("x-line-request-id") or ""
+
+
+def _api_error(endpoint: str, exc: ApiException) -> LineApiError:
+    status = exc.status or 0
+    body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes | bytearray) else str(exc.body or "")
+    headers = exc.headers or {}
+    details = {"endpoint": endpoint, "request_id": _request_id(headers), "body": body[:500]}
+    accepted = headers.get("x-line-accepted-request-id") if hasattr(headers, "get") else None
+    if accepted:
+        details["accepted_request_id"] = accepted
+    if status == 400 and endpoint == "reply" and "invalid reply token" in body.lower():
+        return InvalidReplyTokenError(status=status, details=details)
+    retryable = status == 429 or status >= 500
+    return LineApiError(f"LINE {endpoint} answered HTTP {status}.", status=status, retryable=retryable, details=details)
+
+
+# --- the process-wide client ------------------------------------------------------------------
+_client: LineClient | None = None
+_lock = threading.Lock()
+
+
+def get_line_client() -> LineClient:
+    global _client
+    if _client is None:
+        with _lock:
+            if _client is None:
+                _client = LineClient(
+                    api_base_url=settings.LINE_API_BASE_URL,
+                    data_api_base_url=settings.LINE_DATA_API_BASE_URL,
+                    access_token=settings.LINE_CHANNEL_ACCESS_TOKEN or "",
+                    timeout=settings.LINE_API_TIMEOUT,
+                )
+    return _client
+
+
+def reset_line_client() -> None:
+    global _client
+    with _lock:
+        old, _client = _client, None
+    if old is not None:
+        old.close()
+
+
+def _on_setting_changed(*, setting: str, **kwargs) -> None:
+    if setting.startswith("LINE_"):
+        reset_line_client()
+
+
+setting_changed.connect(_on_setting_changed)

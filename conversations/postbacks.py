@@ -1,0 +1,94 @@
+"""Routes postback events (buttons, quick replies, rich menus) to the app that owns them.
+
+A postback's ``data`` is a query string whose ``action`` names the handler::
+
+    from conversations.postbacks import PostbackRequest, register
+
+    @register("coupon")
+    def coupon(request: PostbackRequest) -> list[dict] | None:
+        return [{"type": "text", "text": f"Coupon {request.params['id']} saved"}]
+
+A handler returns the LINE messages to answer with, or None for no answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from conversations.models import Conversation, LineUser, WebhookEvent
+from conversations.texts import text
+
+
+@dataclass(frozen=True)
+class PostbackRequest:
+    event: WebhookEvent
+    user: LineUser | None
+    conversation: Conversation
+    data: str
+    params: dict[str, str]
+    # What a date/time picker returned, when the button was one.
+    picker: dict
+
+
+Handler = Callable[[PostbackRequest], list[dict] | None]
+_handlers: dict[str, Handler] = {}
+
+
+def register(action: str) -> Callable[[Handler], Handler]:
+    def decorator(handler: Handler) -> Handler:
+        if action in _handlers and _handlers[action] is not handler:
+            raise ValueError(f"A postback handler for {action!r} is already registered.")
+        _handlers[action] = handler
+        return handler
+
+    return decorator
+
+
+def unregister(action: str) -> None:
+    _handlers.pop(action, None)
+
+
+def postback_route(*, event: WebhookEvent, user: LineUser | None, conversation: Conversation) -> list[dict] | None:
+    postback = event.payload.get("postback") or {}
+    data = str(postback.get("data") or "")
+    params = dict(parse_qsl(data, keep_blank_values=True))
+    handler = _handlers.get(params.get("action", ""))
+    if handler is None:
+        return [{"type": "text", "text": text("postback_unknown", user.language if user else "")}]
+    request = PostbackRequest(
+        event=event,
+        user=user,
+        conversation=conversation,
+        data=data,
+        params=params,
+        picker=postback.get("params") or {},
+    )
+    return handler(request)
+
+
+@register("reset")
+def _reset(request: PostbackRequest) -> list[dict]:
+    from conversations.commands import command_run
+
+    return [
+        {
+            "type": "text",
+            "text": command_run(message="/reset", user=request.user, conversation=request.conversation).reply,
+        }
+    ]
+
+
+@register("lang")
+def _lang(request: PostbackRequest) -> list[dict]:
+    from conversations.commands import command_run
+
+    code = request.params.get("code", "")
+    result = command_run(message=f"/lang {code}", user=request.user, conversation=request.conversation)
+    return [{"type": "text", "text": result.reply}]
+
+
+@register("help")
+def _help(request: PostbackRequest) -> list[dict]:
+    return [{"type": "text", "text": text("help", request.user.language if request.user else "")}]

@@ -1,0 +1,135 @@
+"""Answering one stored webhook event: claim it, work out the answer, store it, deliver it.
+
+Safe to run any number of times, concurrently or after a worker died mid-way:
+
+* the runner holds a PostgreSQL session advisory lock on the event while it works.
+  The lock dies with its connection, so the run that a broker redelivers after a
+  SIGKILL takes over at once, while a second live runner backs off.  Other
+  databases (the SQLite default) use a lease on the row instead;
+* the answer is stored (with the messages it produced) in one transaction before
+  anything is sent, so a rerun delivers that answer and never asks the model again;
+* delivery itself is exactly-once (see :mod:`conversations.delivery`).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from conversations import delivery, handlers
+from conversations.context import Turn, context_append
+from conversations.models import WebhookEvent
+from conversations.services import message_create
+from core import correlation
+from core.errors import LineApiError
+from core.logging import get_logger
+
+log = get_logger(__name__)
+
+_LOCK_NAMESPACE = 0x4C42  # "LB"
+Status = WebhookEvent.Status
+State = WebhookEvent.ReplyState
+
+
+class EventBusyError(Exception):
+    """Another live runner owns the event."""
+
+
+def _lease_seconds() -> int:
+    return int(settings.CELERY_TASK_TIME_LIMIT) + 30
+
+
+@contextmanager
+def _owned(event_id: int):
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, event_id])
+            if not cursor.fetchone()[0]:
+                raise EventBusyError(event_id)
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, event_id])
+        return
+    now = timezone.now()
+    taken = (
+        WebhookEvent.objects.filter(pk=event_id)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(lease_until=now + timedelta(seconds=_lease_seconds()))
+    )
+    if not taken and WebhookEvent.objects.filter(pk=event_id).exists():
+        raise EventBusyError(event_id)
+    try:
+        yield
+    finally:
+        WebhookEvent.objects.filter(pk=event_id).update(lease_until=None)
+
+
+def webhook_event_process(*, event_id: int) -> str:
+    """Runs the event to a final status and returns it; raises LineApiError if LINE is down for now."""
+    with _owned(event_id):
+        claimed = (
+            WebhookEvent.objects.filter(pk=event_id)
+            .exclude(status__in=WebhookEvent.FINAL_STATUSES)
+            .update(status=Status.PROCESSING, attempts=F("attempts") + 1)
+        )
+        event = WebhookEvent.objects.filter(pk=event_id).first()
+        if event is None:
+            return "missing"
+        if not claimed:
+            return event.status
+        if event.correlation_id and not correlation.current():
+            correlation.bind(event.correlation_id)
+        if event.reply_state == State.NONE:
+            _prepare(event)
+        if event.reply_state in (State.PREPARED, State.SENDING_REPLY, State.SENDING_PUSH):
+            delivery.deliver(event)
+        return event.status
+
+
+def _prepare(event: WebhookEvent) -> None:
+    outcome = handlers.handle(event)
+    correlation_id = correlation.current() or event.correlation_id
+    with transaction.atomic():
+        if outcome.conversation is not None:
+            for draft in outcome.drafts:
+                message_create(
+                    conversation=outcome.conversation,
+                    role=draft.role,
+                    content=draft.content,
+                    line_user=outcome.user,
+                    webhook_event=event,
+                    media_ref=draft.media_ref,
+                    prompt_tokens=draft.prompt_tokens,
+                    completion_tokens=draft.completion_tokens,
+                    latency_ms=draft.latency_ms,
+                    model=draft.model,
+                    correlation_id=correlation_id,
+                )
+        if outcome.messages:
+            event.reply_messages = outcome.messages
+            event.reply_state = State.PREPARED
+            event.save(update_fields=["reply_messages", "reply_state"])
+        else:
+            event.status = Status.IGNORED
+            event.processed_at = timezone.now()
+            event.save(update_fields=["status", "processed_at"])
+    turns = [Turn(d.role, d.context_text) for d in outcome.drafts if d.context_text]
+    if turns and outcome.conversation is not None:
+        context_append(outcome.conversation.pk, turns)
+
+
+def webhook_event_fail(*, event_id: int, error: str) -> None:
+    WebhookEvent.objects.filter(pk=event_id).exclude(status__in=WebhookEvent.FINAL_STATUSES).update(
+        status=Status.FAILED, error=error[:2000], processed_at=timezone.now()
+    )
+    log.error("line_webhook_event_failed", event_id=event_id, error=error[:200])
+
+
+__all__ = ["EventBusyError", "LineApiError", "webhook_event_fail", "webhook_event_process"]

@@ -1,0 +1,216 @@
+"""Writes: storing webhooks, users, conversations and messages."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from conversations import tunables
+from conversations.context import context_clear
+from conversations.models import Conversation, LineUser, Message, WebhookEvent
+from core.logging import get_logger
+from core.redis import get_redis
+
+log = get_logger(__name__)
+
+# Events a person sends on purpose; only these count towards the per-minute limit.
+_COUNTED_TYPES = ("message", "postback")
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    id: int
+    created: bool
+    queued: bool
+
+
+def event_digest(event: dict) -> str:
+    """Identifies an event's content, ignoring how often LINE delivered it."""
+    content = {k: v for k, v in event.items() if k != "deliveryContext"}
+    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _source(event: dict) -> tuple[str, str, str]:
+    source = event.get("source") if isinstance(event.get("source"), dict) else {}
+    source_type = str(source.get("type") or "")[:8]
+    user_id = str(source.get("userId") or "")[:64]
+    source_id = str(source.get(f"{source_type}Id") or user_id)[:64] if source_type else user_id
+    return source_type, source_id, user_id
+
+
+def _occurred_at(event: dict) -> datetime | None:
+    timestamp = event.get("timestamp")
+    if isinstance(timestamp, int | float) and 0 < timestamp < 10**14:
+        return datetime.fromtimestamp(timestamp / 1000, tz=UTC)
+    return None
+
+
+def _over_flood_limit(line_user_id: str) -> tuple[bool, bool]:
+    """(over the limit, first event over it) for one more event from this user in this minute."""
+    limit = tunables.messages_per_minute()
+    window = int(time.time() // 60)
+    count = get_redis().incr(f"conv:flood:{line_user_id}:{window}", ttl=60)
+    return count > limit, count == limit + 1
+
+
+def webhook_event_store(*, event: dict, destination: str, correlation_id: str | None) -> StoredEvent:
+    """Stores one event once; a repeat only bumps its delivery count. Queues new events after commit."""
+    from conversations.tasks import process_webhook_event
+
+    digest = event_digest(event)
+    webhook_event_id = str(event.get("webhookEventId") or digest)[:64]
+    existing = WebhookEvent.objects.filter(webhook_event_id=webhook_event_id, content_digest=digest)
+    if existing.update(deliveries=F("deliveries") + 1):
+        log.info("line_webhook_event_repeated", webhook_event_id=webhook_event_id)
+        return StoredEvent(id=existing.values_list("id", flat=True).first(), created=False, queued=False)
+
+    source_type, source_id, line_user_id = _source(event)
+    event_type = str(event.get("type") or "")[:32]
+    message = event.get("message") if isinstance(event.get("message"), dict) else {}
+    delivery = event.get("deliveryContext") if isinstance(event.get("deliveryContext"), dict) else {}
+    status = WebhookEvent.Status.RECEIVED
+    throttled = False
+    if event_type in _COUNTED_TYPES and line_user_id:
+        over, first_over = _over_flood_limit(line_user_id)
+        if over:
+            throttled = True
+            # The first event over the limit is answered with a polite note; the rest only stored.
+            status = WebhookEvent.Status.RECEIVED if first_over else WebhookEvent.Status.THROTTLED
+    try:
+        with transaction.atomic():
+            stored = WebhookEvent.objects.create(
+                webhook_event_id=webhook_event_id,
+                content_digest=digest,
+                event_type=event_type,
+                message_type=str(message.get("type") or "")[:32],
+                source_type=source_type,
+                source_id=source_id,
+                line_user_id=line_user_id,
+                reply_token=str(event.get("replyToken") or "")[:255],
+                is_redelivery=bool(delivery.get("isRedelivery")),
+                occurred_at=_occurred_at(event),
+                payload=event,
+                destination=destination[:64],
+                correlation_id=correlation_id or "",
+                status=status,
+                throttled=throttled,
+            )
+    except IntegrityError:
+        # A concurrent delivery of the same event won the insert.
+        return StoredEvent(id=existing.values_list("id", flat=True).first(), created=False, queued=False)
+    queued = status == WebhookEvent.Status.RECEIVED
+    if queued:
+        transaction.on_commit(lambda: process_webhook_event.delay(stored.id))
+    else:
+        log.info("line_webhook_event_throttled", line_user_id=line_user_id, webhook_event_id=webhook_event_id)
+    return StoredEvent(id=stored.id, created=True, queued=queued)
+
+
+@transaction.atomic
+def webhook_events_store(*, payload: dict, correlation_id: str | None) -> list[StoredEvent]:
+    destination = str(payload.get("destination") or "")
+    return [
+        webhook_event_store(event=event, destination=destination, correlation_id=correlation_id)
+        for event in payload["events"]
+    ]
+
+
+# --- users --------------------------------------------------------------------------------------
+def line_user_touch(*, line_user_id: str) -> tuple[LineUser, bool]:
+    """The user, created on first sight; ``last_seen_at`` moves on every event."""
+    now = timezone.now()
+    user, created = LineUser.objects.get_or_create(
+        line_user_id=line_user_id, defaults={"first_seen_at": now, "last_seen_at": now}
+    )
+    if not created:
+        LineUser.objects.filter(pk=user.pk).update(last_seen_at=now)
+        user.last_seen_at = now
+    return user, created
+
+
+def line_user_update_profile(
+    *, user: LineUser, display_name: str, picture_url: str, status_message: str, language: str
+) -> LineUser:
+    user.display_name = display_name[:255]
+    user.picture_url = picture_url[:1000]
+    user.status_message = status_message
+    # A language the user chose with /lang wins over the app's language.
+    if language and not user.language:
+        user.language = language[:16]
+    user.save(update_fields=["display_name", "picture_url", "status_message", "language"])
+    return user
+
+
+def line_user_set_status(*, user: LineUser, status: str) -> LineUser:
+    user.status = status
+    user.save(update_fields=["status"])
+    return user
+
+
+def line_user_set_language(*, user: LineUser, language: str) -> LineUser:
+    user.language = language[:16]
+    user.save(update_fields=["language"])
+    return user
+
+
+# --- conversations ------------------------------------------------------------------------------
+def conversation_open(*, source_type: str, source_id: str, user: LineUser | None) -> Conversation:
+    conversation = Conversation.objects.filter(
+        source_type=source_type, source_id=source_id, ended_at__isnull=True
+    ).first()
+    if conversation is not None:
+        return conversation
+    try:
+        with transaction.atomic():
+            return Conversation.objects.create(
+                source_type=source_type, source_id=source_id, user=user if source_type == "user" else None
+            )
+    except IntegrityError:
+        return Conversation.objects.get(source_type=source_type, source_id=source_id, ended_at__isnull=True)
+
+
+def conversation_reset(*, conversation: Conversation) -> None:
+    """Ends the conversation and forgets its context; the next message starts a new one."""
+    Conversation.objects.filter(pk=conversation.pk, ended_at__isnull=True).update(ended_at=timezone.now())
+    context_clear(conversation.pk)
+
+
+def conversation_close_chat(*, source_type: str, source_id: str) -> None:
+    for conversation in Conversation.objects.filter(source_type=source_type, source_id=source_id, ended_at=None):
+        conversation_reset(conversation=conversation)
+
+
+def message_create(
+    *,
+    conversation: Conversation,
+    role: str,
+    content: str,
+    line_user: LineUser | None,
+    webhook_event: WebhookEvent | None,
+    media_ref: str = "",
+    prompt_tokens: int = 0,
+    completion_tokens: int = 0,
+    latency_ms: int | None = None,
+    model: str = "",
+    correlation_id: str | None = None,
+) -> Message:
+    return Message.objects.create(
+        conversation=conversation,
+        role=role,
+        content=content,
+        line_user=line_user,
+        webhook_event=webhook_event,
+        media_ref=media_ref[:255],
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        latency_ms=latency_ms,
+        model=model[:128],
+        correlation_id=(correlation_id or "")[:128],
+    )

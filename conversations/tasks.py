@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from conversations.processing import EventBusyError, webhook_event_fail, webhook_event_process
+from core.errors import LineApiError
+from core.logging import get_logger
+
+log = get_logger(__name__)
+
+_MAX_RETRIES = 8
+
+
+@shared_task(bind=True, max_retries=_MAX_RETRIES)
+def process_webhook_event(self, event_id: int) -> str:
+    try:
+        return webhook_event_process(event_id=event_id)
+    except EventBusyError as exc:
+        # Another runner owns it: a live one will finish it, a dead one's lock is about to go.
+        log.info("line_webhook_event_busy", event_id=event_id)
+        if self.request.is_eager or self.request.retries >= _MAX_RETRIES:
+            return "busy"
+        raise self.retry(exc=exc, countdown=2) from exc
+    except LineApiError as exc:
+        if exc.retryable and self.request.retries < _MAX_RETRIES and not self.request.is_eager:
+            # The answer is stored; the retry only delivers it, with the same retry key.
+            raise self.retry(exc=exc, countdown=min(2**self.request.retries, 60)) from exc
+        webhook_event_fail(event_id=event_id, error=str(exc))
+        return "failed"
+    except Exception as exc:
+        webhook_event_fail(event_id=event_id, error=f"{type(exc).__name__}: {exc}")
+        raise
