@@ -24,7 +24,7 @@ from aiohttp import web
 
 from linesim.llm import replies
 from linesim.llm.faults import FaultBook, FaultRule
-from linesim.llm.validation import InvalidRequest, check_chat_request
+from linesim.llm.validation import InvalidRequest, check_chat_request, compact_body
 
 DEFAULT_API_KEY = "local-llm-key"
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
@@ -147,6 +147,7 @@ async def _handle(request, provider, deployment, early=None) -> web.StreamRespon
         "retry_count": int(request.headers.get("x-stainless-retry-count", "0") or 0),
         "received_at": time.time(),
         "body": None,
+        "images": [],
         "status": None,
         "fault": None,
     }
@@ -171,9 +172,9 @@ async def _answer(request, state, provider, deployment, record, early) -> web.St
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         return _error(provider, 400, "We could not parse the JSON body of your request.", type_="invalid_request_error")
-    record["body"] = body
+    record["body"] = compact_body(body)
     try:
-        check_chat_request(body, model_required=provider == "openai")
+        record["images"] = check_chat_request(body, model_required=provider == "openai")
     except InvalidRequest as exc:
         return _error(provider, 400, exc.message, code=exc.code, param=exc.param, type_="invalid_request_error")
 
@@ -188,7 +189,7 @@ async def _answer(request, state, provider, deployment, record, early) -> web.St
 
     model = deployment if provider == "azure" else body["model"]
     reply = replies.plan_reply(body["messages"], body.get("tools"), body.get("tool_choice"))
-    completion = _Completion(state.next_id(body), model, provider, body, reply, fault)
+    completion = _Completion(state.next_id(record["body"]), model, provider, body, reply, fault)
     if body.get("stream"):
         return await _stream(request, state, completion)
     if state.tokens_per_second and completion.tokens:

@@ -81,6 +81,15 @@ class LLMDoubleHandle:
     def openai_base_url(self) -> str:
         return f"{self.base_url}/v1"
 
+    def env(self, *, deployment: str = "gpt-4o-mini") -> dict[str, str]:
+        """Environment variables that point a bot process (web server, Celery worker) at this double."""
+        return {
+            "LLM_PROVIDER": "azure",
+            "AZURE_OPENAI_ENDPOINT": self.base_url,
+            "AZURE_OPENAI_API_KEY": self.api_key,
+            "AZURE_OPENAI_DEPLOYMENT": deployment,
+        }
+
 
 class _ServerThread(threading.Thread):
     def __init__(self, options: Options):

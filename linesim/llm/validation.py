@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import re
+
+from PIL import Image, UnidentifiedImageError
 
 ROLES = {"system", "developer", "user", "assistant", "tool"}
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -26,11 +29,12 @@ class InvalidRequest(Exception):
         self.code = code
 
 
-def check_image_url(url: object, param: str) -> None:
+def check_image_url(url: object, param: str) -> dict | None:
+    """Checks an image part's URL; for a data URL, returns what the image is (mime, bytes, size)."""
     if not isinstance(url, str) or not url:
         raise InvalidRequest("image_url.url must be a non-empty string.", param)
     if url.startswith(("http://", "https://")):
-        return
+        return None
     match = _DATA_URL.match(url)
     if not match:
         raise InvalidRequest(
@@ -47,9 +51,36 @@ def check_image_url(url: object, param: str) -> None:
         ) from None
     if not data.startswith(_MAGIC[mime]):
         raise InvalidRequest(f"Invalid image data: the payload is not a {mime} image.", param, "invalid_image_format")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            image.load()  # decodes it whole, so a truncated image is caught too
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+        raise InvalidRequest("Invalid image data: the image is damaged.", param, "invalid_image_format") from None
+    return {"mime": mime, "bytes": len(data), "width": width, "height": height}
 
 
-def _check_content(content: object, index: int, role: str) -> None:
+def compact_body(body: object) -> object:
+    """The body as recorded: each data URL replaced by a short stand-in, so recording stays small."""
+    if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+        return body
+    messages = []
+    for message in body["messages"]:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list):
+            parts = []
+            for part in content:
+                url = (part.get("image_url") or {}).get("url") if isinstance(part, dict) else None
+                if isinstance(url, str) and url.startswith("data:"):
+                    head = url.split(",", 1)[0]
+                    part = {**part, "image_url": {**part["image_url"], "url": f"{head},...({len(url)} chars)"}}
+                parts.append(part)
+            message = {**message, "content": parts}
+        messages.append(message)
+    return {**body, "messages": messages}
+
+
+def _check_content(content: object, index: int, role: str, images: list[dict]) -> None:
     param = f"messages.[{index}].content"
     if isinstance(content, str):
         return
@@ -71,7 +102,9 @@ def _check_content(content: object, index: int, role: str) -> None:
             image = part.get("image_url")
             if not isinstance(image, dict):
                 raise InvalidRequest("An image_url part needs an 'image_url' object.", f"{part_param}.image_url")
-            check_image_url(image.get("url"), f"{part_param}.image_url.url")
+            info = check_image_url(image.get("url"), f"{part_param}.image_url.url")
+            if info is not None:
+                images.append({"message": index, **info})
         else:
             raise InvalidRequest(f"Invalid content part type: {kind!r}.", f"{part_param}.type")
 
@@ -99,7 +132,9 @@ def _check_tools(body: dict) -> None:
         raise InvalidRequest("tool_choice must be none, auto, required or a function.", "tool_choice")
 
 
-def check_chat_request(body: object, *, model_required: bool) -> None:
+def check_chat_request(body: object, *, model_required: bool) -> list[dict]:
+    """Raises InvalidRequest for a request the service would refuse; returns the data-URL images it carries."""
+    images: list[dict] = []
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.")
     if model_required and not isinstance(body.get("model"), str):
@@ -115,7 +150,7 @@ def check_chat_request(body: object, *, model_required: bool) -> None:
             raise InvalidRequest("A tool message needs a 'tool_call_id'.", f"messages.[{i}].tool_call_id")
         if role == "assistant" and message.get("content") is None and not message.get("tool_calls"):
             raise InvalidRequest("An assistant message needs content or tool_calls.", f"messages.[{i}].content")
-        _check_content(message.get("content"), i, role)
+        _check_content(message.get("content"), i, role, images)
     _check_tools(body)
     for name, low, high in (("temperature", 0, 2), ("top_p", 0, 1)):
         value = body.get(name)
@@ -127,3 +162,4 @@ def check_chat_request(body: object, *, model_required: bool) -> None:
     options = body.get("stream_options")
     if options is not None and not body.get("stream"):
         raise InvalidRequest("stream_options is only allowed when stream is true.", "stream_options")
+    return images

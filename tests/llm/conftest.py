@@ -56,8 +56,8 @@ def openai_settings(azure_settings, llm):
     return azure_settings
 
 
-def image_data_url(fmt: str = "PNG") -> str:
+def image_data_url(fmt: str = "PNG", size: tuple[int, int] = (8, 8)) -> str:
     buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(buffer, format=fmt)
+    Image.new("RGB", size, (200, 30, 30)).save(buffer, format=fmt)
     mime = "image/png" if fmt == "PNG" else "image/jpeg"
     return f"data:{mime};base64,{base64.b64encode(buffer.getvalue()).decode()}"

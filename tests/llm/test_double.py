@@ -1,5 +1,6 @@
 """The LLM double, driven by the real openai SDK (AzureOpenAI and OpenAI) over real HTTP."""
 
+import base64
 import json
 import socket
 import subprocess
@@ -145,6 +146,35 @@ def test_it_rejects_a_payload_that_is_not_the_declared_image_type(azure):
         azure.chat.completions.create(model="dep", messages=[message])
 
     assert "not a image/png image" in caught.value.message
+
+
+def test_it_rejects_a_damaged_image(azure):
+    head, payload = image_data_url("PNG", size=(64, 64)).split(",")
+    damaged = f"{head},{base64.b64encode(base64.b64decode(payload)[:-30]).decode()}"
+
+    with pytest.raises(openai.BadRequestError) as caught:
+        azure.chat.completions.create(model="dep", messages=[_user("what is this", images=[damaged])])
+
+    assert caught.value.body["message"] == "Invalid image data: the image is damaged."
+
+
+def test_it_records_what_each_image_is_and_keeps_data_urls_short(llm, azure):
+    url = image_data_url("JPEG", size=(40, 30))
+    azure.chat.completions.create(model="dep", messages=[_user("look", images=[url])])
+
+    [recorded] = llm.control.requests()
+
+    assert recorded["images"] == [
+        {
+            "message": 0,
+            "mime": "image/jpeg",
+            "bytes": len(base64.b64decode(url.split(",")[1])),
+            "width": 40,
+            "height": 30,
+        }
+    ]
+    part = recorded["body"]["messages"][0]["content"][1]
+    assert part["image_url"]["url"] == f"data:image/jpeg;base64,...({len(url)} chars)"
 
 
 def test_it_rejects_a_request_without_messages(oai):
@@ -387,3 +417,12 @@ def test_it_starts_with_its_documented_command():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_its_test_handle_gives_the_environment_of_a_bot_process(llm):
+    assert llm.env(deployment="dep") == {
+        "LLM_PROVIDER": "azure",
+        "AZURE_OPENAI_ENDPOINT": llm.base_url,
+        "AZURE_OPENAI_API_KEY": "local-llm-key",
+        "AZURE_OPENAI_DEPLOYMENT": "dep",
+    }
