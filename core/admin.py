@@ -9,12 +9,12 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from core.config import services
 from core.config.registry import Definition, UnknownSettingError, definition_for
-from core.config.selectors import display_value, version_diff
+from core.config.selectors import display_value, setting_history, version_diff
 from core.models import RuntimeSetting, RuntimeSettingVersion
 
 REASON_HELP = "Why the setting changes. Kept in the history and the audit log."
@@ -73,45 +73,25 @@ class RuntimeSettingForm(forms.ModelForm):
         pass
 
 
-class RuntimeSettingVersionInline(admin.TabularInline):
-    model = RuntimeSettingVersion
-    fk_name = "setting"
-    extra = 0
-    can_delete = False
-    show_change_link = True
-    fields = ["number", "created_at", "changed_by_username", "reason", "diff", "rollback"]
-    readonly_fields = fields
-    ordering = ["-number"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="change")
-    def diff(self, version):
-        return format_html("<pre>{}</pre>", version_diff(version))
-
-    @admin.display(description="")
-    def rollback(self, version):
-        url = reverse("admin:core_runtimesettingversion_rollback", args=[version.pk])
-        return format_html('<a href="{}">Roll back to this version</a>', url)
-
-
 @admin.register(RuntimeSetting)
 class RuntimeSettingAdmin(admin.ModelAdmin):
     form = RuntimeSettingForm
-    inlines = [RuntimeSettingVersionInline]
     list_display = ["key", "current_value", "is_default", "is_critical", "revision", "updated_at", "updated_by"]
     search_fields = ["key"]
-    readonly_fields = ["key", "description", "is_critical", "bounds", "default_value", "current_value", "revision"]
+    readonly_fields = [
+        "key",
+        "description",
+        "is_critical",
+        "bounds",
+        "default_value",
+        "current_value",
+        "revision",
+        "history",
+    ]
     fieldsets = [
         (None, {"fields": ["key", "description", "is_critical", "bounds", "default_value", "current_value"]}),
         ("Change", {"fields": ["value", "use_default", "reason"]}),
+        ("History", {"fields": ["history"]}),
     ]
 
     def has_add_permission(self, request):
@@ -132,8 +112,39 @@ class RuntimeSettingAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         if obj is not None and not self.has_change_permission(request, obj):
-            return self.fieldsets[:1]
+            return [self.fieldsets[0], self.fieldsets[2]]
         return self.fieldsets
+
+    @admin.display(description="versions, newest first")
+    def history(self, setting):
+        rows = format_html_join(
+            "",
+            "<tr><td>v{}</td><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td><td>{}</td>"
+            '<td><a href="{}">Roll back to this version</a></td></tr>',
+            (
+                (
+                    version.number,
+                    f"{version.created_at:%Y-%m-%d %H:%M:%S}",
+                    version.changed_by_username or "-",
+                    version.reason,
+                    version_diff(version),
+                    f"rolls back to v{version.rolled_back_from.number}" if version.rolled_back_from_id else "",
+                    reverse("admin:core_runtimesettingversion_rollback", args=[version.pk]),
+                )
+                for version in setting_history(key=setting.key)
+            ),
+        )
+        if not rows:
+            return "No changes yet: the default applies."
+        header = format_html(
+            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th><th></th></tr>",
+            "version",
+            "when (UTC)",
+            "who",
+            "why",
+            "change",
+        )
+        return format_html("<table>{}{}</table>", header, rows)
 
     @admin.display(description="current value")
     def current_value(self, setting):

@@ -42,4 +42,6 @@ def version_diff(version: RuntimeSettingVersion) -> str:
 
 
 def setting_history(*, key: str):
-    return RuntimeSettingVersion.objects.filter(setting__key=key).select_related("setting", "changed_by")
+    return RuntimeSettingVersion.objects.filter(setting__key=key).select_related(
+        "setting", "changed_by", "rolled_back_from"
+    )

@@ -1,0 +1,140 @@
+import pytest
+from django.urls import reverse
+
+from core import config
+from core.config.registry import REGISTRY
+from core.config.services import setting_update
+from core.models import RuntimeSetting, RuntimeSettingVersion
+
+pytestmark = pytest.mark.django_db
+
+
+def _change_url(key):
+    return reverse("admin:core_runtimesetting_change", args=[RuntimeSetting.objects.get(key=key).pk])
+
+
+def _rollback_url(version):
+    return reverse("admin:core_runtimesettingversion_rollback", args=[version.pk])
+
+
+def test_the_list_shows_every_setting_with_its_current_value(verified_client, administrator):
+    setting_update(key="persona", value="You are the Kyoto bakery's helper.", actor=administrator, reason="rebrand")
+    response = verified_client(administrator).get(reverse("admin:core_runtimesetting_changelist"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    for key in REGISTRY:
+        assert key in body
+    assert "You are the Kyoto bakery&#x27;s helper." in body
+
+
+def test_an_administrator_changes_a_setting_with_a_reason(verified_client, administrator):
+    client = verified_client(administrator)
+    response = client.post(_change_url("llm.temperature"), {"value": "1.1", "reason": "livelier answers"})
+    assert response.status_code == 302
+    assert config.get("llm.temperature") == 1.1
+    version = RuntimeSettingVersion.objects.get(setting__key="llm.temperature")
+    assert (version.old_value, version.new_value, version.reason) == (None, 1.1, "livelier answers")
+
+
+def test_the_form_refuses_a_value_out_of_bounds_and_changes_nothing(verified_client, administrator):
+    client = verified_client(administrator)
+    response = client.post(_change_url("llm.temperature"), {"value": "2.5", "reason": "too hot"})
+    assert response.status_code == 200
+    assert "Ensure this value is less than or equal to 2" in response.content.decode()
+    assert config.get("llm.temperature") == 0.7
+    assert not RuntimeSettingVersion.objects.exists()
+
+
+def test_the_form_requires_a_reason(verified_client, administrator):
+    response = verified_client(administrator).post(_change_url("llm.temperature"), {"value": "1.0", "reason": ""})
+    assert response.status_code == 200
+    assert "This field is required" in response.content.decode()
+    assert not RuntimeSettingVersion.objects.exists()
+
+
+def test_the_form_restores_the_default(verified_client, administrator):
+    setting_update(key="features.web_search", value=True, actor=administrator, reason="on")
+    client = verified_client(administrator)
+    client.post(_change_url("features.web_search"), {"use_default": "on", "reason": "back to default"})
+    assert RuntimeSetting.objects.get(key="features.web_search").value is None
+    assert config.get("features.web_search") is False
+
+
+def test_the_change_page_shows_the_history_with_diffs(verified_client, administrator):
+    setting_update(key="llm.temperature", value=0.2, actor=administrator, reason="calmer")
+    setting_update(key="llm.temperature", value=0.9, actor=administrator, reason="livelier")
+    body = verified_client(administrator).get(_change_url("llm.temperature")).content.decode()
+    assert "0.2 → 0.9" in body
+    assert "(default) 0.7 → 0.2" in body
+    assert "livelier" in body
+    assert "Roll back to this version" in body
+
+
+def test_a_non_administrator_sees_a_critical_setting_read_only_and_cannot_post(verified_client, operator):
+    client = verified_client(operator)
+    page = client.get(_change_url("llm.model"))
+    assert page.status_code == 200
+    assert 'name="reason"' not in page.content.decode()
+    response = client.post(_change_url("llm.model"), {"value": "gpt-4o", "reason": "bigger"})
+    assert response.status_code == 403
+    assert not RuntimeSettingVersion.objects.exists()
+
+
+def test_a_non_administrator_with_the_permission_changes_an_ordinary_setting(verified_client, operator):
+    client = verified_client(operator)
+    client.post(_change_url("features.image_understanding"), {"reason": "images cost too much"})
+    assert config.get("features.image_understanding") is False
+
+
+def test_rollback_in_one_step_from_the_admin(verified_client, administrator):
+    v1 = setting_update(key="persona", value="You are Ada.", actor=administrator, reason="first")
+    setting_update(key="persona", value="You are Bob.", actor=administrator, reason="second")
+    client = verified_client(administrator)
+
+    page = client.get(_rollback_url(v1))
+    assert "You are Bob." in page.content.decode()
+    response = client.post(_rollback_url(v1), {"reason": "Bob confused users"})
+
+    assert response.status_code == 302
+    assert config.get("persona") == "You are Ada."
+    newest = RuntimeSettingVersion.objects.filter(setting__key="persona").first()
+    assert (newest.number, newest.rolled_back_from, newest.reason) == (3, v1, "Bob confused users")
+
+
+def test_the_rollback_action_leads_to_the_rollback_page(verified_client, administrator):
+    v1 = setting_update(key="llm.temperature", value=0.2, actor=administrator, reason="calmer")
+    response = verified_client(administrator).post(
+        reverse("admin:core_runtimesettingversion_changelist"),
+        {"action": "rollback_to_selected", "_selected_action": [v1.pk]},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == _rollback_url(v1)
+
+
+def test_rollback_without_a_reason_changes_nothing(verified_client, administrator):
+    v1 = setting_update(key="llm.temperature", value=0.2, actor=administrator, reason="calmer")
+    setting_update(key="llm.temperature", value=0.9, actor=administrator, reason="livelier")
+    response = verified_client(administrator).post(_rollback_url(v1), {"reason": ""})
+    assert response.status_code == 200
+    assert config.get("llm.temperature") == 0.9
+
+
+def test_a_non_administrator_cannot_roll_back_a_critical_setting_from_the_admin(
+    verified_client, administrator, operator
+):
+    v1 = setting_update(key="llm.model", value="gpt-4o", actor=administrator, reason="bigger")
+    setting_update(key="llm.model", value="gpt-4o-mini", actor=administrator, reason="cheaper")
+    response = verified_client(operator).post(_rollback_url(v1), {"reason": "I liked it"})
+    assert response.status_code == 403
+    assert config.get("llm.model") == "gpt-4o-mini"
+
+
+def test_versions_are_read_only_in_the_admin(verified_client, administrator):
+    v1 = setting_update(key="llm.temperature", value=0.2, actor=administrator, reason="calmer")
+    client = verified_client(administrator)
+    page = client.get(reverse("admin:core_runtimesettingversion_change", args=[v1.pk]))
+    assert page.status_code == 200
+    assert 'name="reason"' not in page.content.decode()
+    response = client.post(reverse("admin:core_runtimesettingversion_delete", args=[v1.pk]), {"post": "yes"})
+    assert response.status_code == 403
+    assert RuntimeSettingVersion.objects.filter(pk=v1.pk).exists()
