@@ -18,6 +18,13 @@ class OpsAdminSite(OTPAdminSite):
     def __init__(self, name="admin"):
         super().__init__(name)
 
+    def register(self, model_or_iterable, admin_class=None, **options):
+        from django.contrib.admin import ModelAdmin
+
+        from accounts.admin_audit import audited
+
+        super().register(model_or_iterable, audited(admin_class or ModelAdmin), **options)
+
     def get_urls(self):
         from accounts import enrollment
 

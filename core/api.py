@@ -53,4 +53,9 @@ def exception_handler(exc, context):
         log.exception("api_unhandled_exception", view=type(context.get("view")).__name__)
         body = error_body(code="internal_error", message=AppError.default_message)
         status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
+    if status_code in (status.HTTP_401_UNAUTHORIZED, status.HTTP_403_FORBIDDEN):
+        # Every refused request leaves an audit entry.
+        from accounts.denials import record_denial
+
+        record_denial(context=context, status_code=status_code, code=body["error"]["code"])
     return Response(body, status=status_code, headers=headers)
