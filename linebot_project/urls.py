@@ -7,7 +7,6 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("linebot_project.api_urls")),
     path("", include("conversations.urls")),
     path("api/v1/", include("linebot_project.api_urls")),
 ]

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "axes",
+    "csp",
     "django_celery_beat",
     "channels",
     "core",
@@ -48,12 +49,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.CorrelationIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.ratelimit.RateLimitMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.sessions.SessionTimeoutMiddleware",
     "accounts.enrollment.EnrollmentRequiredMiddleware",
@@ -303,6 +306,56 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# --- Runtime configuration (core.config) ----------------------------------------------
+# The values an operator may choose for the llm.model runtime setting.
+LLM_ALLOWED_MODELS: list[str] = env.list(
+    "LLM_ALLOWED_MODELS", default=["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1"]
+)
+
+# --- Security headers, rate limits, uploads -------------------------------------------
+from csp.constants import NONE, SELF  # noqa: E402
+
+# No inline scripts or styles anywhere; the admin's own scripts are static files.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# django-ratelimit counts in the default cache (Redis whenever REDIS_URL is set).  If
+# Redis is down requests pass: django-axes still locks out password guessing.
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_FAIL_OPEN = True
+# Limits drop to a quarter while at least RATELIMIT_MIN_SAMPLE requests of a group
+# in the last two minutes failed at RATELIMIT_FAILURE_RATIO or more.
+RATELIMIT_FAILURE_RATIO = env.float("RATELIMIT_FAILURE_RATIO", default=0.5)
+RATELIMIT_MIN_SAMPLE = env.int("RATELIMIT_MIN_SAMPLE", default=20)
+RATELIMIT_TIGHTEN_FACTOR = env.int("RATELIMIT_TIGHTEN_FACTOR", default=4)
+
+# Uploaded files larger than this are cut off while streaming, before they reach a view.
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "core.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- DRF ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
