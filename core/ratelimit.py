@@ -52,7 +52,9 @@ _tightened_cache: TTLCache = TTLCache(maxsize=64, ttl=1.0)
 
 # --- failure ratio ---------------------------------------------------------------------
 def _stats_key(group: str, kind: str, window: int) -> str:
-    return f"ratelimit:stats:{group}:{window}:{kind}"
+    # Shares the cache's namespace so separate deployments (or test runs) on one Redis never mix.
+    prefix = settings.CACHES.get("default", {}).get("KEY_PREFIX", "")
+    return f"{prefix}:ratelimit:stats:{group}:{window}:{kind}"
 
 
 def record_outcome(group: str, *, failed: bool) -> None:
@@ -221,7 +223,7 @@ class RateLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not (_is_login(request) or _is_api(request)):
+        if not getattr(settings, "RATELIMIT_ENABLE", True) or not (_is_login(request) or _is_api(request)):
             return self.get_response(request)
         exceeded = limited_rule(request)
         if exceeded is not None:
