@@ -1,0 +1,260 @@
+"""The LINE double's aiohttp application and the checks every Messaging API request goes through.
+
+Order of the checks, as LINE answers them: route → Bearer token (401) → injected faults → rate limit (429)
+→ X-Line-Retry-Key (400/409) → JSON body and OpenAPI spec (400) → the endpoint's own rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from linesim.line.config import LineDoubleConfig
+from linesim.line.faults import Faults, RateLimiter
+from linesim.line.spec import Operation, SpecBook, Violation, is_uuid
+from linesim.line.state import State
+
+RETRY_KEY_ENDPOINTS = frozenset({"pushMessage", "multicast", "narrowcast", "broadcast"})
+MESSAGE_ENDPOINTS = frozenset(
+    {
+        "replyMessage",
+        "pushMessage",
+        "multicast",
+        "narrowcast",
+        "broadcast",
+        "validateReply",
+        "validatePush",
+        "validateMulticast",
+        "validateNarrowcast",
+        "validateBroadcast",
+    }
+)
+MAX_TEXT_UTF16_UNITS = 5000
+AUTH_FAILED = "Authentication failed. Confirm that the access token in the authorization header is valid."
+RATE_LIMITED = "The API rate limit has been exceeded. Try again later."
+FAULT_BODIES = {
+    429: {"message": RATE_LIMITED},
+    500: {"message": "Internal server error"},
+    503: {"message": "Service unavailable"},
+}
+
+_spec_books: dict[Path | None, SpecBook] = {}
+
+
+def spec_book(spec_dir: Path | None) -> SpecBook:
+    """Specs are parsed and compiled once per process (a few seconds), then shared by every double."""
+    if spec_dir not in _spec_books:
+        _spec_books[spec_dir] = SpecBook(spec_dir)
+    return _spec_books[spec_dir]
+
+
+def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, body=orjson.dumps(payload), content_type="application/json", headers=headers)
+
+
+def error(status: int, message: str, details: list[dict[str, str]] | None = None, **extra: Any) -> web.Response:
+    payload: dict[str, Any] = {"message": message}
+    if details:
+        payload["details"] = details
+    payload.update(extra)
+    return json_response(status, payload)
+
+
+def spec_error(violation: Violation) -> web.Response:
+    return error(400, "The request body has 1 error(s)", [violation.as_detail()])
+
+
+@dataclass
+class Call:
+    """One Messaging API request as the handlers see it."""
+
+    request: web.Request
+    operation: Operation
+    request_id: str
+    body: Any = None
+    raw: bytes = b""
+    targets: list[str] = field(default_factory=list)
+    retry_key: str | None = None
+
+    @property
+    def params(self) -> dict[str, str]:
+        return self.request.match_info  # type: ignore[return-value]
+
+
+Handler = Callable[["LineDouble", Call], Awaitable[web.StreamResponse]]
+
+
+class LineDouble:
+    """State, settings and collaborators of one running double."""
+
+    def __init__(self, config: LineDoubleConfig) -> None:
+        from linesim.line.webhook import WebhookSender
+
+        self.config = config
+        self.spec = spec_book(config.spec_dir)
+        self.state = State()
+        self.faults = Faults(seed=config.seed)
+        self.rate_limiter = RateLimiter(enabled=config.rate_limits, overrides=config.rate_limit_overrides)
+        self.webhooks = WebhookSender(self)
+        self.started_at = time.time()
+
+    def reset(self) -> None:
+        self.state = State()
+        self.faults = Faults(seed=self.config.seed)
+        self.rate_limiter.reset()
+
+    def record(self, call: Call, status: int) -> None:
+        self.state.recorded.append(
+            {
+                "requestId": call.request_id,
+                "endpoint": call.operation.operation_id,
+                "method": call.operation.method,
+                "path": call.request.path,
+                "status": status,
+                "to": call.targets,
+                "retryKey": call.retry_key,
+                "body": call.body,
+                "time": time.time(),
+            }
+        )
+
+    # -- the pipeline ----------------------------------------------------------------------------------------------
+    async def handle(self, handler: Handler, operation: Operation, request: web.Request) -> web.StreamResponse:
+        call = Call(request=request, operation=operation, request_id=str(uuid.uuid4()))
+        response = await self._checked(handler, call)
+        response.headers["X-Line-Request-Id"] = call.request_id
+        self.record(call, response.status)
+        return response
+
+    async def _checked(self, handler: Handler, call: Call) -> web.StreamResponse:
+        request, operation = call.request, call.operation
+        if not self._authorized(request.headers.get("Authorization", "")):
+            return error(401, AUTH_FAILED)
+        if self.faults.active:
+            decision = self.faults.decide(operation.operation_id)
+            if decision.latency:
+                await asyncio.sleep(decision.latency)
+            if decision.drop:
+                return _drop_connection(request)
+            if decision.status:
+                return json_response(decision.status, FAULT_BODIES[decision.status])
+        if not self.rate_limiter.allow(operation.operation_id):
+            return error(429, RATE_LIMITED)
+        retry_key = request.headers.get("X-Line-Retry-Key")
+        if retry_key is not None:
+            rejected = self._check_retry_key(call, retry_key)
+            if rejected is not None:
+                return rejected
+        if operation.body_is_json:
+            call.raw = await request.read()
+            try:
+                call.body = orjson.loads(call.raw) if call.raw else None
+            except orjson.JSONDecodeError:
+                return error(400, "The request body could not be parsed as JSON")
+            if call.body is None and operation.body_required:
+                return error(400, "The request body has 1 error(s)", [{"message": "must be specified", "property": ""}])
+        if self.config.spec_checks:
+            violation = operation.check_params(query=request.query, path=request.match_info, headers=request.headers)
+            if violation is None and call.body is not None:
+                violation = operation.check_body(call.body)
+            if violation is None and operation.operation_id in MESSAGE_ENDPOINTS:
+                violation = check_message_rules(call.body)
+            if violation is not None:
+                return spec_error(violation)
+        return await handler(self, call)
+
+    def _authorized(self, header: str) -> bool:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return False
+        return self.config.accept_any_token or token.strip() == self.config.access_token
+
+    def _check_retry_key(self, call: Call, key: str) -> web.Response | None:
+        if call.operation.operation_id not in RETRY_KEY_ENDPOINTS:
+            return error(400, "The X-Line-Retry-Key header is not supported on this endpoint")
+        if not is_uuid(key):
+            return error(
+                400,
+                "The value for the 'X-Line-Retry-Key' header is invalid",
+                [{"message": "must be a UUID", "property": "X-Line-Retry-Key"}],
+            )
+        call.retry_key = key
+        accepted = self.state.accepted_retry_key(key)
+        if accepted is None:
+            return None
+        extra = {"sentMessages": accepted.sent_messages} if accepted.sent_messages else {}
+        response = error(409, "The retry key is already accepted", **extra)
+        response.headers["x-line-accepted-request-id"] = accepted.request_id
+        return response
+
+    def remember_retry_key(self, call: Call, sent_messages: list[dict[str, str]] | None) -> None:
+        """Only an accepted (2xx) request consumes its retry key, so a retry after a 5xx goes through."""
+        if call.retry_key:
+            from linesim.line.state import AcceptedRetryKey
+
+            self.state.retry_keys[call.retry_key] = AcceptedRetryKey(
+                request_id=call.request_id,
+                sent_messages=sent_messages,
+                expires_at=time.monotonic() + self.config.retry_key_ttl,
+            )
+
+
+DOUBLE = web.AppKey("double", LineDouble)
+
+
+def _drop_connection(request: web.Request) -> web.Response:
+    """Closes the socket without an answer, as a dropped connection looks to the client."""
+    if request.transport is not None:
+        request.transport.abort()
+    raise asyncio.CancelledError
+
+
+def utf16_units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def check_message_rules(body: Any) -> Violation | None:
+    """LINE limits the spec doesn't state: text length in UTF-16 code units."""
+    messages = body.get("messages") if isinstance(body, dict) else None
+    for index, message in enumerate(messages or []):
+        if not isinstance(message, dict):
+            continue
+        text = message.get("text")
+        if isinstance(text, str) and utf16_units(text) > MAX_TEXT_UTF16_UNITS:
+            return Violation(f"Length must be between 0 and {MAX_TEXT_UTF16_UNITS}", f"messages[{index}].text")
+    return None
+
+
+def create_app(config: LineDoubleConfig | None = None) -> web.Application:
+    """The aiohttp application of one double; ``app[DOUBLE]`` is its LineDouble."""
+    from linesim.line import control, messaging, richmenus
+
+    config = config or LineDoubleConfig()
+    double = LineDouble(config)
+    app = web.Application(client_max_size=20 * 1024**2)
+    app[DOUBLE] = double
+    routes = [*messaging.ROUTES, *richmenus.ROUTES]
+    # Literal paths before templated ones, so /v2/bot/richmenu/list never matches /v2/bot/richmenu/{richMenuId}.
+    routes.sort(key=lambda route: route[1].count("{"))
+    for method, path, handler in routes:
+        operation = double.spec.operation(method, path)
+        app.router.add_route(method, path, functools.partial(double.handle, handler, operation))
+    control.add_routes(app, double)
+    app.router.add_route("*", "/{tail:.*}", _not_found)
+    app.on_cleanup.append(lambda _app: double.webhooks.close())
+    return app
+
+
+async def _not_found(request: web.Request) -> web.Response:
+    response = error(404, "Not found")
+    response.headers["X-Line-Request-Id"] = str(uuid.uuid4())
+    return response
