@@ -8,7 +8,8 @@ without content are simply skipped.
 Failure handling, from the inside out:
 
 * the SDK's own retries (``LLM_MAX_RETRIES``) for 408/409/429/5xx and connection
-  errors, honouring ``retry-after``;
+  errors, honouring ``retry-after`` up to ``LLM_MAX_RETRY_AFTER`` seconds; a longer
+  wait is not retried, so the user hears back at once instead of after minutes;
 * timeouts: ``LLM_CONNECT_TIMEOUT`` and ``LLM_READ_TIMEOUT`` per attempt, plus an
   overall deadline ``LLM_TOTAL_TIMEOUT`` for the whole answer, tool rounds included;
 * a circuit breaker (pybreaker): after ``LLM_BREAKER_FAIL_MAX`` retryable failures in a
@@ -19,7 +20,7 @@ Every failure surfaces as :class:`core.errors.LLMError` (``retryable`` is set fo
 rate limits, 5xx, timeouts, connection failures and an open breaker).  A
 filtered prompt or answer raises :class:`ContentFilteredError`, an ``LLMError``
 whose ``code`` is ``"llm_content_filtered"``: callers apologise instead of sending
-a partial answer.
+a partial answer.  An answer without text raises ``LLMError`` too.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx2
 import openai
 import pybreaker
 from django.conf import settings
@@ -238,6 +240,8 @@ class LLMClient:
                 break
             rounds += 1
             messages = messages + self._run_tools(current, by_name)
+        if not current.text.strip():
+            raise LLMError("The language model gave an empty answer.", details={"finish_reason": current.finish_reason})
         return ChatResult(
             text=current.text,
             prompt_tokens=prompt_tokens,
@@ -298,9 +302,11 @@ class LLMClient:
         if user:
             kwargs["user"] = user
         current = _Round()
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise LLMError("The language model did not answer in time.", retryable=True)
+        kwargs["timeout"] = self._attempt_timeout(remaining)
         try:
-            if time.monotonic() >= deadline:
-                raise LLMError("The language model did not answer in time.", retryable=True)
             stream = self.sdk.chat.completions.create(**kwargs)
             try:
                 for chunk in stream:
@@ -316,6 +322,15 @@ class LLMClient:
         if current.completion_tokens is None:
             current.completion_tokens = _estimate_tokens(current.text)
         return current
+
+    def _attempt_timeout(self, remaining: float) -> httpx2.Timeout:
+        # No single attempt may outlive what is left of the whole answer's deadline.
+        base = self.sdk.timeout
+        read = base.read if isinstance(base, httpx2.Timeout) else base
+        connect = base.connect if isinstance(base, httpx2.Timeout) else base
+        read = min(read or remaining, remaining)
+        connect = min(connect or remaining, remaining)
+        return httpx2.Timeout(read, connect=connect, write=read, pool=connect)
 
     @staticmethod
     def _absorb(current: _Round, chunk) -> None:
@@ -364,6 +379,26 @@ def _map_sdk_error(exc: openai.APIError) -> LLMError:
     return LLMError("The language model failed while answering.", retryable=True)
 
 
+def _no_retry_after_long_waits(max_wait: float) -> Callable[[httpx2.Response], None]:
+    def hook(response: httpx2.Response) -> None:
+        # The SDK would sleep as long as the server asks (up to two minutes) before its
+        # retry; x-should-retry is the SDK's own switch to skip that retry instead.
+        if response.status_code in (429, 503):
+            for header, divisor in (("retry-after-ms", 1000), ("retry-after", 1)):
+                value = response.headers.get(header)
+                if value is None:
+                    continue
+                try:
+                    wait = float(value) / divisor
+                except ValueError:
+                    break
+                if wait > max_wait:
+                    response.headers["x-should-retry"] = "false"
+                break
+
+    return hook
+
+
 # --- the process-wide client ----------------------------------------------------------------
 _client: LLMClient | None = None
 _client_lock = threading.Lock()
@@ -373,7 +408,10 @@ def build_llm_client() -> LLMClient:
     timeout = openai.Timeout(
         settings.LLM_READ_TIMEOUT, connect=settings.LLM_CONNECT_TIMEOUT, write=settings.LLM_READ_TIMEOUT
     )
-    common = {"timeout": timeout, "max_retries": settings.LLM_MAX_RETRIES}
+    http_client = openai.DefaultHttpxClient(
+        timeout=timeout, event_hooks={"response": [_no_retry_after_long_waits(settings.LLM_MAX_RETRY_AFTER)]}
+    )
+    common = {"timeout": timeout, "max_retries": settings.LLM_MAX_RETRIES, "http_client": http_client}
     if settings.LLM_PROVIDER == "azure":
         if not (settings.AZURE_OPENAI_ENDPOINT and settings.AZURE_OPENAI_API_KEY and settings.AZURE_OPENAI_DEPLOYMENT):
             raise ConfigurationError(

@@ -210,6 +210,8 @@ LLM_CONNECT_TIMEOUT: float = env.float("LLM_CONNECT_TIMEOUT", default=5.0)
 LLM_READ_TIMEOUT: float = env.float("LLM_READ_TIMEOUT", default=30.0)
 LLM_TOTAL_TIMEOUT: float = env.float("LLM_TOTAL_TIMEOUT", default=45.0)
 LLM_MAX_RETRIES: int = env.int("LLM_MAX_RETRIES", default=2)
+# A 429/503 asking to wait longer than this is not retried: the user hears back at once.
+LLM_MAX_RETRY_AFTER: float = env.float("LLM_MAX_RETRY_AFTER", default=5.0)
 LLM_MAX_TOOL_ROUNDS: int = env.int("LLM_MAX_TOOL_ROUNDS", default=3)
 LLM_BREAKER_FAIL_MAX: int = env.int("LLM_BREAKER_FAIL_MAX", default=5)
 LLM_BREAKER_RESET_TIMEOUT: float = env.float("LLM_BREAKER_RESET_TIMEOUT", default=30.0)

@@ -35,6 +35,7 @@ def azure_settings(settings, llm):
     settings.LLM_READ_TIMEOUT = 2.0
     settings.LLM_TOTAL_TIMEOUT = 5.0
     settings.LLM_MAX_RETRIES = 0
+    settings.LLM_MAX_RETRY_AFTER = 5.0
     settings.LLM_MAX_TOOL_ROUNDS = 3
     settings.LLM_BREAKER_FAIL_MAX = 5
     settings.LLM_BREAKER_RESET_TIMEOUT = 30.0

@@ -100,6 +100,39 @@ def test_it_gives_up_on_persistent_429_with_a_retryable_error(azure_settings, ll
     assert len(llm.control.requests()) == 2
 
 
+def test_it_does_not_wait_for_a_retry_after_longer_than_allowed(azure_settings, llm):
+    azure_settings.LLM_MAX_RETRIES = 2
+    azure_settings.LLM_MAX_RETRY_AFTER = 1.0
+    llm.control.add_fault("429", count=1, retry_after=30)
+    started = time.monotonic()
+
+    with pytest.raises(LLMError) as caught:
+        get_llm_client().chat(HELLO)
+
+    assert (caught.value.status, caught.value.retryable) == (429, True)
+    assert caught.value.details["retry_after"] == "30"
+    assert time.monotonic() - started < 1
+    assert len(llm.control.requests()) == 1
+
+
+def test_it_bounds_each_attempt_by_what_is_left_of_the_deadline(azure_settings, llm):
+    azure_settings.LLM_READ_TIMEOUT = 10
+    azure_settings.LLM_TOTAL_TIMEOUT = 0.4
+    llm.control.add_fault("timeout", hang_seconds=10)
+    started = time.monotonic()
+
+    with pytest.raises(LLMError) as caught:
+        get_llm_client().chat(HELLO)
+
+    assert caught.value.retryable is True
+    assert time.monotonic() - started < 1.5
+
+
+def test_it_reports_an_answer_without_text_as_an_error(azure_settings, llm):
+    with pytest.raises(LLMError, match="empty answer"):
+        get_llm_client().chat([{"role": "user", "content": "long: 0"}])
+
+
 def test_it_maps_a_500_to_a_retryable_error(azure_settings, llm):
     llm.control.add_fault("500", count=1)
 
