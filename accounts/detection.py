@@ -16,8 +16,10 @@ from accounts.models import AuditEvent, KnownLoginAddress
 from core.redis import get_redis
 from monitoring.services import alert_raise
 
-_ACCOUNT_KEY = "security:failures:account:{username}"
-_GLOBAL_KEY = "security:failures:all"
+
+def _key(*parts: str) -> str:
+    # The prefix lets parallel test runs sharing one Redis keep their counts apart.
+    return ":".join([getattr(settings, "SECURITY_REDIS_PREFIX", "security"), "failures", *parts])
 
 
 def _finding(*, kind: str, severity: str, message: str, details: dict, actor=None, target: str = "", request=None):
@@ -36,7 +38,7 @@ def login_failure_seen(*, username: str, request=None) -> None:
     redis = get_redis()
     window = settings.SECURITY_FAILURE_WINDOW_SECONDS
     username = (username or "")[:150]
-    account_count = redis.incr(_ACCOUNT_KEY.format(username=username.lower()), ttl=window)
+    account_count = redis.incr(_key("account", username.lower()), ttl=window)
     if account_count == settings.SECURITY_ACCOUNT_FAILURE_THRESHOLD:
         _finding(
             kind="login_failure_burst_account",
@@ -46,7 +48,7 @@ def login_failure_seen(*, username: str, request=None) -> None:
             target=f"user:{username}",
             request=request,
         )
-    global_count = redis.incr(_GLOBAL_KEY, ttl=window)
+    global_count = redis.incr(_key("all"), ttl=window)
     if global_count == settings.SECURITY_GLOBAL_FAILURE_THRESHOLD:
         _finding(
             kind="login_failure_burst_global",

@@ -61,13 +61,13 @@ def _backup_codes_issue(*, user: User) -> list[str]:
     return codes
 
 
-@transaction.atomic
 def totp_device_confirm(*, user: User, token: str, request=None) -> list[str]:
     """Confirms the pending device with a code from it; returns the new backup codes (shown once)."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
     if device is None:
         raise EnrollmentError("There is no pending enrollment; start again.")
-    if not token.strip().isdigit() or not device.verify_token(token.strip()):
+    token = token.strip()
+    if not token.isdigit() or not device.verify_token(token):
         audit.record(
             action=AuditEvent.Action.OTP_FAILED,
             actor=user,
@@ -76,20 +76,21 @@ def totp_device_confirm(*, user: User, token: str, request=None) -> list[str]:
             request=request,
         )
         raise EnrollmentError("That code is not valid. Check the time on your device and try again.")
-    TOTPDevice.objects.filter(user=user, confirmed=True).delete()
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    codes = _backup_codes_issue(user=user)
-    _sessions_end_others(user=user, request=request)
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        codes = _backup_codes_issue(user=user)
+        _sessions_end_others(user=user, request=request)
+        audit.record(
+            action=AuditEvent.Action.DEVICE_ENROLLED,
+            actor=user,
+            target=f"user:{user.username}",
+            details={"device": device.persistent_id},
+            request=request,
+        )
     if request is not None:
         otp_login(request, device)
-    audit.record(
-        action=AuditEvent.Action.DEVICE_ENROLLED,
-        actor=user,
-        target=f"user:{user.username}",
-        details={"device": device.persistent_id},
-        request=request,
-    )
     return codes
 
 

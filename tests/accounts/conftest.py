@@ -66,3 +66,10 @@ def api_client():
 @pytest.fixture
 def administrator(make_user):
     return make_user("root-admin", role=roles.ADMINISTRATOR, device=True)
+
+
+@pytest.fixture(autouse=True)
+def _private_security_counters(settings):
+    import uuid
+
+    settings.SECURITY_REDIS_PREFIX = f"test-security-{uuid.uuid4().hex}"

@@ -1,0 +1,174 @@
+import pytest
+from django.contrib.sessions.backends.db import SessionStore
+from django.test import Client
+from django.urls import reverse
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import mfa, roles
+from accounts.models import AuditEvent
+from tests.accounts.conftest import PASSWORD, fresh_code, totp_code
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_staff_user_without_a_device_is_sent_to_enrollment_from_every_admin_page(client, make_user):
+    make_user("fresh", role=roles.OPERATOR)
+    response = client.post(reverse("admin:login"), {"username": "fresh", "password": PASSWORD, "next": "/admin/"})
+    assert response.status_code == 302
+    for path in ("/admin/", "/admin/monitoring/alert/", "/admin/accounts/user/"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response["Location"] == reverse("admin:mfa_enroll")
+
+
+def test_the_enrollment_page_shows_an_inline_qr_code_and_a_new_secret_each_time(client, make_user):
+    user = make_user("fresh", role=roles.OPERATOR)
+    client.force_login(user)
+    first = client.get(reverse("admin:mfa_enroll"))
+    assert first.status_code == 200
+    assert "<svg" in first.content.decode()
+    assert "<script" not in first.content.decode().split('id="totp-qr"')[1].split("</div>")[0]
+    first_secret = first.context["secret"]
+    second = client.get(reverse("admin:mfa_enroll"))
+    assert second.context["secret"] != first_secret
+    assert TOTPDevice.objects.filter(user=user, confirmed=False).count() == 1
+
+
+def test_enrollment_confirms_the_device_and_issues_ten_backup_codes(client, make_user):
+    user = make_user("fresh", role=roles.OPERATOR)
+    client.force_login(user)
+    client.get(reverse("admin:mfa_enroll"))
+    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    response = client.post(reverse("admin:mfa_enroll"), {"token": totp_code(device)})
+    assert response.status_code == 200
+    codes = response.context["codes"]
+    assert len(codes) == 10 and len(set(codes)) == 10
+    device.refresh_from_db()
+    assert device.confirmed
+    assert client.get("/admin/").status_code == 200
+    assert AuditEvent.objects.filter(action="device_enrolled", actor=user).exists()
+
+
+def test_a_wrong_enrollment_code_is_refused_and_audited(client, make_user):
+    user = make_user("fresh", role=roles.OPERATOR)
+    client.force_login(user)
+    client.get(reverse("admin:mfa_enroll"))
+    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    wrong = f"{(int(totp_code(device)) + 1) % 1_000_000:06d}"
+    response = client.post(reverse("admin:mfa_enroll"), {"token": wrong})
+    assert response.status_code == 400
+    assert not TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    assert AuditEvent.objects.filter(action="otp_failed", actor=user).exists()
+    assert client.get("/admin/").status_code == 302
+
+
+def test_a_password_alone_cannot_replace_an_enrolled_device(client, make_user):
+    user = make_user("enrolled", role=roles.OPERATOR, device=True)
+    client.force_login(user)  # password passed, second factor not
+    response = client.get(reverse("admin:mfa_enroll"))
+    assert response.status_code == 302
+    assert TOTPDevice.objects.filter(user=user, confirmed=True).count() == 1
+    assert not TOTPDevice.objects.filter(user=user, confirmed=False).exists()
+
+
+def test_login_needs_the_totp_code_once_a_device_is_enrolled(make_user):
+    user = make_user("enrolled", role=roles.OPERATOR, device=True)
+    device = TOTPDevice.objects.get(user=user)
+    client = Client()
+    response = client.post(reverse("admin:login"), {"username": "enrolled", "password": PASSWORD})
+    assert response.status_code == 200
+    assert "Enter the code" in response.content.decode()
+    response = client.post(
+        reverse("admin:login"), {"username": "enrolled", "password": PASSWORD, "otp_token": fresh_code(device)}
+    )
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+def test_a_wrong_totp_code_is_refused_and_audited(client, make_user):
+    user = make_user("enrolled", role=roles.OPERATOR, device=True)
+    device = TOTPDevice.objects.get(user=user)
+    wrong = f"{(int(totp_code(device)) + 500_000) % 1_000_000:06d}"
+    response = client.post(reverse("admin:login"), {"username": "enrolled", "password": PASSWORD, "otp_token": wrong})
+    assert response.status_code == 200
+    assert "not valid" in response.content.decode()
+    assert client.get("/admin/").status_code == 302
+    event = AuditEvent.objects.get(action="otp_failed")
+    assert event.actor == user and event.details["stage"] == "login"
+
+
+def test_a_totp_code_cannot_be_replayed(make_user):
+    user = make_user("enrolled", role=roles.OPERATOR, device=True)
+    device = TOTPDevice.objects.get(user=user)
+    code = fresh_code(device)
+    first = Client().post(reverse("admin:login"), {"username": "enrolled", "password": PASSWORD, "otp_token": code})
+    assert first.status_code == 302
+    again = Client().post(reverse("admin:login"), {"username": "enrolled", "password": PASSWORD, "otp_token": code})
+    assert again.status_code == 200
+
+
+def test_each_backup_code_works_exactly_once(make_user):
+    user = make_user("enrolled", role=roles.OPERATOR, device=True)
+    codes = mfa.backup_codes_regenerate(user=user)
+    assert len(codes) == 10
+    login = {"username": "enrolled", "password": PASSWORD, "otp_token": codes[0]}
+    assert Client().post(reverse("admin:login"), login).status_code == 302
+    assert Client().post(reverse("admin:login"), login).status_code == 200
+    assert StaticToken.objects.filter(device__user=user).count() == 9
+    assert AuditEvent.objects.filter(action="backup_code_used", actor=user).exists()
+
+
+def test_regenerating_backup_codes_voids_the_old_ones(verified_client, make_user):
+    user = make_user("enrolled", role=roles.OPERATOR, device=True)
+    old = mfa.backup_codes_regenerate(user=user)
+    client = verified_client(user)
+    response = client.post(reverse("admin:mfa_backup_codes"))
+    new = response.context["codes"]
+    assert len(new) == 10
+    assert not set(old) & set(StaticToken.objects.filter(device__user=user).values_list("token", flat=True))
+    assert AuditEvent.objects.filter(action="backup_codes_regenerated", actor=user).count() == 2
+
+
+def test_an_administrator_resets_a_device_which_is_audited_and_ends_the_users_sessions(
+    verified_client, make_user, administrator
+):
+    victim = make_user("lost-phone", role=roles.OPERATOR, device=True)
+    mfa.backup_codes_regenerate(user=victim)
+    victim_client = Client()
+    victim_client.force_login(victim)
+    admin_client = verified_client(administrator)
+    response = admin_client.post(
+        reverse("admin:accounts_user_changelist"), {"action": "reset_mfa_device", "_selected_action": [victim.pk]}
+    )
+    assert response.status_code == 302
+    assert not TOTPDevice.objects.filter(user=victim).exists()
+    assert not StaticDevice.objects.filter(user=victim).exists()
+    event = AuditEvent.objects.get(action="device_reset")
+    assert event.actor == administrator and event.target == "user:lost-phone"
+    # The victim's old session no longer authenticates.
+    assert victim_client.get("/admin/").status_code == 302
+    assert "_auth_user_id" not in SessionStore(victim_client.session.session_key).load()
+
+
+def test_only_an_administrator_may_reset_devices(verified_client, make_user):
+    operator = make_user("op", role=roles.OPERATOR, device=True)
+    other = make_user("other", role=roles.OPERATOR, device=True)
+    client = verified_client(operator)
+    changelist = reverse("admin:accounts_user_changelist")
+    client.post(changelist, {"action": "reset_mfa_device", "_selected_action": [other.pk]})
+    assert TOTPDevice.objects.filter(user=other).exists()
+    assert not AuditEvent.objects.filter(action="device_reset").exists()
+
+
+def test_enrolling_a_new_device_ends_the_users_other_sessions(make_user, verified_client):
+    user = make_user("rotator", role=roles.OPERATOR, device=True)
+    other = Client()
+    other.force_login(user)
+    client = verified_client(user)
+    client.get(reverse("admin:mfa_enroll"))
+    pending = TOTPDevice.objects.get(user=user, confirmed=False)
+    assert client.post(reverse("admin:mfa_enroll"), {"token": totp_code(pending)}).status_code == 200
+    assert client.get("/admin/").status_code == 200
+    assert other.get("/admin/").status_code == 302
+    assert TOTPDevice.objects.filter(user=user).count() == 1
