@@ -31,12 +31,6 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
-    "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
-    "axes",
-    "rest_framework_simplejwt.token_blacklist",
-    "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -62,9 +56,6 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
-    "accounts.sessions.SessionTimeoutMiddleware",
-    "accounts.enrollment.EnrollmentRequiredMiddleware",
     "core.ratelimit.RateLimitMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.sessions.SessionTimeoutMiddleware",
@@ -367,72 +358,6 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
-
-# --- Staff authentication -------------------------------------------------------------
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
-LOGIN_URL = "admin:login"
-# django-axes: 5 failures per username and client address lock that pair for 15 minutes.
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
-# Number of reverse proxies in front of the app; 0 means REMOTE_ADDR is the client.
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0)
-AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.resolve"
-AXES_VERBOSE = False
-
-OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="LINE bot ops console")
-OTP_ADMIN_HIDE_SENSITIVE_DATA = True
-BACKUP_CODE_COUNT = 10
-
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=30 * 60)
-SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT_SECONDS", default=12 * 60 * 60)
-SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
-
-# Suspicious-activity thresholds: failures within the window raise an alert.
-SECURITY_ACCOUNT_FAILURE_THRESHOLD = env.int("SECURITY_ACCOUNT_FAILURE_THRESHOLD", default=10)
-SECURITY_GLOBAL_FAILURE_THRESHOLD = env.int("SECURITY_GLOBAL_FAILURE_THRESHOLD", default=50)
-SECURITY_FAILURE_WINDOW_SECONDS = env.int("SECURITY_FAILURE_WINDOW_SECONDS", default=300)
-
-# --- API authentication ---------------------------------------------------------------
-# Signs JWTs; deliberately not SECRET_KEY so either can be rotated alone.
-JWT_SIGNING_KEY: str | None = env.str("JWT_SIGNING_KEY", default=None)
-API_KEY_PEPPER: str | None = env.str("API_KEY_PEPPER", default=None)
-API_KEY_ROTATION_OVERLAP = timedelta(hours=env.int("API_KEY_ROTATION_OVERLAP_HOURS", default=24))
-
-
-def simple_jwt_settings(signing_key: str | None) -> dict:
-    return {
-        "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_ACCESS_TOKEN_SECONDS", default=300)),
-        "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_REFRESH_TOKEN_SECONDS", default=24 * 3600)),
-        "ROTATE_REFRESH_TOKENS": True,
-        "BLACKLIST_AFTER_ROTATION": True,
-        "UPDATE_LAST_LOGIN": False,
-        "ALGORITHM": "HS256",
-        "SIGNING_KEY": signing_key,
-        "AUDIENCE": env.str("JWT_AUDIENCE", default="linebot-api"),
-        "ISSUER": env.str("JWT_ISSUER", default="linebot-platform"),
-        "LEEWAY": 5,
-        "TOKEN_OBTAIN_SERIALIZER": "accounts.jwt.OTPTokenObtainPairSerializer",
-        "TOKEN_REFRESH_SERIALIZER": "accounts.jwt.AuditedTokenRefreshSerializer",
-    }
-
-
-SIMPLE_JWT = simple_jwt_settings(JWT_SIGNING_KEY)
-
-SPECTACULAR_SETTINGS = {
-    "TITLE": "LINE bot platform API",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
-    "SCHEMA_PATH_PREFIX": r"/api/v1",
-}
 
 # --- DRF ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
