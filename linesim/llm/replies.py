@@ -14,9 +14,10 @@ The rules, applied to the request's ``messages`` (and ``tools``):
    last user message carries ``n`` > 0 image parts.  The user text is the text parts joined by
    a space.
 
-**Language:** when a system (or developer) message contains ``answer in <code>`` (any case,
-e.g. ``Answer in ja``), the answer of rules 1, 3 and 4 starts with ``[<code>] ``; the last such
-hint wins.
+**Language:** when a system (or developer) message contains ``answer in <code>`` or
+``answer in the language with the code <code>`` (any case, the code optionally quoted and
+ending the clause, e.g. ``Answer in ja.``), the answer of rules 1, 3 and 4 starts with
+``[<code>] ``; the last such hint wins.
 
 **Tokens:** the answer streams one token per chunk, a token being a word with the whitespace
 after it.  ``completion_tokens`` is that count (a tool call counts as 1 per 4 characters of its
@@ -31,7 +32,13 @@ import math
 import re
 from dataclasses import dataclass
 
-LANGUAGE_HINT = re.compile(r"\banswer in ([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?)\b", re.IGNORECASE)
+# "Answer in ja." or "Always answer in the language with the code 'ja'": the code must end
+# the clause, so "Answer in the language the user writes in" is no hint.
+LANGUAGE_HINT = re.compile(
+    r"\banswer in (?:the language with the code\s+)?['\"]?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?)['\"]?"
+    r"(?=\s*(?:$|[.,;:!?)\n]))",
+    re.IGNORECASE,
+)
 _TOKEN = re.compile(r"\S+\s*|\s+")
 _LONG = re.compile(r"^long:\s*(\d+)\s*$", re.IGNORECASE)
 _PANGRAM = "The quick brown fox jumps over the lazy dog. "

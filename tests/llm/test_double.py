@@ -63,6 +63,20 @@ def test_it_marks_the_answer_with_the_system_prompts_language(azure):
     assert completion.choices[0].message.content == "[ja] echo: こんにちは"
 
 
+@pytest.mark.parametrize(
+    ("system", "expected"),
+    [
+        ("Always answer in the language with the code 'th'.", "[th] echo: hi"),
+        ("Answer in pt-BR", "[pt-BR] echo: hi"),
+        ("Answer in the language the user writes in.", "echo: hi"),
+    ],
+)
+def test_it_reads_the_language_hint_only_where_a_code_ends_the_clause(azure, system, expected):
+    messages = [{"role": "system", "content": system}, _user("hi")]
+
+    assert azure.chat.completions.create(model="dep", messages=messages).choices[0].message.content == expected
+
+
 def test_it_streams_azures_empty_first_chunk_then_tokens_then_usage(azure):
     stream = azure.chat.completions.create(
         model="dep", messages=[_user("one two three")], stream=True, stream_options={"include_usage": True}
