@@ -30,7 +30,7 @@ def test_get_returns_the_typed_value_after_a_change(administrator):
 
 
 def test_it_refuses_an_unknown_key():
-    with pytest.raises(config.UnknownSettingError, match="unknown runtime setting 'llm.tempreature'"):
+    with pytest.raises(config.UnknownSettingError, match=r"unknown runtime setting 'llm\.tempreature'"):
         config.get("llm.tempreature")
 
 
@@ -173,7 +173,7 @@ def test_a_superuser_may_change_critical_settings(django_user_model):
 
 
 def test_a_user_without_the_permission_changes_nothing(analyst):
-    with pytest.raises(PermissionDenied, match="You may not change features.web_search"):
+    with pytest.raises(PermissionDenied, match=r"You may not change features\.web_search"):
         setting_update(key="features.web_search", value=True, actor=analyst, reason="curious")
 
 
