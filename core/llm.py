@@ -20,7 +20,21 @@ Every failure surfaces as :class:`core.errors.LLMError` (``retryable`` is set fo
 rate limits, 5xx, timeouts, connection failures and an open breaker).  A
 filtered prompt or answer raises :class:`ContentFilteredError`, an ``LLMError``
 whose ``code`` is ``"llm_content_filtered"``: callers apologise instead of sending
-a partial answer.  An answer without text raises ``LLMError`` too.
+a partial answer.  An answer without text raises ``LLMError`` too, and so does a
+missing configuration (:class:`LLMConfigurationError`, also a ``ConfigurationError``).
+
+Usage::
+
+    from core.llm import get_llm_client
+    from core.search import web_search_tool
+
+    tools = [t for t in [web_search_tool()] if t]
+    result = get_llm_client().chat(messages, temperature=0.3, max_tokens=800, tools=tools or None, user=pseudonym)
+    result.text, result.prompt_tokens, result.completion_tokens, result.latency_ms
+
+``messages`` are OpenAI chat messages; a user message's content may be a list of parts,
+``{"type": "text", "text": ...}`` and ``{"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,..."}}``.
+Token counts and latency cover the whole answer, tool rounds included.
 """
 
 from __future__ import annotations
@@ -59,6 +73,10 @@ class ContentFilteredError(LLMError):
 
     code = "llm_content_filtered"
     default_message = "The language model's content filter refused this conversation."
+
+
+class LLMConfigurationError(ConfigurationError, LLMError):
+    """The model is not configured; an ``LLMError`` too, so callers apologise rather than crash."""
 
 
 @dataclass(frozen=True)
@@ -414,7 +432,7 @@ def build_llm_client() -> LLMClient:
     common = {"timeout": timeout, "max_retries": settings.LLM_MAX_RETRIES, "http_client": http_client}
     if settings.LLM_PROVIDER == "azure":
         if not (settings.AZURE_OPENAI_ENDPOINT and settings.AZURE_OPENAI_API_KEY and settings.AZURE_OPENAI_DEPLOYMENT):
-            raise ConfigurationError(
+            raise LLMConfigurationError(
                 "Azure OpenAI needs AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY and AZURE_OPENAI_DEPLOYMENT."
             )
         sdk: openai.OpenAI = openai.AzureOpenAI(
@@ -426,7 +444,7 @@ def build_llm_client() -> LLMClient:
         default_model = settings.AZURE_OPENAI_DEPLOYMENT
     else:
         if not settings.OPENAI_API_KEY:
-            raise ConfigurationError("OpenAI needs OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server).")
+            raise LLMConfigurationError("OpenAI needs OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server).")
         sdk = openai.OpenAI(base_url=settings.OPENAI_BASE_URL or None, api_key=settings.OPENAI_API_KEY, **common)
         default_model = settings.OPENAI_MODEL
     return LLMClient(

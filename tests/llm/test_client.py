@@ -221,10 +221,20 @@ def test_it_reports_a_rejected_key_as_a_non_retryable_error(azure_settings):
     assert "wrong-key" not in str(caught.value.details)
 
 
-def test_it_refuses_to_build_without_azure_settings(azure_settings):
+def test_it_refuses_to_build_without_azure_settings_with_an_error_callers_already_handle(azure_settings):
     azure_settings.AZURE_OPENAI_ENDPOINT = None
 
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError) as caught:
+        get_llm_client()
+
+    assert isinstance(caught.value, LLMError)
+    assert caught.value.retryable is False
+
+
+def test_it_refuses_to_build_without_an_openai_key(openai_settings):
+    openai_settings.OPENAI_API_KEY = None
+
+    with pytest.raises(LLMError, match="OPENAI_API_KEY"):
         get_llm_client()
 
 
