@@ -1,0 +1,64 @@
+"""Production start-up: `check --deploy` is clean, and a missing variable stops the process in one clear line."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.security.production_env import REPO, production_env
+
+pytestmark = pytest.mark.integration
+
+DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+REQUIRED = [
+    "DJANGO_SECRET_KEY",
+    "DJANGO_ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "LINE_CHANNEL_SECRET",
+    "LINE_CHANNEL_ACCESS_TOKEN",
+    "JWT_SIGNING_KEY",
+]
+
+
+def _run(args, **env_overrides):
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=REPO,
+        env=production_env(database_url=DATABASE_URL, **env_overrides),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+def test_a_missing_variable_stops_start_up_with_one_line_naming_it(name):
+    # Importing the ASGI application is what daphne does first.
+    result = _run(["-c", "import linebot_project.asgi"], **{name: None})
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    naming = [line for line in result.stderr.splitlines() if name in line]
+    assert naming == [f"configuration error: {name}: (core.E001) {name} is required but not set"]
+
+
+def test_a_malformed_variable_stops_start_up_with_one_line_naming_it():
+    result = _run(["-c", "import linebot_project.asgi"], REDIS_URL="http://127.0.0.1:6379/0")
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert [line for line in result.stderr.splitlines() if "REDIS_URL" in line] == [
+        "configuration error: REDIS_URL: (core.E001) REDIS_URL is malformed: expected a redis/rediss/unix URL"
+    ]
+
+
+def test_manage_py_refuses_to_run_without_a_required_variable():
+    result = _run(["manage.py", "migrate", "--check"], LINE_CHANNEL_SECRET=None)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert [line for line in result.stderr.splitlines() if "LINE_CHANNEL_SECRET" in line] == [
+        "LINE_CHANNEL_SECRET: (core.E001) LINE_CHANNEL_SECRET is required but not set"
+    ]
