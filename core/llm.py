@@ -241,12 +241,15 @@ class LLMClient:
         rounds = 0
         while True:
             offer_tools = bool(tools) and rounds < self.max_tool_rounds
+            # After the last allowed round the tools stay described (the history refers to
+            # them) but the model must answer in words.
             current = self._stream_round(
                 messages,
                 model=model,
                 temperature=temperature,
                 max_tokens=max_tokens,
-                tools=tools if offer_tools else None,
+                tools=tools if offer_tools or rounds else None,
+                tool_choice="auto" if offer_tools else "none",
                 user=user,
                 deadline=deadline,
             )
@@ -303,7 +306,7 @@ class LLMClient:
         return str(output)
 
     # --- one streamed completion ------------------------------------------------------------
-    def _stream_round(self, messages, *, model, temperature, max_tokens, tools, user, deadline) -> _Round:
+    def _stream_round(self, messages, *, model, temperature, max_tokens, tools, tool_choice, user, deadline) -> _Round:
         kwargs: dict[str, Any] = {
             "model": model,
             "messages": messages,
@@ -316,7 +319,7 @@ class LLMClient:
             kwargs["max_tokens"] = max_tokens
         if tools:
             kwargs["tools"] = [tool.as_openai_tool() for tool in tools]
-            kwargs["tool_choice"] = "auto"
+            kwargs["tool_choice"] = tool_choice
         if user:
             kwargs["user"] = user
         current = _Round()

@@ -339,6 +339,19 @@ def test_it_stops_offering_tools_after_the_round_limit(azure_settings, llm):
     assert "tools" not in llm.control.requests()[0]["body"]
 
 
+def test_it_makes_the_model_answer_in_words_after_the_last_tool_round(azure_settings, llm):
+    azure_settings.LLM_MAX_TOOL_ROUNDS = 1
+    azure_settings.WEB_SEARCH_PROVIDER = "fake"
+
+    result = get_llm_client().chat([{"role": "user", "content": "search: x"}], tools=[web_search_tool()])
+
+    assert result.text.startswith("answer from web_search: 1. x - result 1")
+    first, second = (r["body"] for r in llm.control.requests())
+    assert first["tool_choice"] == "auto"
+    assert second["tool_choice"] == "none"
+    assert second["tools"] == first["tools"]
+
+
 def test_it_rebuilds_the_client_when_settings_change(azure_settings):
     first = get_llm_client()
 
