@@ -39,6 +39,17 @@ def _security_event(request: HttpRequest, reason: str) -> None:
     )
 
 
+def _without_nul(value):
+    """PostgreSQL text cannot hold U+0000; it is replaced, the rest of the event kept."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
+
+
 def _valid_shape(payload) -> bool:
     return (
         isinstance(payload, dict)
@@ -68,6 +79,8 @@ def line_webhook(request: HttpRequest) -> HttpResponse:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
         return _error(400, "malformed_json", "The body is not valid JSON.")
+    if b"\\u0000" in body:
+        payload = _without_nul(payload)
     if not _valid_shape(payload):
         return _error(400, "invalid", "The body must be an object with an events list of objects.")
     stored = webhook_events_store(payload=payload, correlation_id=correlation.current())

@@ -121,6 +121,8 @@ def deliver(event: WebhookEvent) -> None:
             _mark_sent(event, method="reply", request_id=result.request_id)
             return
 
+    if not event.source_id:
+        raise LineApiError("There is no chat to push the answer to.", details={"endpoint": "push"})
     _move(event, from_states=(State.PREPARED, State.SENDING_REPLY), to_state=State.SENDING_PUSH)
     if event.reply_state != State.SENDING_PUSH:
         return

@@ -157,7 +157,7 @@ def _on_postback(event: WebhookEvent, user: LineUser | None) -> Outcome:
 
 # --- messages -----------------------------------------------------------------------------------
 def _on_message(event: WebhookEvent, user: LineUser | None) -> Outcome:
-    message = event.payload.get("message") or {}
+    message = _mapping(event.payload.get("message"))
     kind = event.message_type
     chat = _chat(event, user)
     in_group = event.source_type in ("group", "room")
@@ -192,16 +192,21 @@ def _on_message(event: WebhookEvent, user: LineUser | None) -> Outcome:
     return _outcome(chat, chat.say("unsupported"), [Draft("user", "", media_ref=f"{kind}:{message.get('id', '')}")])
 
 
+def _mapping(value) -> dict:
+    # Payloads are stored as LINE sent them; a field of an unexpected shape counts as absent.
+    return value if isinstance(value, dict) else {}
+
+
 def _addressed_text(message: dict) -> str | None:
     """The text meant for the bot in a group: it mentions the bot or starts with a prefix."""
     body = str(message.get("text") or "")
-    mention = message.get("mention") or {}
-    mentionees = [m for m in mention.get("mentionees") or [] if isinstance(m, dict)]
+    mentionees = _mapping(message.get("mention")).get("mentionees")
+    mentionees = [m for m in mentionees if isinstance(m, dict)] if isinstance(mentionees, list) else []
     own = [m for m in mentionees if m.get("isSelf")]
     if own:
         # Cut the mention itself out of the text.
         for m in sorted(own, key=lambda m: m.get("index", 0), reverse=True):
-            start, length = int(m.get("index", 0)), int(m.get("length", 0))
+            start, length = _int(m.get("index")), _int(m.get("length"))
             body = body[:start] + body[start + length :]
         return body.strip()
     lowered = body.lstrip().lower()
@@ -209,6 +214,10 @@ def _addressed_text(message: dict) -> str | None:
         if prefix and lowered.startswith(prefix.lower()):
             return body.lstrip()[len(prefix) :].strip()
     return None
+
+
+def _int(value) -> int:
+    return value if isinstance(value, int) and value >= 0 else 0
 
 
 def _show_loading(event: WebhookEvent) -> None:
@@ -231,7 +240,7 @@ def _on_text(chat: _Chat, body: str) -> Outcome:
 
 def _on_image(chat: _Chat, message: dict) -> Outcome:
     message_id = str(message.get("id") or "")
-    provider = (message.get("contentProvider") or {}).get("type", "line")
+    provider = _mapping(message.get("contentProvider")).get("type", "line")
     if provider != "line":
         return _outcome(chat, chat.say("unsupported"), [Draft("user", "", media_ref=f"image:{message_id}")])
     try:

@@ -92,7 +92,9 @@ def file_text(path: Path, *, kind: str, max_chars: int) -> str:
 
 
 def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "utf-16", "cp932", "latin-1"):
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16", "replace")
+    for encoding in ("utf-8-sig", "cp932", "latin-1"):
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:

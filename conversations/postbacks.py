@@ -51,7 +51,8 @@ def unregister(action: str) -> None:
 
 
 def postback_route(*, event: WebhookEvent, user: LineUser | None, conversation: Conversation) -> list[dict] | None:
-    postback = event.payload.get("postback") or {}
+    postback = event.payload.get("postback")
+    postback = postback if isinstance(postback, dict) else {}
     data = str(postback.get("data") or "")
     params = dict(parse_qsl(data, keep_blank_values=True))
     handler = _handlers.get(params.get("action", ""))
@@ -63,7 +64,7 @@ def postback_route(*, event: WebhookEvent, user: LineUser | None, conversation: 
         conversation=conversation,
         data=data,
         params=params,
-        picker=postback.get("params") or {},
+        picker=postback.get("params") if isinstance(postback.get("params"), dict) else {},
     )
     return handler(request)
 

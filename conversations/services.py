@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,7 +35,11 @@ class StoredEvent:
 def event_digest(event: dict) -> str:
     """Identifies an event's content, ignoring how often LINE delivered it."""
     content = {k: v for k, v in event.items() if k != "deliveryContext"}
-    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    try:
+        canonical = orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # integers beyond 64 bits
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def _source(event: dict) -> tuple[str, str, str]:

@@ -128,6 +128,6 @@ def base_language(language: str | None) -> str:
     return base if base in _TEXTS["apology"] else "en"
 
 
-def text(key: str, language: str | None, **values: str) -> str:
+def text(key: str, lang: str | None, **values: str) -> str:
     variants = _TEXTS[key]
-    return variants.get(base_language(language), variants["en"]).format(**values)
+    return variants.get(base_language(lang), variants["en"]).format(**values)

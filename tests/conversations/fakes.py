@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import uuid
 from dataclasses import dataclass, field
 
@@ -58,7 +59,11 @@ def event_of(kind: str, *, user_id: str = "U" + "a" * 32, source: dict | None = 
 
 
 def body_of(*events: dict, destination: str = "Ubot") -> bytes:
-    return orjson.dumps({"destination": destination, "events": list(events)})
+    payload = {"destination": destination, "events": list(events)}
+    try:
+        return orjson.dumps(payload)
+    except TypeError:  # integers beyond 64 bits
+        return json.dumps(payload).encode()
 
 
 @dataclass

@@ -1,0 +1,68 @@
+"""Malformed and forged bodies never cause a 5xx, and nothing unsigned is processed."""
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conversations.models import WebhookEvent
+
+from .fakes import sign, text_event
+
+pytestmark = pytest.mark.django_db
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20,
+)
+event_like = st.fixed_dictionaries(
+    {"type": st.sampled_from(["message", "follow", "postback", "x"]) | st.text(max_size=5)},
+    optional={
+        "webhookEventId": st.text(max_size=80) | st.integers(),
+        "source": json_values
+        | st.fixed_dictionaries({"type": st.sampled_from(["user", "group"]), "userId": st.text(max_size=70)}),
+        "replyToken": st.text(max_size=300) | st.integers(),
+        "timestamp": st.integers() | st.text(max_size=5) | st.floats(allow_nan=False),
+        "message": json_values | st.fixed_dictionaries({"type": st.text(max_size=10), "text": st.text(max_size=30)}),
+        "deliveryContext": json_values,
+    },
+)
+bodies = (
+    st.binary(max_size=300)
+    | json_values.map(lambda v: json.dumps(v).encode())
+    | st.lists(event_like, max_size=3).map(lambda events: json.dumps({"destination": "U1", "events": events}).encode())
+)
+
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@FUZZ
+@given(body=bodies, signature=st.none() | st.text(max_size=60))
+def test_forged_bodies_are_refused_and_nothing_is_processed(client, fake_line, fake_llm, body, signature):
+    headers = {} if signature is None else {"HTTP_X_LINE_SIGNATURE": signature}
+    response = client.post("/line/webhook", data=body, content_type="application/json", **headers)
+    assert response.status_code in (400, 401)
+    assert not WebhookEvent.objects.exists()
+    assert fake_llm.calls == [] and fake_line.replies == [] and fake_line.pushes == []
+
+
+@FUZZ
+@given(body=bodies)
+def test_signed_garbage_never_causes_a_server_error(post_events, fake_line, fake_llm, body):
+    response = post_events(body=body)
+    assert response.status_code < 500
+
+
+@FUZZ
+@given(event=event_like)
+def test_signed_odd_events_are_stored_and_never_fail_the_webhook(post_events, fake_line, fake_llm, event):
+    response = post_events(event)
+    assert response.status_code == 200
+
+
+def test_a_tampered_body_with_a_once_valid_signature_is_refused(post_events):
+    body = json.dumps({"destination": "U1", "events": [text_event("pay 1")]}).encode()
+    assert post_events(body=body.replace(b"pay 1", b"pay 9"), signature=sign(body)).status_code == 401
+    assert not WebhookEvent.objects.exists()
