@@ -9,6 +9,7 @@ A rule, as posted to ``POST /_control/faults``::
   ``500`` (server error),
   ``timeout`` (no answer for ``hang_seconds``, then a 408),
   ``stall`` (a stream sends its first token, then nothing for ``hang_seconds``),
+  ``stream_error`` (a stream sends its first token, then an ``error`` event, and ends),
   ``content_filter`` (half of the answer, then ``finish_reason: "content_filter"``),
   ``prompt_filter`` (Azure's 400 with code ``content_filter``),
   ``empty_first_chunk`` (a stream starts with chunks that carry no choices or no content),
@@ -26,7 +27,17 @@ from __future__ import annotations
 import random
 from dataclasses import asdict, dataclass
 
-KINDS = ("429", "500", "timeout", "stall", "content_filter", "prompt_filter", "empty_first_chunk", "disconnect")
+KINDS = (
+    "429",
+    "500",
+    "timeout",
+    "stall",
+    "stream_error",
+    "content_filter",
+    "prompt_filter",
+    "empty_first_chunk",
+    "disconnect",
+)
 
 
 @dataclass

@@ -383,7 +383,8 @@ async def _stream(request, state: DoubleState, completion: _Completion) -> web.S
         }
     )
     await response.prepare(request)
-    paced = bool(state.tokens_per_second) or (completion.fault is not None and completion.fault.kind == "stall")
+    fault = completion.fault.kind if completion.fault is not None else None
+    paced = bool(state.tokens_per_second) or fault in ("stall", "stream_error")
     if not paced:
         # Nothing to wait for between chunks: one write keeps the double cheap under load.
         chunks = [*completion.leading_chunks(), *completion.body_chunks(), *completion.closing_chunks()]
@@ -398,8 +399,14 @@ async def _stream(request, state: DoubleState, completion: _Completion) -> web.S
         if delay:
             await asyncio.sleep(delay)
         await response.write(_event(chunk))
-        if i == 0 and completion.fault is not None and completion.fault.kind == "stall":
+        if i == 0 and fault == "stall":
             await state.hang(completion.fault.hang_seconds)
+        if i == 0 and fault == "stream_error":
+            # How OpenAI reports a failure after the stream began: an error event, then the end.
+            error = {"message": "The server had an error while processing your request.", "type": "server_error"}
+            await response.write(_event({"error": error}))
+            await response.write_eof()
+            return response
     for chunk in completion.closing_chunks():
         await response.write(_event(chunk))
     await response.write(b"data: [DONE]\n\n")

@@ -185,6 +185,16 @@ def test_it_stops_a_trickling_stream_at_the_total_deadline(azure_settings, llm):
     assert time.monotonic() - started < 1.5
 
 
+def test_it_maps_an_error_inside_the_stream_to_a_retryable_error(azure_settings, llm):
+    llm.control.add_fault("stream_error", count=1)
+
+    with pytest.raises(LLMError) as caught:
+        get_llm_client().chat(HELLO)
+
+    assert (caught.value.status, caught.value.retryable) == (None, True)
+    assert caught.value.message == "The language model failed while answering."
+
+
 def test_it_maps_a_dropped_connection_to_a_retryable_error(azure_settings, llm):
     llm.control.add_fault("disconnect", count=1)
 

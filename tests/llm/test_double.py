@@ -316,6 +316,16 @@ def test_it_sends_contentless_chunks_first_in_empty_first_chunk_mode(llm, oai):
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "echo: hi"
 
 
+def test_it_reports_an_error_inside_a_stream(llm, oai):
+    llm.control.add_fault("stream_error", count=1)
+    stream = oai.chat.completions.create(model="m", messages=[_user("one two three")], stream=True)
+
+    with pytest.raises(openai.APIError) as caught:
+        list(stream)
+
+    assert caught.value.type == "server_error"
+
+
 def test_it_drops_the_connection_when_told_to(llm, oai):
     llm.control.add_fault("disconnect", count=1)
 
