@@ -154,6 +154,11 @@ def add_routes(app: web.Application, double: LineDouble) -> None:
         )
         return json_response(200, user)
 
+    @routes.get("/_control/groups")
+    async def groups(request: web.Request) -> web.Response:
+        chats = [*double.state.groups.values(), *double.state.rooms.values()]
+        return json_response(200, {"groups": chats})
+
     @routes.post("/_control/groups")
     async def add_group(request: web.Request) -> web.Response:
         data = await _json(request)
