@@ -43,6 +43,8 @@ def _json_safe(details: dict[str, Any] | None) -> dict[str, Any]:
 def record(*, action: str, actor=None, target: str = "", details: dict | None = None, request=None):
     from accounts.models import AuditEvent
 
+    # A DRF Request would authenticate again on ``.user``; the Django request underneath never does.
+    request = getattr(request, "_request", request)
     if actor is None and request is not None:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:

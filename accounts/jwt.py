@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework import exceptions, serializers
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.state import token_backend
@@ -59,7 +59,7 @@ class AuditedTokenRefreshSerializer(TokenRefreshSerializer):
     def _detect_reuse(self, raw: str) -> None:
         try:
             payload = token_backend.decode(raw, verify=True)
-        except TokenError:
+        except (TokenBackendError, TokenError):
             return  # forged, expired or malformed: an ordinary invalid token
         jti = payload.get(api_settings.JTI_CLAIM)
         if payload.get(api_settings.TOKEN_TYPE_CLAIM) != "refresh" or not jti:

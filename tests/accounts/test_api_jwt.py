@@ -1,0 +1,130 @@
+import jwt as pyjwt
+import pytest
+from django.conf import settings
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+
+from accounts import roles
+from accounts.models import AuditEvent
+from monitoring.models import Alert
+from tests.accounts.conftest import PASSWORD, fresh_code, totp_code
+
+pytestmark = pytest.mark.django_db
+
+TOKEN_URL = "/api/v1/auth/token/"
+REFRESH_URL = "/api/v1/auth/token/refresh/"
+
+
+def _obtain(api_client, user, **extra):
+    return api_client.post(TOKEN_URL, {"username": user.username, "password": PASSWORD, **extra}, format="json")
+
+
+@pytest.fixture
+def staff(make_user):
+    return make_user("ops", role=roles.OPERATOR, device=True)
+
+
+def _tokens(api_client, staff):
+    device = TOTPDevice.objects.get(user=staff)
+    response = _obtain(api_client, staff, otp=fresh_code(device))
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_a_staff_user_needs_a_totp_code_to_obtain_a_token(api_client, staff):
+    response = _obtain(api_client, staff)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "otp_required"
+
+
+def test_a_wrong_totp_code_gets_no_token_and_is_audited(api_client, staff):
+    device = TOTPDevice.objects.get(user=staff)
+    wrong = f"{(int(totp_code(device)) + 3) % 1_000_000:06d}"
+    response = _obtain(api_client, staff, otp=wrong)
+    assert response.status_code == 401
+    assert AuditEvent.objects.get(action="otp_failed").details["stage"] == "jwt"
+
+
+def test_a_staff_user_without_a_device_must_enroll_first(api_client, make_user):
+    user = make_user("fresh", role=roles.OPERATOR)
+    response = _obtain(api_client, user, otp="123456")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "mfa_enrollment_required"
+
+
+def test_a_wrong_password_gets_no_token(api_client, staff):
+    response = api_client.post(TOKEN_URL, {"username": "ops", "password": "nope nope nope"}, format="json")
+    assert response.status_code == 401
+    assert AuditEvent.objects.filter(action="login_failed", target="user:ops").exists()
+
+
+def test_the_access_token_is_short_lived_with_audience_and_issuer_and_not_signed_with_secret_key(api_client, staff):
+    tokens = _tokens(api_client, staff)
+    claims = pyjwt.decode(
+        tokens["access"],
+        settings.JWT_SIGNING_KEY,
+        algorithms=["HS256"],
+        audience="linebot-api",
+        issuer="linebot-platform",
+    )
+    assert claims["exp"] - claims["iat"] == 300
+    with pytest.raises(pyjwt.InvalidSignatureError):
+        pyjwt.decode(tokens["access"], settings.SECRET_KEY, algorithms=["HS256"], audience="linebot-api")
+    assert AuditEvent.objects.filter(action="jwt_obtained", actor=staff).exists()
+
+
+def test_the_access_token_authenticates_api_calls(api_client, staff):
+    tokens = _tokens(api_client, staff)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    response = api_client.get("/api/v1/me")
+    assert response.status_code == 200
+    assert response.json()["username"] == "ops"
+    assert response.json()["auth"] == "jwt"
+
+
+def test_a_token_for_another_audience_is_refused(api_client, staff):
+    forged = pyjwt.encode(
+        {
+            "user_id": str(staff.pk),
+            "token_type": "access",
+            "exp": 9999999999,
+            "jti": "x",
+            "aud": "someone-else",
+            "iss": "linebot-platform",
+        },
+        settings.JWT_SIGNING_KEY,
+        algorithm="HS256",
+    )
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {forged}")
+    assert api_client.get("/api/v1/me").status_code == 401
+
+
+def test_refresh_rotates_the_refresh_token_and_blacklists_the_old_one(api_client, staff):
+    tokens = _tokens(api_client, staff)
+    response = api_client.post(REFRESH_URL, {"refresh": tokens["refresh"]}, format="json")
+    assert response.status_code == 200
+    rotated = response.json()
+    assert rotated["refresh"] != tokens["refresh"]
+    assert rotated["access"]
+    old_jti = pyjwt.decode(tokens["refresh"], options={"verify_signature": False})["jti"]
+    assert BlacklistedToken.objects.filter(token__jti=old_jti).exists()
+    assert api_client.post(REFRESH_URL, {"refresh": rotated["refresh"]}, format="json").status_code == 200
+
+
+def test_reusing_a_rotated_refresh_token_is_detected_and_revokes_the_whole_family(api_client, staff):
+    tokens = _tokens(api_client, staff)
+    rotated = api_client.post(REFRESH_URL, {"refresh": tokens["refresh"]}, format="json").json()
+    replay = api_client.post(REFRESH_URL, {"refresh": tokens["refresh"]}, format="json")
+    assert replay.status_code == 401
+    assert AuditEvent.objects.filter(action="jwt_refresh_reuse", actor=staff).exists()
+    alert = Alert.objects.get(kind="jwt_refresh_reuse")
+    assert alert.severity == "critical"
+    # The token the legitimate (or the stolen) client holds now is dead too.
+    assert api_client.post(REFRESH_URL, {"refresh": rotated["refresh"]}, format="json").status_code == 401
+
+
+def test_a_garbage_refresh_token_is_an_ordinary_failure(api_client, staff):
+    response = api_client.post(REFRESH_URL, {"refresh": "not.a.token"}, format="json")
+    assert response.status_code == 401
+    assert not Alert.objects.exists()
+    assert not AuditEvent.objects.filter(action="jwt_refresh_reuse").exists()

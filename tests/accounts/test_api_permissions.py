@@ -1,0 +1,138 @@
+import pytest
+
+from accounts import api_keys, audit, roles
+from accounts.models import ApiKey, AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def _as(api_client, user):
+    api_client.force_authenticate(user=user)
+    return api_client
+
+
+def test_an_anonymous_request_is_refused_and_audited(api_client):
+    response = api_client.get("/api/v1/audit-events/")
+    assert response.status_code == 401
+    assert set(response.json()["error"]) >= {"code", "message", "correlation_id"}
+    denial = AuditEvent.objects.get(action="permission_denied")
+    assert denial.actor is None
+    assert denial.details["status"] == 401
+    assert denial.target == "/api/v1/audit-events/"
+
+
+@pytest.mark.parametrize("role", [roles.OPERATOR, roles.CONTENT_EDITOR, roles.ANALYST])
+def test_only_an_administrator_reads_the_audit_log(api_client, make_user, role):
+    user = make_user("someone", role=role, device=True)
+    response = _as(api_client, user).get("/api/v1/audit-events/")
+    assert response.status_code == 403
+    denial = AuditEvent.objects.get(action="permission_denied")
+    assert denial.actor == user and denial.details["status"] == 403
+
+
+def test_an_administrator_reads_and_filters_the_audit_log(api_client, administrator, make_user):
+    other = make_user("other", role=roles.ANALYST)
+    audit.record(action=AuditEvent.Action.LOGIN, actor=other)
+    audit.record(action=AuditEvent.Action.LOGOUT, actor=other)
+    client = _as(api_client, administrator)
+    everything = client.get("/api/v1/audit-events/").json()
+    assert {e["action"] for e in everything} >= {"login", "logout"}
+    logins = client.get("/api/v1/audit-events/", {"action": "login", "actor": "other"}).json()
+    assert [e["action"] for e in logins] == ["login"]
+
+
+def test_a_bad_audit_filter_is_a_clear_error(api_client, administrator):
+    client = _as(api_client, administrator)
+    assert client.get("/api/v1/audit-events/", {"action": "bogus"}).status_code == 400
+    response = client.get("/api/v1/audit-events/", {"since": "yesterday-ish"})
+    assert response.status_code == 400
+    assert "since" in response.json()["error"]["details"]
+
+
+def test_the_audit_log_cannot_be_written_through_the_api(api_client, administrator):
+    client = _as(api_client, administrator)
+    event = audit.record(action=AuditEvent.Action.LOGIN)
+    assert client.post("/api/v1/audit-events/", {"action": "login"}).status_code == 405
+    assert client.delete(f"/api/v1/audit-events/{event.pk}/").status_code == 405
+
+
+def test_users_see_and_manage_only_their_own_keys(api_client, make_user):
+    alice = make_user("alice", role=roles.OPERATOR, device=True)
+    bob = make_user("bob", role=roles.OPERATOR, device=True)
+    bobs = api_keys.api_key_create(user=bob, name="bob-ci", scopes=["me:read"]).api_key
+    client = _as(api_client, alice)
+    created = client.post("/api/v1/api-keys/", {"name": "alice-ci", "scopes": ["me:read"]}, format="json")
+    assert created.status_code == 201
+    assert created.json()["key"].startswith(created.json()["prefix"] + ".")
+    listed = client.get("/api/v1/api-keys/").json()
+    assert [k["name"] for k in listed] == ["alice-ci"]
+    assert all("key" not in k for k in listed)
+    assert client.get(f"/api/v1/api-keys/{bobs.pk}/").status_code == 404
+    assert client.delete(f"/api/v1/api-keys/{bobs.pk}/").status_code == 404
+    assert client.post(f"/api/v1/api-keys/{bobs.pk}/rotate/").status_code == 404
+    bobs.refresh_from_db()
+    assert bobs.revoked_at is None
+
+
+def test_a_user_cannot_issue_a_key_for_someone_else(api_client, make_user):
+    alice = make_user("alice", role=roles.OPERATOR, device=True)
+    make_user("bob", role=roles.OPERATOR, device=True)
+    response = _as(api_client, alice).post(
+        "/api/v1/api-keys/", {"name": "x", "scopes": ["me:read"], "owner": "bob"}, format="json"
+    )
+    assert response.status_code == 403
+    assert not ApiKey.objects.exists()
+
+
+def test_an_administrator_manages_everyones_keys(api_client, administrator, make_user):
+    bob = make_user("bob", role=roles.OPERATOR, device=True)
+    client = _as(api_client, administrator)
+    created = client.post(
+        "/api/v1/api-keys/", {"name": "for-bob", "scopes": ["me:read"], "owner": "bob"}, format="json"
+    )
+    assert created.status_code == 201
+    key = ApiKey.objects.get(pk=created.json()["id"])
+    assert key.user == bob
+    rotated = client.post(f"/api/v1/api-keys/{key.pk}/rotate/")
+    assert rotated.status_code == 201 and rotated.json()["key"]
+    revoked = client.delete(f"/api/v1/api-keys/{key.pk}/")
+    assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
+
+
+def test_creating_a_key_with_bad_input_is_a_clear_error(api_client, make_user):
+    client = _as(api_client, make_user("alice", role=roles.OPERATOR, device=True))
+    response = client.post("/api/v1/api-keys/", {"name": "", "scopes": ["root"]}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["error"]["details"]) == {"name", "scopes"}
+    assert not ApiKey.objects.exists()
+
+
+def test_a_session_that_has_not_passed_mfa_does_not_authenticate_the_api(client, make_user):
+    user = make_user("half", role=roles.OPERATOR, device=True)
+    client.force_login(user)
+    assert client.get("/api/v1/me").status_code in (401, 403)
+
+
+def test_a_verified_session_authenticates_the_api(verified_client, make_user):
+    client = verified_client(make_user("whole", role=roles.OPERATOR, device=True))
+    response = client.get("/api/v1/me")
+    assert response.status_code == 200
+    assert response.json()["roles"] == [roles.OPERATOR]
+
+
+def test_the_api_docs_need_a_login(client):
+    response = client.get("/api/v1/docs/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+    assert client.get("/api/v1/schema/").status_code in (401, 403)
+
+
+def test_the_api_docs_and_schema_are_served_to_signed_in_staff_without_a_cdn(verified_client, make_user):
+    client = verified_client(make_user("whole", role=roles.OPERATOR, device=True))
+    docs = client.get("/api/v1/docs/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "cdn." not in html and "unpkg" not in html
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    assert "/api/v1/api-keys/" in schema.content.decode()
