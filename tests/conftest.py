@@ -1,5 +1,6 @@
 import pytest
 
+from core.config import runtime
 from core.redis import reset_redis
 
 
@@ -9,3 +10,11 @@ def _fresh_redis_manager():
     reset_redis()
     yield
     reset_redis()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_runtime_settings():
+    """Runtime settings cached by one test (inside its rolled-back transaction) never reach the next."""
+    runtime.state.reset()
+    yield
+    runtime.state.reset()

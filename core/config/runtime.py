@@ -82,6 +82,11 @@ def publish_version(version_id: int) -> None:
     state.invalidate()
 
 
+def note_local_change() -> None:
+    """This process just wrote a change that may still be rolled back; see RuntimeState."""
+    state.invalidate(uncommitted=True)
+
+
 class RuntimeState:
     def __init__(self):
         self._lock = threading.Lock()
@@ -90,44 +95,56 @@ class RuntimeState:
         self._loaded_at = 0.0
         self._next_check = 0.0
         self._next_db_poll = 0.0
+        # Set while this process holds values written by a transaction that may not commit:
+        # they are re-read on every call until read outside a transaction, so a rollback
+        # cannot leave them behind.
+        self._uncommitted = False
 
     def values(self) -> dict[str, Any]:
-        if self._values is not None and time.monotonic() < self._next_check:
+        if self._values is not None and not self._uncommitted and time.monotonic() < self._next_check:
             return self._values
         with self._lock:
             now = time.monotonic()
-            if self._values is None or now >= self._next_check:
+            if self._values is None or self._uncommitted or now >= self._next_check:
                 self._refresh(now)
         return self._values if self._values is not None else {}
 
-    def invalidate(self) -> None:
+    def invalidate(self, *, uncommitted: bool = False) -> None:
         with self._lock:
             self._next_check = 0.0
             self._next_db_poll = 0.0
             self._version = None
+            self._uncommitted = uncommitted
 
     def reset(self) -> None:
         """Forgets everything (tests)."""
         with self._lock:
             self._values = None
             self._version = None
+            self._uncommitted = False
             self._loaded_at = self._next_check = self._next_db_poll = 0.0
 
     def _refresh(self, now: float) -> None:
+        from django.db import connection
+
         self._next_check = now + CHECK_INTERVAL
+        current = self._values is not None and not self._uncommitted and now - self._loaded_at < MAX_STALENESS
         try:
             version = _shared_version()
             if version is None:
-                if self._values is not None and now < self._next_db_poll and now - self._loaded_at < MAX_STALENESS:
+                if current and now < self._next_db_poll:
                     return
                 self._next_db_poll = now + DB_POLL_INTERVAL
                 version = _database_version()
-            if self._values is not None and version == self._version and now - self._loaded_at < MAX_STALENESS:
+            if current and version == self._version:
                 return
+            settled = not connection.in_atomic_block
             values = _load_overrides()
         except Exception as exc:  # noqa: BLE001 - keep serving the last known values
             log.warning("runtime_settings_reload_failed", error=type(exc).__name__)
             return
+        if settled:
+            self._uncommitted = False
         changed = self._values is not None and values != self._values
         self._values, self._version, self._loaded_at = values, version, now
         if changed:

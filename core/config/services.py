@@ -100,7 +100,7 @@ def setting_update(
     log.info("runtime_setting_changed", key=key, version=version.number, actor=actor.get_username())
 
     # This process sees its own change at once; the others once the version is published.
-    runtime.state.invalidate()
+    runtime.note_local_change()
     version_id = version.id
     transaction.on_commit(lambda: runtime.publish_version(version_id))
     return version

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from core import config
 from core.config import runtime
@@ -90,3 +90,23 @@ def test_the_new_version_is_published_to_redis_after_commit(administrator):
     version = setting_update(key="features.web_search", value=True, actor=administrator, reason="launch")
     assert int(get_redis().get(runtime.version_key())) == version.id
     assert config.get("features.web_search") is True
+
+
+def test_a_rolled_back_change_leaves_no_value_behind_in_the_writing_process(administrator):
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort), transaction.atomic():
+        setting_update(key="llm.temperature", value=1.7, actor=administrator, reason="never committed")
+        assert config.get("llm.temperature") == 1.7
+        raise Abort
+
+    assert config.get("llm.temperature") == 0.7
+
+
+def test_a_committed_change_is_served_from_memory_afterwards(administrator, django_assert_num_queries):
+    setting_update(key="llm.temperature", value=1.3, actor=administrator, reason="warmer")
+    assert config.get("llm.temperature") == 1.3
+    with django_assert_num_queries(0):
+        assert config.get("llm.temperature") == 1.3
+        assert config.get("persona")
