@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 import re
 import time
@@ -120,7 +121,8 @@ def _unauthorized(provider: str, request: web.Request) -> web.Response:
             "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
         )
     key = header[7:].strip()
-    return _error("openai", 401, f"Incorrect API key provided: {key[:3]}***{key[-4:]}.", code="invalid_api_key")
+    shown = f"{key[:3]}***{key[-4:]}" if len(key) > 10 else "***"
+    return _error("openai", 401, f"Incorrect API key provided: {shown}.", code="invalid_api_key")
 
 
 # --- the completions endpoint -----------------------------------------------------------------
@@ -144,7 +146,7 @@ async def _handle(request, provider, deployment, early=None) -> web.StreamRespon
         "path": request.path,
         "deployment": deployment,
         "api_version": request.query.get("api-version"),
-        "retry_count": int(request.headers.get("x-stainless-retry-count", "0") or 0),
+        "retry_count": _retry_count(request),
         "received_at": time.time(),
         "body": None,
         "images": [],
@@ -157,10 +159,18 @@ async def _handle(request, provider, deployment, early=None) -> web.StreamRespon
     return response
 
 
+def _retry_count(request) -> int:
+    # The openai SDK numbers its retries in this header; 0 is the first attempt.
+    try:
+        return int(request.headers.get("x-stainless-retry-count", "0"))
+    except ValueError:
+        return 0
+
+
 def _authorized(request, provider, state) -> bool:
-    if provider == "azure":
-        return request.headers.get("api-key") == state.api_key
-    return request.headers.get("Authorization") == f"Bearer {state.api_key}"
+    sent = request.headers.get("api-key" if provider == "azure" else "Authorization", "")
+    expected = state.api_key if provider == "azure" else f"Bearer {state.api_key}"
+    return hmac.compare_digest(sent.encode(), expected.encode())
 
 
 async def _answer(request, state, provider, deployment, record, early) -> web.StreamResponse:
