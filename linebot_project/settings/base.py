@@ -240,6 +240,7 @@ MEMORY_WARNING_PERCENT = env.float("MEMORY_WARNING_PERCENT", default=70.0)
 MEMORY_CRITICAL_PERCENT = env.float("MEMORY_CRITICAL_PERCENT", default=90.0)
 
 # --- Staff authentication -------------------------------------------------------------
+METRICS_TOKEN: str | None = env.str("METRICS_TOKEN", default=None)
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
