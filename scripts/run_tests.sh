@@ -14,6 +14,10 @@ export DJANGO_SETTINGS_MODULE=linebot_project.settings.test
 echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+echo "==> bandit (fails on any high-severity finding)"
+.venv/bin/bandit -q -r . -x ./.venv,./tests,./var,./benchmarks --severity-level high
+echo "==> pip-audit (pinned runtime requirements; see docs/SECURITY.md)"
+.venv/bin/python scripts/audit_requirements.py
 
 case "$suite" in
   unit) markers=(-m "not integration and not browser") ; cov=() ;;
