@@ -25,6 +25,30 @@ class OpsAdminSite(OTPAdminSite):
 
         super().register(model_or_iterable, audited(admin_class or ModelAdmin), **options)
 
+    def admin_view(self, view, cacheable=False):
+        """Every admin view; a refused request leaves an audit entry."""
+        from functools import wraps
+
+        from django.core.exceptions import PermissionDenied
+
+        from accounts import audit
+        from accounts.models import AuditEvent
+
+        @wraps(view)
+        def audited_view(request, *args, **kwargs):
+            try:
+                return view(request, *args, **kwargs)
+            except PermissionDenied:
+                audit.record(
+                    action=AuditEvent.Action.PERMISSION_DENIED,
+                    target=request.path[:255],
+                    details={"status": 403, "method": request.method, "path": request.path, "where": "admin"},
+                    request=request,
+                )
+                raise
+
+        return super().admin_view(audited_view, cacheable)
+
     def get_urls(self):
         from accounts import enrollment
 

@@ -141,6 +141,8 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     serializer_class = ApiKeyOutput
     permission_classes = [IsAuthenticated, IsOwnerOrAdministrator]
+    # For the schema only; requests use get_queryset, which applies the owner rule.
+    queryset = ApiKey.objects.none()
 
     def get_queryset(self):
         qs = ApiKey.objects.select_related("user", "replaced_by")

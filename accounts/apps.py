@@ -28,7 +28,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Staff accounts and audit"
 
     def ready(self):
-        from accounts import signals  # noqa: F401 - connects login, lockout and admin audit receivers
+        from accounts import schema, signals  # noqa: F401 - audit receivers; OpenAPI auth descriptions
 
         post_migrate.connect(_sync_roles_after_migrate, sender=self, dispatch_uid="accounts.roles_sync")
 

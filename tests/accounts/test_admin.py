@@ -161,3 +161,13 @@ def test_rotating_and_revoking_keys_from_the_admin(verified_client, administrato
     client.post(changelist, {"action": "revoke_keys", "_selected_action": [new_key.pk]})
     new_key.refresh_from_db()
     assert new_key.revoked_at is not None
+
+
+def test_a_refused_admin_page_is_audited(verified_client, make_user):
+    editor = make_user("editor", role=roles.CONTENT_EDITOR, device=True)
+    client = verified_client(editor)
+    assert client.get("/admin/accounts/user/").status_code == 403
+    event = AuditEvent.objects.get(action="permission_denied")
+    assert event.actor == editor
+    assert event.target == "/admin/accounts/user/"
+    assert event.details["where"] == "admin"

@@ -69,3 +69,14 @@ def test_details_are_stored_as_json_even_for_dates_and_decimals():
     )
     event.refresh_from_db()
     assert event.details == {"before": "0.7", "at": "2026-01-02"}
+
+
+def test_the_database_itself_refuses_to_rewrite_or_delete_audit_rows():
+    from django.db import DatabaseError, connection, transaction
+
+    event = audit.record(action=AuditEvent.Action.LOGIN, target="user:x")
+    with pytest.raises(DatabaseError, match="cannot be changed"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE accounts_auditevent SET target = 'user:y' WHERE id = %s", [event.pk])
+    with pytest.raises(DatabaseError, match="cannot be deleted"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM accounts_auditevent WHERE id = %s", [event.pk])
+    assert AuditEvent.objects.get(pk=event.pk).target == "user:x"
