@@ -191,6 +191,8 @@ LINE_WEBHOOK_MAX_BODY_BYTES: int = env.int("LINE_WEBHOOK_MAX_BODY_BYTES", defaul
 LINE_API_TIMEOUT: float = env.float("LINE_API_TIMEOUT", default=10.0)
 LINE_API_ATTEMPTS: int = env.int("LINE_API_ATTEMPTS", default=4)
 LINE_API_RETRY_WAIT: float = env.float("LINE_API_RETRY_WAIT", default=0.3)
+# A dedicated queue lets webhook processing get its own workers; empty means Celery's default queue.
+CONVERSATION_TASK_QUEUE: str = env.str("CONVERSATION_TASK_QUEUE", default="")
 
 # --- LLM ------------------------------------------------------------------------------
 LLM_PROVIDER: str = env.str("LLM_PROVIDER", default="azure")
@@ -238,9 +240,9 @@ REDIS_BREAKER_RESET_TIMEOUT = env.float("REDIS_BREAKER_RESET_TIMEOUT", default=5
 REDIS_FALLBACK_MAX_ITEMS = env.int("REDIS_FALLBACK_MAX_ITEMS", default=10_000)
 MEMORY_WARNING_PERCENT = env.float("MEMORY_WARNING_PERCENT", default=70.0)
 MEMORY_CRITICAL_PERCENT = env.float("MEMORY_CRITICAL_PERCENT", default=90.0)
+METRICS_TOKEN: str | None = env.str("METRICS_TOKEN", default=None)
 
 # --- Staff authentication -------------------------------------------------------------
-METRICS_TOKEN: str | None = env.str("METRICS_TOKEN", default=None)
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -324,7 +326,8 @@ CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
-        "style-src": [SELF],
+        # The one inline <style> block of drf-spectacular's Swagger UI page (drf-spectacular 0.30.0).
+        "style-src": [SELF, "'sha256-MMpT0iDxyjALd9PdfepImGX3DBfJPXZ4IlDWdPAgtn0='"],
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
         "connect-src": [SELF],

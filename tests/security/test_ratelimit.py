@@ -44,9 +44,7 @@ def _forget_counters():
 def limits(administrator):
     def set_limits(*, login=None, api=None):
         if login is not None:
-            setting_update(
-                key="ratelimit.login_attempts_per_minute", value=login, actor=administrator, reason="test"
-            )
+            setting_update(key="ratelimit.login_attempts_per_minute", value=login, actor=administrator, reason="test")
         if api is not None:
             setting_update(key="ratelimit.api_requests_per_minute", value=api, actor=administrator, reason="test")
 
@@ -59,9 +57,7 @@ def administrator(django_user_model):
 
 
 def _login(client, username, ip="203.0.113.7"):
-    return client.post(
-        "/admin/login/", {"username": username, "password": "wrong-password-123"}, REMOTE_ADDR=ip
-    )
+    return client.post("/admin/login/", {"username": username, "password": "wrong-password-123"}, REMOTE_ADDR=ip)
 
 
 def test_admin_login_attempts_are_limited_per_address(client, limits):
@@ -91,9 +87,7 @@ def test_showing_the_login_page_is_not_counted(client, limits):
 def test_the_token_endpoint_answers_429_in_the_api_error_shape(client, limits):
     limits(login=2)
     for _ in range(2):
-        client.post(
-            "/api/v1/auth/token/", {"username": "dave", "password": "nope"}, content_type="application/json"
-        )
+        client.post("/api/v1/auth/token/", {"username": "dave", "password": "nope"}, content_type="application/json")
     response = client.post(
         "/api/v1/auth/token/", {"username": "dave", "password": "nope"}, content_type="application/json"
     )
