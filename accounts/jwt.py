@@ -42,6 +42,7 @@ class OTPTokenObtainPairSerializer(TokenObtainPairSerializer):
                 )
                 raise exceptions.AuthenticationFailed("The TOTP code is not valid.", code="otp_invalid")
         audit.record(action=AuditEvent.Action.JWT_OBTAINED, actor=user, target=f"user:{user.username}", request=request)
+        detection.staff_login_seen(user=user, ip_address=audit.client_ip(request), request=request)
         return data
 
 

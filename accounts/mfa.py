@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import qrcode
 import qrcode.image.svg
@@ -35,8 +36,9 @@ def qr_svg(data: str) -> str:
     buffer = io.BytesIO()
     image.save(buffer)
     svg = buffer.getvalue().decode()
-    # Drop the XML prolog so the markup can be embedded in HTML.
-    return svg[svg.index("<svg") :]
+    # Drop the XML prolog so the markup can be embedded in HTML, and draw it large enough to scan.
+    svg = svg[svg.index("<svg") :]
+    return re.sub(r'width="[^"]+" height="[^"]+"', 'width="240" height="240"', svg, count=1)
 
 
 def totp_device_start(*, user: User) -> TOTPDevice:

@@ -128,3 +128,18 @@ def test_a_garbage_refresh_token_is_an_ordinary_failure(api_client, staff):
     assert response.status_code == 401
     assert not Alert.objects.exists()
     assert not AuditEvent.objects.filter(action="jwt_refresh_reuse").exists()
+
+
+def test_a_token_obtained_from_a_never_seen_address_raises_an_alert(api_client, staff):
+    from rest_framework.test import APIClient
+
+    device = TOTPDevice.objects.get(user=staff)
+    first = APIClient(REMOTE_ADDR="192.0.2.10")
+    first.post(TOKEN_URL, {"username": "ops", "password": PASSWORD, "otp": fresh_code(device)}, format="json")
+    assert not Alert.objects.exists()
+    second = APIClient(REMOTE_ADDR="192.0.2.99")
+    response = second.post(
+        TOKEN_URL, {"username": "ops", "password": PASSWORD, "otp": fresh_code(device)}, format="json"
+    )
+    assert response.status_code == 200
+    assert Alert.objects.get(kind="staff_login_new_ip").details["ip_address"] == "192.0.2.99"
