@@ -50,6 +50,10 @@ CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 X_FRAME_OPTIONS = "DENY"
+# A page that still names an http:// resource gets it over HTTPS.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {**CONTENT_SECURITY_POLICY["DIRECTIVES"], "upgrade-insecure-requests": True}  # noqa: F405
+}
 
 LOG_JSON = env.bool("LOG_JSON", default=True)
 LOGGING = logging_config(json=LOG_JSON, level=LOG_LEVEL)  # noqa: F405

@@ -33,6 +33,13 @@ def _run(args, **env_overrides):
     )
 
 
+def test_check_deploy_reports_no_issues():
+    result = _run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"])
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "System check identified no issues" in output
+
+
 @pytest.mark.parametrize("name", REQUIRED)
 def test_a_missing_variable_stops_start_up_with_one_line_naming_it(name):
     # Importing the ASGI application is what daphne does first.

@@ -76,6 +76,7 @@ def test_under_production_settings_the_login_page_adds_hsts_and_secure_cookies(d
     csp = _directives(headers["Content-Security-Policy"])
     assert "'unsafe-inline'" not in csp["script-src"]
     assert "'unsafe-eval'" not in csp["script-src"]
+    assert "upgrade-insecure-requests" in csp
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
