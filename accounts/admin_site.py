@@ -1,13 +1,27 @@
 from __future__ import annotations
 
+from functools import wraps
+
+from django.contrib.admin import ModelAdmin
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.urls import path, reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
 from django_otp.admin import OTPAdminSite
 
+from accounts import audit, enrollment
+from accounts.admin_audit import audited
 from accounts.forms import OpsLoginForm
+from accounts.models import AuditEvent
 
 
 class OpsAdminSite(OTPAdminSite):
-    """The ops console: the Django admin behind password + TOTP."""
+    """The ops console: the Django admin behind password + TOTP.
+
+    Every ModelAdmin registered here is audited (``accounts.admin_audit``) and every
+    refused admin request leaves an audit entry.
+    """
 
     site_header = "LINE bot ops console"
     site_title = "Ops console"
@@ -19,21 +33,9 @@ class OpsAdminSite(OTPAdminSite):
         super().__init__(name)
 
     def register(self, model_or_iterable, admin_class=None, **options):
-        from django.contrib.admin import ModelAdmin
-
-        from accounts.admin_audit import audited
-
         super().register(model_or_iterable, audited(admin_class or ModelAdmin), **options)
 
     def admin_view(self, view, cacheable=False):
-        """Every admin view; a refused request leaves an audit entry."""
-        from functools import wraps
-
-        from django.core.exceptions import PermissionDenied
-
-        from accounts import audit
-        from accounts.models import AuditEvent
-
         @wraps(view)
         def audited_view(request, *args, **kwargs):
             try:
@@ -50,21 +52,14 @@ class OpsAdminSite(OTPAdminSite):
         return super().admin_view(audited_view, cacheable)
 
     def get_urls(self):
-        from accounts import enrollment
-
         return [
-            path("mfa/enroll/", self.admin_view_unverified(enrollment.enroll), name="mfa_enroll"),
+            path("mfa/enroll/", self._enrollment_view(enrollment.enroll), name="mfa_enroll"),
             path("mfa/backup-codes/", self.admin_view(enrollment.backup_codes), name="mfa_backup_codes"),
             *super().get_urls(),
         ]
 
-    def admin_view_unverified(self, view):
-        """Staff who signed in with a password but have no device yet; used only for enrollment."""
-        from functools import wraps
-
-        from django.contrib.auth.views import redirect_to_login
-        from django.views.decorators.cache import never_cache
-        from django.views.decorators.csrf import csrf_protect
+    def _enrollment_view(self, view):
+        """For staff who signed in with a password but have no device yet; only enrollment uses it."""
 
         @wraps(view)
         def inner(request, *args, **kwargs):
