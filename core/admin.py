@@ -38,7 +38,9 @@ def _value_field(definition: Definition) -> forms.Field:
 
 
 class RuntimeSettingForm(forms.ModelForm):
-    use_default = forms.BooleanField(required=False, label="Use the default value")
+    use_default = forms.BooleanField(
+        required=False, label="Reset to the default", help_text="Ignore the value above and use the default again."
+    )
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2, "cols": 100}),
         max_length=services.REASON_MAX_LENGTH,
@@ -54,7 +56,6 @@ class RuntimeSettingForm(forms.ModelForm):
         self.definition = definition_for(self.instance.key)
         self.fields["value"] = _value_field(self.definition)
         self.initial["value"] = self.instance.effective_value
-        self.initial["use_default"] = not self.instance.is_overridden
 
     def clean(self):
         cleaned = super().clean()
@@ -186,7 +187,7 @@ class RuntimeSettingAdmin(admin.ModelAdmin):
             messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
             return
         if version is None:
-            messages.info(request, f"{obj.key} already had this value; nothing changed.")
+            messages.info(request, f"Nothing changed: {obj.key} already had this value.")
         obj.refresh_from_db()
 
     def save_related(self, request, form, formsets, change):

@@ -138,3 +138,11 @@ def test_versions_are_read_only_in_the_admin(verified_client, administrator):
     response = client.post(reverse("admin:core_runtimesettingversion_delete", args=[v1.pk]), {"post": "yes"})
     assert response.status_code == 403
     assert RuntimeSettingVersion.objects.filter(pk=v1.pk).exists()
+
+
+def test_the_reset_box_starts_unticked_so_a_typed_value_is_saved(verified_client, administrator):
+    page = verified_client(administrator).get(_change_url("llm.temperature")).content.decode()
+    checkbox = (
+        page.split('name="use_default"')[0].rsplit("<input", 1)[1] + page.split('name="use_default"')[1].split(">")[0]
+    )
+    assert "checked" not in checkbox
