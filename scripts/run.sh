@@ -35,6 +35,8 @@ trap stop INT TERM EXIT
 
 echo "==> starting"
 start llm $PY -m linesim.llm --host 127.0.0.1 --port 8082  # the LLM double (Azure OpenAI / OpenAI)
+start linesim $PY -m linesim.line --host 127.0.0.1 --port 8081 --webhook-url "http://$HOST:$PORT/line/webhook" \
+  --channel-secret simulator-channel-secret --access-token simulator-access-token  # the LINE Platform double
 start web .venv/bin/daphne -b "$HOST" -p "$PORT" linebot_project.asgi:application
 start worker .venv/bin/celery -A linebot_project worker --loglevel=INFO --concurrency=2
 start beat .venv/bin/celery -A linebot_project beat --loglevel=INFO --pidfile=
@@ -51,6 +53,7 @@ The bot is running:
   Liveness              http://$HOST:$PORT/healthz
   Readiness             http://$HOST:$PORT/readyz
   LINE webhook          http://$HOST:$PORT/line/webhook
+  LINE simulator        http://127.0.0.1:8081/simulator  (chat with the bot as LINE users)
   LLM double            http://127.0.0.1:8082  (control API /_control/requests)
 Press Ctrl-C to stop.
 INFO
