@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework import exceptions, serializers
@@ -19,9 +20,12 @@ class OTPTokenObtainPairSerializer(TokenObtainPairSerializer):
     otp = serializers.CharField(required=False, allow_blank=True, max_length=6, write_only=True)
 
     def validate(self, attrs):
+        request = self.context.get("request")
+        # django-axes marks a lockout on the request it is given; the Django request
+        # (not DRF's wrapper) is the one its middleware looks at.
+        self.context["request"] = getattr(request, "_request", request)
         data = super().validate(attrs)
         user = self.user
-        request = self.context.get("request")
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
         if user.is_staff or device is not None:
             token = (attrs.get("otp") or "").strip()
@@ -39,6 +43,10 @@ class OTPTokenObtainPairSerializer(TokenObtainPairSerializer):
                     target=f"user:{user.username}",
                     details={"stage": "jwt", "throttled": not allowed},
                     request=request,
+                )
+                # Counted by django-axes and the detector like a wrong password.
+                user_login_failed.send(
+                    sender=__name__, credentials={"username": user.get_username(), "reason": "otp"}, request=request
                 )
                 raise exceptions.AuthenticationFailed("The TOTP code is not valid.", code="otp_invalid")
         audit.record(action=AuditEvent.Action.JWT_OBTAINED, actor=user, target=f"user:{user.username}", request=request)

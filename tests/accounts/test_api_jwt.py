@@ -143,3 +143,22 @@ def test_a_token_obtained_from_a_never_seen_address_raises_an_alert(api_client, 
     )
     assert response.status_code == 200
     assert Alert.objects.get(kind="staff_login_new_ip").details["ip_address"] == "192.0.2.99"
+
+
+def test_repeated_wrong_passwords_or_codes_lock_the_token_endpoint(staff):
+    from rest_framework.test import APIClient
+
+    client = APIClient(REMOTE_ADDR="192.0.2.50")
+    wrong_password = {"username": "ops", "password": "wrong wrong wrong"}
+    wrong_code = {"username": "ops", "password": PASSWORD, "otp": "000000"}
+    for body in (wrong_password, wrong_code, wrong_password, wrong_code):
+        assert client.post(TOKEN_URL, body, format="json").status_code == 401
+    fifth = client.post(TOKEN_URL, wrong_password, format="json")
+    assert fifth.status_code == 429
+    assert fifth.json()["error"]["code"] == "locked_out"
+    assert int(fifth["Retry-After"]) == 15 * 60
+    device = TOTPDevice.objects.get(user=staff)
+    locked = client.post(TOKEN_URL, {"username": "ops", "password": PASSWORD, "otp": fresh_code(device)}, format="json")
+    assert locked.status_code == 429
+    assert "access" not in locked.json()
+    assert AuditEvent.objects.filter(action="locked_out", target="user:ops").exists()

@@ -81,6 +81,7 @@ def test_five_wrong_passwords_lock_the_account_for_that_address(make_user):
     response = client.post(reverse("admin:login"), {"username": "target", "password": PASSWORD})
     assert response.status_code == 429
     assert "Account locked" in response.content.decode()
+    assert "Try again in 15 minutes" in response.content.decode()
     # The five wrong passwords, plus the refused attempt while locked.
     assert AuditEvent.objects.filter(action="login_failed", target="user:target").count() == 6
     assert AuditEvent.objects.filter(action="locked_out", target="user:target").exists()
