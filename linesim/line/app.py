@@ -144,6 +144,7 @@ class LineDouble:
             if decision.latency:
                 await asyncio.sleep(decision.latency)
             if decision.drop:
+                self.record(call, 0)  # recorded as status 0: the client got no answer
                 return _drop_connection(request)
             if decision.status:
                 return json_response(decision.status, FAULT_BODIES[decision.status])

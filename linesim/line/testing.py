@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -107,6 +108,19 @@ class ControlClient:
     def messages(self, *, user_id: str | None = None, chat: str | None = None) -> list[dict[str, Any]]:
         """Messages delivered to a chat (``user_id`` or ``chat="group:C…"``), each with message, via, messageId."""
         return self.request("GET", "messages", userId=user_id, chat=chat)["messages"]
+
+    def wait_for_messages(
+        self, *, user_id: str | None = None, chat: str | None = None, count: int = 1, timeout: float = 10.0
+    ) -> list[dict[str, Any]]:
+        """Polls until the chat has received at least ``count`` messages (the bot answers asynchronously)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            messages = self.messages(user_id=user_id, chat=chat)
+            if len(messages) >= count:
+                return messages
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(messages)} of {count} messages arrived within {timeout} s: {messages}")
+            time.sleep(0.05)
 
     # -- acting as LINE ----------------------------------------------------------------------------------------------
     def send_webhook(self, **event: Any) -> dict[str, Any]:

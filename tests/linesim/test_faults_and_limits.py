@@ -167,6 +167,7 @@ def test_it_drops_connections(line, api):
         push(api)
 
     assert line.control.messages(user_id=USER) == []
+    assert [entry["status"] for entry in line.control.requests(endpoint="pushMessage")] == [0]
 
 
 def outcomes(api, count):
