@@ -48,15 +48,18 @@ class StaffUserAdmin(UserAdmin):
             mfa.mfa_device_reset(user=user, actor=request.user, request=request)
         self.message_user(request, f"MFA reset for {queryset.count()} user(s); their sessions were ended.")
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if change and "password" in form.changed_data:
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user = self.get_object(request, id)
             audit.record(
                 action=AuditEvent.Action.PASSWORD_CHANGED,
                 actor=request.user,
-                target=f"user:{obj.username}",
+                target=f"user:{user.username}",
+                details={"by": "administrator"},
                 request=request,
             )
+        return response
 
 
 def _csv_safe(value) -> str:

@@ -51,6 +51,18 @@ class OpsAdminSite(OTPAdminSite):
 
         return super().admin_view(audited_view, cacheable)
 
+    def password_change(self, request, extra_context=None):
+        response = super().password_change(request, extra_context)
+        if request.method == "POST" and response.status_code == 302:
+            audit.record(
+                action=AuditEvent.Action.PASSWORD_CHANGED,
+                actor=request.user,
+                target=f"user:{request.user.get_username()}",
+                details={"by": "self"},
+                request=request,
+            )
+        return response
+
     def get_urls(self):
         return [
             path("mfa/enroll/", self._enrollment_view(enrollment.enroll), name="mfa_enroll"),

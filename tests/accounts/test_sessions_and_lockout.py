@@ -126,3 +126,21 @@ def test_the_client_address_is_taken_behind_the_configured_number_of_proxies(set
     settings.AXES_IPWARE_PROXY_COUNT = proxies
     request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
     assert client_ip.resolve(request) == expected
+
+
+def test_password_changes_are_audited(verified_client, make_user, administrator):
+    user = make_user("ops", role=roles.OPERATOR, device=True)
+    client = verified_client(user)
+    client.post(
+        reverse("admin:password_change"),
+        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert AuditEvent.objects.get(action="password_changed", actor=user).details == {"by": "self"}
+    admin_client = verified_client(administrator)
+    response = admin_client.post(
+        reverse("admin:auth_user_password_change", args=[user.pk]),
+        {"password1": "set by the administrator 3", "password2": "set by the administrator 3"},
+    )
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action="password_changed", actor=administrator)
+    assert event.target == "user:ops" and event.details == {"by": "administrator"}
