@@ -36,8 +36,6 @@ log = get_logger(__name__)
 
 LINE_CALLS = Counter("line_api_calls_total", "Calls to the LINE Messaging API", ["endpoint", "outcome"])
 
-_CHUNK = 64 * 1024
-
 
 class InvalidReplyTokenError(LineApiError):
     code = "line_invalid_reply_token"
@@ -131,24 +129,17 @@ class LineClient:
         )
 
     def download_content(self, message_id: str, destination: BinaryIO, *, max_bytes: int) -> int:
-        """Streams a message's content (image, file) into ``destination``; returns its size."""
-        response = self._call(
-            "content", self.blob.get_message_content_with_http_info, message_id, _preload_content=False
-        )
-        raw = response.raw_data
-        size = 0
-        try:
-            declared = raw.headers.get("Content-Length") if hasattr(raw, "headers") else None
-            if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise ContentTooLargeError(details={"size": int(declared), "limit": max_bytes})
-            for chunk in raw.stream(_CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise ContentTooLargeError(details={"limit": max_bytes})
-                destination.write(chunk)
-        finally:
-            raw.release_conn()
-        return size
+        """Writes a message's content (image, file) into ``destination``; returns its size.
+
+        The SDK reads the whole body into memory, so callers check the size LINE announced
+        in the event (``fileSize``) before downloading.
+        """
+        response = self._call("content", self.blob.get_message_content_with_http_info, message_id)
+        data = response.raw_data or b""
+        if len(data) > max_bytes:
+            raise ContentTooLargeError(details={"size": len(data), "limit": max_bytes})
+        destination.write(data)
+        return len(data)
 
     # --- plumbing ---------------------------------------------------------------------------
     def _call(self, endpoint: str, method, *args, **kwargs):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -112,7 +113,8 @@ def webhook_event_store(*, event: dict, destination: str, correlation_id: str | 
         return StoredEvent(id=existing.values_list("id", flat=True).first(), created=False, queued=False)
     queued = status == WebhookEvent.Status.RECEIVED
     if queued:
-        transaction.on_commit(lambda: process_webhook_event.delay(stored.id))
+        queue = settings.CONVERSATION_TASK_QUEUE or None
+        transaction.on_commit(lambda: process_webhook_event.apply_async(args=[stored.id], queue=queue))
     else:
         log.info("line_webhook_event_throttled", line_user_id=line_user_id, webhook_event_id=webhook_event_id)
     return StoredEvent(id=stored.id, created=True, queued=queued)
