@@ -80,3 +80,31 @@ def test_the_command_starts_a_double_the_sdk_can_use():
         process.terminate()
         output = process.communicate(timeout=10)[0].decode()
     assert f"LINE double on http://127.0.0.1:{port}" in output
+
+
+@pytest.mark.integration
+def test_workers_share_the_port():
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "linesim.line", "--port", str(port), "--workers", "2"],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        answered = 0
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(base_url + "/_control/health", timeout=1)
+                answered += 1
+                if answered == 10:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        assert answered == 10
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert process.returncode is not None

@@ -150,3 +150,39 @@ def test_it_creates_a_group_and_talks_in_it(page, receiver):
     event = receiver.posts[-1]["events"][0]
     assert event.source.type == "group"
     assert event.message.text == "hi group"
+
+
+def test_it_sends_a_sticker(page, receiver):
+    add_user(page)
+
+    page.click("#sticker-toggle")
+    page.click(".sticker-choice:has-text('Thanks')")
+
+    expect(page.locator(".msg.user .bubble.sticker", has_text="Thanks")).to_be_visible()
+    expect(page.locator(".msg.user .status.ok").last).to_be_visible()
+    message = receiver.posts[-1]["events"][0].message
+    assert (message.type, message.package_id, message.sticker_id) == ("sticker", "789", "10855")
+
+
+def test_it_blocks_and_unblocks_the_bot(page, receiver):
+    add_user(page, "Ken")
+
+    page.click("#follow")
+    expect(page.locator(".event", has_text="Ken blocked the bot")).to_be_visible()
+    expect(page.locator("#follow")).to_have_text("Add friend (follow)")
+    page.click("#follow")
+
+    expect(page.locator(".event", has_text="Ken added the bot as a friend")).to_have_count(2)
+    assert [post["events"][0].type for post in receiver.posts] == ["follow", "unfollow", "follow"]
+
+
+def test_it_serves_the_page_with_a_strict_content_security_policy(line):
+    import urllib.request
+
+    with urllib.request.urlopen(line.simulator_url) as response:
+        policy = response.headers["Content-Security-Policy"]
+        html = response.read().decode()
+
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert "<script>" not in html
