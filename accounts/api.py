@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
-from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework import exceptions, mixins, pagination, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -67,10 +67,16 @@ class AuditEventOutput(serializers.ModelSerializer):
         ]
 
 
+class AuditEventPagination(pagination.LimitOffsetPagination):
+    default_limit = 100
+    max_limit = 1000
+
+
 class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     """The audit log, newest first; filter with ``action``, ``actor`` (username), ``since`` and ``until``."""
 
     serializer_class = AuditEventOutput
+    pagination_class = AuditEventPagination
     permission_classes = [IsAuthenticated, IsAdministrator]
     required_scope = "audit:read"
 
@@ -89,7 +95,7 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
                 if moment is None:
                     raise ValidationError("bad date", details={name: ["expected an ISO 8601 date-time"]})
                 qs = qs.filter(**{lookup: moment})
-        return qs[:1000] if self.action == "list" else qs
+        return qs
 
 
 class ApiKeyOutput(serializers.ModelSerializer):

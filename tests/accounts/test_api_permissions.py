@@ -36,9 +36,12 @@ def test_an_administrator_reads_and_filters_the_audit_log(api_client, administra
     audit.record(action=AuditEvent.Action.LOGOUT, actor=other)
     client = _as(api_client, administrator)
     everything = client.get("/api/v1/audit-events/").json()
-    assert {e["action"] for e in everything} >= {"login", "logout"}
+    assert {e["action"] for e in everything["results"]} >= {"login", "logout"}
     logins = client.get("/api/v1/audit-events/", {"action": "login", "actor": "other"}).json()
-    assert [e["action"] for e in logins] == ["login"]
+    assert logins["count"] == 1
+    assert [e["action"] for e in logins["results"]] == ["login"]
+    page = client.get("/api/v1/audit-events/", {"limit": 1}).json()
+    assert len(page["results"]) == 1 and page["next"]
 
 
 def test_a_bad_audit_filter_is_a_clear_error(api_client, administrator):
