@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -22,6 +24,8 @@ from linesim.line.config import LineDoubleConfig
 from linesim.line.faults import Faults, RateLimiter
 from linesim.line.spec import Operation, SpecBook, Violation, is_uuid
 from linesim.line.state import State
+
+log = logging.getLogger("linesim.line")
 
 RETRY_KEY_ENDPOINTS = frozenset({"pushMessage", "multicast", "narrowcast", "broadcast"})
 MESSAGE_ENDPOINTS = frozenset(
@@ -39,6 +43,7 @@ MESSAGE_ENDPOINTS = frozenset(
     }
 )
 MAX_TEXT_UTF16_UNITS = 5000
+MAX_ALT_TEXT = 1500
 AUTH_FAILED = "Authentication failed. Confirm that the access token in the authorization header is valid."
 RATE_LIMITED = "The API rate limit has been exceeded. Try again later."
 FAULT_BODIES = {
@@ -130,7 +135,13 @@ class LineDouble:
     # -- the pipeline ----------------------------------------------------------------------------------------------
     async def handle(self, handler: Handler, operation: Operation, request: web.Request) -> web.StreamResponse:
         call = Call(request=request, operation=operation, request_id=str(uuid.uuid4()))
-        response = await self._checked(handler, call)
+        try:
+            response = await self._checked(handler, call)
+        except (asyncio.CancelledError, web.HTTPException):
+            raise
+        except Exception:  # a bug in the double must still answer like LINE, with a request id
+            log.exception("the LINE double failed on %s %s", request.method, request.path)
+            response = json_response(500, FAULT_BODIES[500])
         response.headers["X-Line-Request-Id"] = call.request_id
         self.record(call, response.status)
         return response
@@ -224,7 +235,7 @@ def utf16_units(text: str) -> int:
 
 
 def check_message_rules(body: Any) -> Violation | None:
-    """LINE limits the spec doesn't state: text length in UTF-16 code units."""
+    """LINE limits the spec doesn't state: text length in UTF-16 code units, altText length."""
     messages = body.get("messages") if isinstance(body, dict) else None
     for index, message in enumerate(messages or []):
         if not isinstance(message, dict):
@@ -232,6 +243,9 @@ def check_message_rules(body: Any) -> Violation | None:
         text = message.get("text")
         if isinstance(text, str) and utf16_units(text) > MAX_TEXT_UTF16_UNITS:
             return Violation(f"Length must be between 0 and {MAX_TEXT_UTF16_UNITS}", f"messages[{index}].text")
+        alt_text = message.get("altText")
+        if isinstance(alt_text, str) and not 1 <= len(alt_text) <= MAX_ALT_TEXT:
+            return Violation(f"Length must be between 1 and {MAX_ALT_TEXT}", f"messages[{index}].altText")
     return None
 
 
@@ -250,12 +264,16 @@ def create_app(config: LineDoubleConfig | None = None) -> web.Application:
         operation = double.spec.operation(method, path)
         app.router.add_route(method, path, functools.partial(double.handle, handler, operation))
     control.add_routes(app, double)
-    app.router.add_route("*", "/{tail:.*}", _not_found)
+    templates = [re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$") for _, path, _ in routes]
+    app.router.add_route("*", "/{tail:.*}", functools.partial(_unknown_route, templates))
     app.on_cleanup.append(lambda _app: double.webhooks.close())
     return app
 
 
-async def _not_found(request: web.Request) -> web.Response:
-    response = error(404, "Not found")
+async def _unknown_route(templates: list[re.Pattern[str]], request: web.Request) -> web.Response:
+    if any(template.match(request.path) for template in templates):
+        response = error(405, "Method not allowed")
+    else:
+        response = error(404, "Not found")
     response.headers["X-Line-Request-Id"] = str(uuid.uuid4())
     return response

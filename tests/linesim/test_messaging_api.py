@@ -389,3 +389,37 @@ def test_it_records_rejected_requests_with_their_status(line, api):
         push(api, "😀" * 2501)
 
     assert [entry["status"] for entry in line.control.requests(endpoint="pushMessage")] == [400]
+
+
+def test_it_answers_405_for_a_known_path_with_the_wrong_method(line):
+    request = urllib.request.Request(
+        line.base_url + "/v2/bot/message/push", headers={"Authorization": f"Bearer {line.access_token}"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as exc_info:
+        urllib.request.urlopen(request)
+
+    assert exc_info.value.code == 405
+    assert exc_info.value.headers["X-Line-Request-Id"]
+
+
+def test_it_rejects_an_alt_text_over_1500_characters(api):
+    message = flex_bubble()
+    message.alt_text = "a" * 1501
+
+    with pytest.raises(ApiException) as exc_info:
+        api.push_message(PushMessageRequest(to=USER, messages=[message]))
+
+    assert error_of(exc_info)["details"] == [
+        {"message": "Length must be between 1 and 1500", "property": "messages[0].altText"}
+    ]
+
+
+def test_a_request_the_double_cannot_handle_still_gets_lines_error_shape(line, api):
+    line.control.configure(specChecks=False)
+
+    with pytest.raises(ApiException) as exc_info:
+        api.push_message(PushMessageRequest.construct(messages=[TextMessage(text="no recipient")]))
+
+    assert exc_info.value.status == 500
+    assert error_of(exc_info) == {"message": "Internal server error"}
+    assert exc_info.value.headers["X-Line-Request-Id"]
