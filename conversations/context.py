@@ -99,10 +99,11 @@ def _stored(conversation_id: int) -> Context | None:
         return None
 
 
-def _rebuilt(conversation_id: int) -> Context:
+def _rebuilt(conversation_id: int, before_message_id: int | None = None) -> Context:
     from conversations.selectors import recent_turns
 
-    turns = [Turn(role, content) for role, content in recent_turns(conversation_id=conversation_id)]
+    rows = recent_turns(conversation_id=conversation_id, before_message_id=before_message_id)
+    turns = [Turn(role, content) for role, content in rows]
     return Context(turns=turns).trimmed(tunables.context_token_budget())
 
 
@@ -110,14 +111,11 @@ def context_load(conversation_id: int) -> Context:
     return _stored(conversation_id) or _rebuilt(conversation_id)
 
 
-def context_append(conversation_id: int, turns: list[Turn]) -> Context:
-    """Adds turns that were just stored as messages (a rebuilt context already holds them)."""
-    context = _stored(conversation_id)
-    if context is None:
-        context = _rebuilt(conversation_id)
-    else:
-        context.turns.extend(turns)
-        context = context.trimmed(tunables.context_token_budget())
+def context_append(conversation_id: int, turns: list[Turn], *, first_new_message_id: int | None = None) -> Context:
+    """Adds turns; a context that Redis lost is first rebuilt from the messages stored before them."""
+    context = _stored(conversation_id) or _rebuilt(conversation_id, first_new_message_id)
+    context.turns.extend(turns)
+    context = context.trimmed(tunables.context_token_budget())
     get_redis().set(_key(conversation_id), _encode(context), ttl=tunables.context_ttl_seconds())
     return context
 

@@ -174,9 +174,9 @@ def _on_message(event: WebhookEvent, user: LineUser | None) -> Outcome:
         _show_loading(event)
     if kind == "text":
         return _on_text(chat, str(message.get("text") or ""))
-    if kind == "image":
+    if kind == "image" and tunables.image_understanding_enabled():
         return _on_image(chat, message)
-    if kind == "file":
+    if kind == "file" and tunables.file_understanding_enabled():
         return _on_file(chat, message)
     if kind == "sticker":
         return _outcome(
@@ -347,10 +347,10 @@ def _ask(chat: _Chat, *, question: str, prompt_content, draft: Draft) -> Outcome
 
 
 def _web_search_tool():
-    try:
-        from core.search import web_search_tool
-    except ImportError:
+    if not tunables.web_search_enabled():
         return None
+    from core.search import web_search_tool
+
     return web_search_tool()
 
 

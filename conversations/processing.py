@@ -96,10 +96,11 @@ def webhook_event_process(*, event_id: int) -> str:
 def _prepare(event: WebhookEvent) -> None:
     outcome = handlers.handle(event)
     correlation_id = correlation.current() or event.correlation_id
+    first_message_id = None
     with transaction.atomic():
         if outcome.conversation is not None:
             for draft in outcome.drafts:
-                message_create(
+                message = message_create(
                     conversation=outcome.conversation,
                     role=draft.role,
                     content=draft.content,
@@ -112,6 +113,7 @@ def _prepare(event: WebhookEvent) -> None:
                     model=draft.model,
                     correlation_id=correlation_id,
                 )
+                first_message_id = first_message_id or message.pk
         if outcome.messages:
             event.reply_messages = outcome.messages
             event.reply_state = State.PREPARED
@@ -122,7 +124,7 @@ def _prepare(event: WebhookEvent) -> None:
             event.save(update_fields=["status", "processed_at"])
     turns = [Turn(d.role, d.context_text) for d in outcome.drafts if d.context_text]
     if turns and outcome.conversation is not None:
-        context_append(outcome.conversation.pk, turns)
+        context_append(outcome.conversation.pk, turns, first_new_message_id=first_message_id)
 
 
 def webhook_event_fail(*, event_id: int, error: str) -> None:

@@ -12,14 +12,14 @@ from conversations.models import Conversation, Message
 _REBUILD_TURNS = 30
 
 
-def recent_turns(*, conversation_id: int, limit: int = _REBUILD_TURNS) -> list[tuple[str, str]]:
+def recent_turns(
+    *, conversation_id: int, before_message_id: int | None = None, limit: int = _REBUILD_TURNS
+) -> list[tuple[str, str]]:
     """The last turns of a conversation, oldest first, to rebuild a context that Redis lost."""
-    rows = list(
-        Message.objects.filter(conversation_id=conversation_id)
-        .exclude(content="")
-        .order_by("-created_at", "-id")
-        .values_list("role", "content")[:limit]
-    )
+    messages = Message.objects.filter(conversation_id=conversation_id)
+    if before_message_id is not None:
+        messages = messages.filter(id__lt=before_message_id)
+    rows = list(messages.exclude(content="").order_by("-created_at", "-id").values_list("role", "content")[:limit])
     rows.reverse()
     return rows
 

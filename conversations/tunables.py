@@ -1,7 +1,9 @@
 """The conversation tunables (persona, model settings, limits), read in one place.
 
 Everything here is looked up on each call so that a change made at run time is
-picked up without a restart; today the values come from Django settings.
+picked up without a restart.  What operators may change while the bot runs comes
+from the runtime settings (:mod:`core.config`, whose defaults are the Django
+settings); the rest is deployment configuration from Django settings.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
+
+from core import config
 
 
 @dataclass(frozen=True)
@@ -19,13 +23,13 @@ class ModelSettings:
 
 
 def persona() -> str:
-    return settings.CONVERSATION_PERSONA
+    return config.get("persona")
 
 
 def model_settings() -> ModelSettings:
     return ModelSettings(
-        model=settings.CONVERSATION_MODEL or None,
-        temperature=settings.CONVERSATION_TEMPERATURE,
+        model=config.get("llm.model") or None,
+        temperature=config.get("llm.temperature"),
         max_tokens=settings.CONVERSATION_MAX_TOKENS,
     )
 
@@ -39,11 +43,23 @@ def context_ttl_seconds() -> int:
 
 
 def daily_token_budget() -> int:
-    return settings.CONVERSATION_DAILY_TOKEN_BUDGET
+    return config.get("budget.daily_tokens")
 
 
 def messages_per_minute() -> int:
-    return settings.CONVERSATION_MESSAGES_PER_MINUTE
+    return config.get("ratelimit.messages_per_minute")
+
+
+def web_search_enabled() -> bool:
+    return config.get("features.web_search")
+
+
+def image_understanding_enabled() -> bool:
+    return config.get("features.image_understanding")
+
+
+def file_understanding_enabled() -> bool:
+    return config.get("features.file_understanding")
 
 
 def group_prefixes() -> list[str]:

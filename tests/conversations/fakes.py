@@ -144,7 +144,9 @@ class FakeLLM:
     answer: str | None = None
 
     def chat(self, messages, *, model=None, temperature=None, max_tokens=None, tools=None, user=None):
-        self.calls.append({"messages": messages, "model": model, "temperature": temperature, "user": user})
+        self.calls.append(
+            {"messages": messages, "model": model, "temperature": temperature, "user": user, "tools": tools}
+        )
         if self.errors:
             raise self.errors.pop(0)
         last = messages[-1]["content"]

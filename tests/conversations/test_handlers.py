@@ -235,3 +235,35 @@ def test_split_text_counts_utf16_units():
 def test_unsupported_message_types_get_a_polite_not_supported(post_events, fake_line, fake_llm):
     post_events(event_of("message", message={"id": str(uuid.uuid4()), "type": "video", "duration": 1}))
     assert sent(fake_line)[0].startswith("Sorry, I can't read this kind of message")
+
+
+def test_web_search_is_offered_as_a_tool_when_configured_and_switched_on(
+    post_events, fake_line, fake_llm, settings, monkeypatch
+):
+    from conversations import tunables
+
+    settings.WEB_SEARCH_PROVIDER = "fake"
+    post_events(text_event("no tools yet"))
+    monkeypatch.setattr(tunables, "web_search_enabled", lambda: True)
+    post_events(text_event("news please"))
+    assert fake_llm.calls[0].get("tools") is None
+    assert [t.name for t in fake_llm.calls[1]["tools"]] == ["web_search"]
+
+
+def test_images_are_declined_when_image_understanding_is_off(post_events, fake_line, fake_llm, monkeypatch):
+    from conversations import tunables
+
+    monkeypatch.setattr(tunables, "image_understanding_enabled", lambda: False)
+    post_events(event_of("message", message={"id": "i", "type": "image", "contentProvider": {"type": "line"}}))
+    assert sent(fake_line)[0].startswith("Sorry, I can't read this kind of message")
+    assert fake_llm.calls == []
+
+
+def test_a_context_lost_from_redis_is_rebuilt_from_the_stored_messages(post_events, fake_line, fake_llm):
+    from conversations.context import context_clear
+
+    post_events(text_event("My name is Ann"))
+    context_clear(Conversation.objects.get().pk)
+    post_events(text_event("What is my name?"))
+    second = fake_llm.calls[1]["messages"]
+    assert [m["content"] for m in second[1:]] == ["My name is Ann", "Answer to: My name is Ann", "What is my name?"]
