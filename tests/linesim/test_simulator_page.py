@@ -186,3 +186,15 @@ def test_it_serves_the_page_with_a_strict_content_security_policy(line):
     assert "script-src 'self'" in policy
     assert "unsafe-inline" not in policy
     assert "<script>" not in html
+
+
+def test_the_page_starts_over_when_the_double_is_reset(page, line):
+    add_user(page, "Yui")
+    page.fill("#composer-text", "one")
+    page.click("#send")
+    expect(page.locator(".msg.user .status.ok")).to_be_visible()
+
+    line.control.reset()
+
+    expect(page.locator(".chat-item")).to_have_count(0)
+    expect(page.locator("#chat-title")).to_have_text("Add a user to start chatting")

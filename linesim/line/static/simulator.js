@@ -88,6 +88,11 @@
     if (inFlight) return inFlight;
     inFlight = api("GET", "timeline?since=" + state.seq)
       .then((data) => {
+        if (data.seq < state.seq) {
+          // The double was restarted or reset: start over from its new state.
+          window.location.reload();
+          return;
+        }
         const fresh = data.entries.filter((entry) => entry.seq > state.seq);
         fresh.forEach(ingest);
         state.seq = Math.max(state.seq, data.seq);
