@@ -213,10 +213,13 @@ class LineDouble:
         if call.retry_key:
             from linesim.line.state import AcceptedRetryKey
 
-            self.state.retry_keys[call.retry_key] = AcceptedRetryKey(
-                request_id=call.request_id,
-                sent_messages=sent_messages,
-                expires_at=time.monotonic() + self.config.retry_key_ttl,
+            self.state.accept_retry_key(
+                call.retry_key,
+                AcceptedRetryKey(
+                    request_id=call.request_id,
+                    sent_messages=sent_messages,
+                    expires_at=time.monotonic() + self.config.retry_key_ttl,
+                ),
             )
 
 

@@ -3,6 +3,7 @@ what the bot sent, the webhooks posted, and the simulator's timeline. One instan
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import time
 from collections import deque
@@ -11,6 +12,9 @@ from typing import Any
 
 TIMELINE_LIMIT = 5000
 RECORD_LIMIT = 100_000
+# Bounds for what piles up when the double runs for days or under load: the oldest entries go first.
+KEPT_EVENTS = 20_000
+KEPT_TOKENS = 100_000
 
 
 def new_user_id() -> str:
@@ -62,7 +66,7 @@ class State:
     blocked: set[str] = field(default_factory=set)
     ever_followed: set[str] = field(default_factory=set)
     reply_tokens: dict[str, ReplyToken] = field(default_factory=dict)
-    mark_as_read_tokens: set[str] = field(default_factory=set)
+    mark_as_read_tokens: dict[str, None] = field(default_factory=dict)  # an insertion-ordered set
     retry_keys: dict[str, AcceptedRetryKey] = field(default_factory=dict)
     contents: dict[str, Content] = field(default_factory=dict)
     rich_menus: dict[str, RichMenu] = field(default_factory=dict)
@@ -114,7 +118,30 @@ class State:
     def issue_reply_token(self, source: dict[str, str], ttl: float) -> str:
         token = secrets.token_hex(16)
         self.reply_tokens[token] = ReplyToken(source=source, expires_at=time.monotonic() + ttl)
+        if len(self.reply_tokens) > KEPT_TOKENS:
+            now = time.monotonic()
+            self.reply_tokens = {
+                key: entry for key, entry in self.reply_tokens.items() if not entry.used and entry.expires_at >= now
+            }
+            _trim(self.reply_tokens, KEPT_TOKENS)
         return token
+
+    def issue_mark_as_read_token(self) -> str:
+        token = secrets.token_urlsafe(24)
+        self.mark_as_read_tokens[token] = None
+        _trim(self.mark_as_read_tokens, KEPT_TOKENS)
+        return token
+
+    def remember_event(self, event: dict[str, Any]) -> None:
+        self.sent_events[event["webhookEventId"]] = event
+        _trim(self.sent_events, KEPT_EVENTS)
+
+    def accept_retry_key(self, key: str, entry: AcceptedRetryKey) -> None:
+        self.retry_keys[key] = entry
+        if len(self.retry_keys) > KEPT_TOKENS:
+            now = time.monotonic()
+            self.retry_keys = {k: v for k, v in self.retry_keys.items() if v.expires_at >= now}
+            _trim(self.retry_keys, KEPT_TOKENS)
 
     def spend_reply_token(self, token: str) -> ReplyToken | None:
         """The token's record if it is valid now (and marks it spent), else None."""
@@ -144,6 +171,12 @@ class State:
     def count_delivery(self, day: str, kind: str, count: int) -> None:
         per_day = self.deliveries_by_day.setdefault(day, {})
         per_day[kind] = per_day.get(kind, 0) + count
+
+
+def _trim(entries: dict, limit: int) -> None:
+    """Drops the oldest entries of an insertion-ordered dict beyond ``limit``."""
+    for key in list(itertools.islice(entries, max(0, len(entries) - limit))):
+        del entries[key]
 
 
 def chat_key(source: dict[str, str]) -> str:

@@ -151,8 +151,7 @@ class WebhookSender:
         state = self.double.state
         message_id = state.next_message_id()
         message: dict[str, Any] = {"id": message_id, "type": kind}
-        token = secrets.token_urlsafe(24)
-        state.mark_as_read_tokens.add(token)
+        token = state.issue_mark_as_read_token()
         if kind == "text":
             if not isinstance(spec.get("text"), str) or not spec["text"]:
                 raise EventError("a text message needs text")
@@ -206,7 +205,7 @@ class WebhookSender:
     async def send(self, spec: dict[str, Any], *, url: str | None = None) -> dict[str, Any]:
         """Builds one event from ``spec``, posts it, and returns ``{"event": …, "delivery": …}``."""
         event = self.build_event(spec)
-        self.double.state.sent_events[event["webhookEventId"]] = event
+        self.double.state.remember_event(event)
         self._show_in_timeline(event, spec)
         delivery = await self.post_events([event], url=url)
         return {"event": event, "delivery": delivery}
