@@ -127,6 +127,16 @@ def _prepare(event: WebhookEvent) -> None:
         context_append(outcome.conversation.pk, turns, first_new_message_id=first_message_id)
 
 
+def stalled_event_ids(*, older_than_seconds: float) -> list[int]:
+    """Events that should be done by now: never queued (the broker was down at commit) or abandoned."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    return list(
+        WebhookEvent.objects.filter(
+            status__in=(Status.RECEIVED, Status.PROCESSING), received_at__lt=cutoff
+        ).values_list("id", flat=True)[:500]
+    )
+
+
 def webhook_event_fail(*, event_id: int, error: str) -> None:
     WebhookEvent.objects.filter(pk=event_id).exclude(status__in=WebhookEvent.FINAL_STATUSES).update(
         status=Status.FAILED, error=error[:2000], processed_at=timezone.now()

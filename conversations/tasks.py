@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
-from conversations.processing import EventBusyError, webhook_event_fail, webhook_event_process
+from conversations.processing import EventBusyError, stalled_event_ids, webhook_event_fail, webhook_event_process
 from core.errors import LineApiError
 from core.logging import get_logger
 
@@ -30,3 +31,15 @@ def process_webhook_event(self, event_id: int) -> str:
     except Exception as exc:
         webhook_event_fail(event_id=event_id, error=f"{type(exc).__name__}: {exc}")
         raise
+
+
+@shared_task
+def requeue_stalled_webhook_events() -> int:
+    """Re-queues events stuck before a final status; processing is idempotent, so a duplicate costs nothing."""
+    ids = stalled_event_ids(older_than_seconds=settings.CONVERSATION_STALLED_AFTER_SECONDS)
+    queue = settings.CONVERSATION_TASK_QUEUE or None
+    for event_id in ids:
+        process_webhook_event.apply_async(args=[event_id], queue=queue)
+    if ids:
+        log.warning("line_webhook_events_requeued", count=len(ids))
+    return len(ids)

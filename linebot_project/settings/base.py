@@ -193,6 +193,14 @@ LINE_API_ATTEMPTS: int = env.int("LINE_API_ATTEMPTS", default=4)
 LINE_API_RETRY_WAIT: float = env.float("LINE_API_RETRY_WAIT", default=0.3)
 # A dedicated queue lets webhook processing get its own workers; empty means Celery's default queue.
 CONVERSATION_TASK_QUEUE: str = env.str("CONVERSATION_TASK_QUEUE", default="")
+# Events not final after this long are queued again (a lost publish, a task out of retries).
+CONVERSATION_STALLED_AFTER_SECONDS: int = env.int("CONVERSATION_STALLED_AFTER_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stalled-webhook-events": {
+        "task": "conversations.tasks.requeue_stalled_webhook_events",
+        "schedule": 60.0,
+    },
+}
 
 # --- LLM ------------------------------------------------------------------------------
 LLM_PROVIDER: str = env.str("LLM_PROVIDER", default="azure")

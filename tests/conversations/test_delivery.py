@@ -116,3 +116,23 @@ def test_long_answers_are_split_into_at_most_five_messages(post_events, fake_lin
     ((_, messages),) = fake_line.replies
     assert len(messages) == 5
     assert all(len(m["text"].encode("utf-16-le")) // 2 <= 5000 for m in messages)
+
+
+def test_events_stuck_before_a_final_status_are_queued_again(
+    post_events, fake_line, fake_llm, settings, django_capture_on_commit_callbacks
+):
+    from conversations.tasks import requeue_stalled_webhook_events
+
+    settings.CONVERSATION_STALLED_AFTER_SECONDS = 60
+    post_events(text_event("Stuck"))
+    row = WebhookEvent.objects.get()
+    # As if the broker had lost the task before any worker saw it.
+    WebhookEvent.objects.filter(pk=row.pk).update(
+        status=WebhookEvent.Status.RECEIVED,
+        reply_state=WebhookEvent.ReplyState.NONE,
+        received_at=timezone.now() - timedelta(minutes=5),
+    )
+    fake_line.replies.clear()
+    assert requeue_stalled_webhook_events.apply().get() == 1
+    assert WebhookEvent.objects.get().status == WebhookEvent.Status.REPLIED
+    assert requeue_stalled_webhook_events.apply().get() == 0

@@ -1,0 +1,47 @@
+import pytest
+from django.contrib.auth import get_user_model
+
+from conversations.models import Conversation, WebhookEvent
+
+from .fakes import text_event
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    """A superuser signed in with password and a confirmed TOTP device, as the ops console requires."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = get_user_model().objects.create_superuser("root", "root@example.com", "a-long-password-123")
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+def test_webhook_events_are_searchable_by_correlation_id_and_line_user(post_events, fake_line, fake_llm, admin_client):
+    post_events(text_event("find me", user_id="U" + "c" * 32), HTTP_X_REQUEST_ID="corr-findme")
+    post_events(text_event("not me", user_id="U" + "d" * 32))
+    page = admin_client.get("/admin/conversations/webhookevent/", {"q": "corr-findme"})
+    assert page.status_code == 200
+    assert page.context["cl"].result_count == 1
+    page = admin_client.get("/admin/conversations/webhookevent/", {"q": "U" + "d" * 32})
+    assert page.context["cl"].result_count == 1
+    page = admin_client.get("/admin/conversations/lineuser/", {"q": "corr-findme"})
+    assert page.context["cl"].result_count == 1
+
+
+def test_a_conversation_shows_its_transcript_read_only(post_events, fake_line, fake_llm, admin_client):
+    post_events(text_event("show my transcript"))
+    conversation = Conversation.objects.get()
+    page = admin_client.get(f"/admin/conversations/conversation/{conversation.pk}/change/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "show my transcript" in body and "Answer to: show my transcript" in body
+    assert 'name="messages-0-content"' not in body  # shown, not editable
+    assert admin_client.post(f"/admin/conversations/conversation/{conversation.pk}/change/", {}).status_code == 403
+    assert WebhookEvent.objects.count() == 1
