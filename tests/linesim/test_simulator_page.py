@@ -198,3 +198,13 @@ def test_the_page_starts_over_when_the_double_is_reset(page, line):
 
     expect(page.locator(".chat-item")).to_have_count(0)
     expect(page.locator("#chat-title")).to_have_text("Add a user to start chatting")
+
+
+def test_it_says_why_a_webhook_was_not_delivered(page, line):
+    line.control.configure(webhookUrl="")
+    add_user(page, "Sora")
+
+    page.fill("#composer-text", "anyone?")
+    page.click("#send")
+
+    expect(page.locator(".status.failed", has_text="not delivered: no webhook URL is set").last).to_be_visible()

@@ -179,8 +179,10 @@
     const delivery = state.deliveries[entry.webhookEventId];
     if (!delivery) return el("div", "status pending", "sending…");
     const ok = delivery.status >= 200 && delivery.status < 300;
-    const what = delivery.status ? `${delivery.status}` : delivery.error || "no answer";
-    return el("div", "status " + (ok ? "ok" : "failed"), `${ok ? "✓" : "✗"} webhook ${what} · ${delivery.latencyMs} ms`);
+    const text = delivery.status
+      ? `${ok ? "✓" : "✗"} webhook ${delivery.status} · ${delivery.latencyMs} ms`
+      : `✗ webhook not delivered: ${delivery.error || "no answer"}`;
+    return el("div", "status " + (ok ? "ok" : "failed"), text);
   }
 
   function userContent(entry) {
