@@ -224,10 +224,62 @@ class SpecBook:
             if "$ref" in key:
                 document["definitions"] = self.definitions
             options = {"use_formats": True, "use_default": False}
-            fast = fastjsonschema.compile(document, detailed_exceptions=False, **options)
+            fast = _compile_with_direct_dispatch(document, options)
             detailed = fastjsonschema.compile(document, **options)
             self._compiled[key] = _Validator(fast, detailed)
         return self._compiled[key]
+
+
+_DISPATCH_FUNCTION = re.compile(
+    r"^def (?P<name>validate_\w+?__dispatch(?P<step>\d+))\(data, custom_formats=\{\}, name_prefix=None\):\n"
+    r"(?P<body>(?:(?!^def ).*\n)*)",
+    re.MULTILINE,
+)
+_DISPATCH_VALUE = re.compile(r"data__\w+ == '(?P<value>[^']*)'\)")
+_DISPATCH_PROPERTY = re.compile(r'data\["(?P<prop>[^"]+)"\]')
+_DISPATCH_TARGET = re.compile(r"else:\n\s+(?P<target>validate_\w+)\(data, ")
+
+
+def _compile_with_direct_dispatch(document: dict[str, Any], options: dict[str, Any]) -> Any:
+    """The fast validator, with each discriminator chain replaced by a dict lookup.
+
+    fastjsonschema evaluates every "if" of the chain by raising an exception on a miss, which dominates the cost of
+    a Flex message. The generated code is regular: each ``…__dispatchN`` function tests one value and calls the
+    subclass validator in its ``else:`` branch. Those are read back into ``{value: validator}`` and the chain's
+    first function is rewritten as a lookup. If the code does not look as expected, the chain is left as it is.
+    """
+    code = fastjsonschema.compile_to_code(document, detailed_exceptions=False, **options)
+    chains: dict[str, dict[str, str]] = {}
+    properties: dict[str, str] = {}
+    unreadable: set[str] = set()
+    for match in _DISPATCH_FUNCTION.finditer(code):
+        base = match["name"][: -len(f"__dispatch{match['step']}")]
+        value = _DISPATCH_VALUE.search(match["body"])
+        prop = _DISPATCH_PROPERTY.search(match["body"])
+        target = _DISPATCH_TARGET.search(match["body"])
+        if value is None or prop is None or target is None or properties.setdefault(base, prop["prop"]) != prop["prop"]:
+            unreadable.add(base)
+            continue
+        chains.setdefault(base, {})[value["value"]] = target["target"]
+    lookups = []
+    for base, mapping in chains.items():
+        if base in unreadable:
+            continue
+        first = f"{base}__dispatch0"
+        direct = (
+            f"def {first}(data, custom_formats={{}}, name_prefix=None):\n"
+            f"    if isinstance(data, dict):\n"
+            f"        target = DIRECT_{first}.get(data.get({properties[base]!r}))\n"
+            f"        if target is not None:\n"
+            f"            target(data, custom_formats, (name_prefix or 'data') + '')\n"
+            f"    return data\n\n"
+        )
+        code = _DISPATCH_FUNCTION.sub(lambda m, f=first, d=direct: d if m["name"] == f else m[0], code)
+        entries = ", ".join(f"{value!r}: {target}" for value, target in mapping.items())
+        lookups.append(f"DIRECT_{first} = {{{entries}}}")
+    namespace: dict[str, Any] = {}
+    exec(compile(code + "\n" + "\n".join(lookups) + "\n", "<line-openapi>", "exec"), namespace)  # noqa: S102 - code generated from the specs
+    return namespace["validate"]
 
 
 class _Validator:
