@@ -51,6 +51,7 @@ def signed_in_page(live_server, django_user_model):
         page.on("console", lambda message: console.append(message.text))
         page.console_messages = console
         yield page
+        context.close()
         browser.close()
 
 
