@@ -127,7 +127,9 @@ class LineDouble:
                 "status": status,
                 "to": call.targets,
                 "retryKey": call.retry_key,
-                "body": call.body,
+                # The raw bytes, not the parsed body: under load this deque holds 100,000 entries, and bytes are
+                # neither large nor tracked by the garbage collector. The control API parses them when asked.
+                "body": call.raw,
                 "time": time.time(),
             }
         )

@@ -45,6 +45,15 @@ async def _json(request: web.Request) -> dict[str, Any]:
     return data
 
 
+def _parsed(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw.decode("utf-8", errors="replace")
+
+
 def add_routes(app: web.Application, double: LineDouble) -> None:
     routes = web.RouteTableDef()
 
@@ -119,7 +128,7 @@ def add_routes(app: web.Application, double: LineDouble) -> None:
             entries = [entry for entry in entries if entry["endpoint"] == query["endpoint"]]
         if "status" in query:
             entries = [entry for entry in entries if str(entry["status"]) == query["status"]]
-        return json_response(200, {"requests": entries})
+        return json_response(200, {"requests": [{**entry, "body": _parsed(entry["body"])} for entry in entries]})
 
     @routes.delete("/_control/requests")
     async def clear_recorded(request: web.Request) -> web.Response:

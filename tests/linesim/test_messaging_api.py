@@ -268,6 +268,7 @@ def test_it_rejects_a_body_that_is_not_json(line):
 
     assert exc_info.value.code == 400
     assert json.loads(exc_info.value.read())["message"] == "The request body could not be parsed as JSON"
+    assert line.control.requests(endpoint="pushMessage")[0]["body"] == "{not json"
 
 
 def test_spec_checks_can_be_switched_off(line, api):
