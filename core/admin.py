@@ -277,7 +277,8 @@ class RuntimeSettingVersionAdmin(admin.ModelAdmin):
                     version=version, actor=request.user, reason=form.cleaned_data["reason"], request=request
                 )
             except ValidationError as exc:
-                form.add_error(None, exc)
+                # The service names the "value" field, which this form does not have.
+                form.add_error(None, ValidationError(exc.messages))
             else:
                 self.message_user(request, f"{setting.key} is back to the value of version {version.number}.")
                 return HttpResponseRedirect(reverse("admin:core_runtimesetting_change", args=[setting.pk]))

@@ -146,3 +146,15 @@ def test_the_reset_box_starts_unticked_so_a_typed_value_is_saved(verified_client
         page.split('name="use_default"')[0].rsplit("<input", 1)[1] + page.split('name="use_default"')[1].split(">")[0]
     )
     assert "checked" not in checkbox
+
+
+def test_rollback_to_a_value_the_schema_no_longer_allows_shows_why(verified_client, administrator, settings):
+    old = setting_update(key="llm.model", value="gpt-4.1", actor=administrator, reason="try 4.1")
+    setting_update(key="llm.model", value="gpt-4o-mini", actor=administrator, reason="cheaper")
+    settings.LLM_ALLOWED_MODELS = ["gpt-4o-mini"]
+
+    response = verified_client(administrator).post(_rollback_url(old), {"reason": "back to 4.1"})
+
+    assert response.status_code == 200
+    assert "llm.model must be one of: gpt-4o-mini" in response.content.decode()
+    assert config.get("llm.model") == "gpt-4o-mini"
