@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import orjson
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -66,62 +66,84 @@ def _over_flood_limit(line_user_id: str) -> tuple[bool, bool]:
     return count > limit, count == limit + 1
 
 
+def _insert_once(row: WebhookEvent) -> tuple[int, bool]:
+    """Inserts the row unless the event is known; a known event's delivery count goes up. (id, inserted)."""
+    if connection.vendor != "postgresql":
+        existing = WebhookEvent.objects.filter(webhook_event_id=row.webhook_event_id, content_digest=row.content_digest)
+        if existing.update(deliveries=F("deliveries") + 1):
+            return existing.values_list("id", flat=True).first(), False
+        try:
+            with transaction.atomic():
+                row.save(force_insert=True)
+        except IntegrityError:
+            existing.update(deliveries=F("deliveries") + 1)
+            return existing.values_list("id", flat=True).first(), False
+        return row.pk, True
+    # One round trip on the hot path: the insert and the repeat check are the same statement.
+    meta = WebhookEvent._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    table = connection.ops.quote_name(meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    values = [f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields]
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608 - names from the model, values bound
+        f"ON CONFLICT (webhook_event_id, content_digest) "
+        f"DO UPDATE SET deliveries = {table}.deliveries + 1 "
+        f"RETURNING id, (xmax = 0)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        event_id, inserted = cursor.fetchone()
+    return event_id, inserted
+
+
 def webhook_event_store(*, event: dict, destination: str, correlation_id: str | None) -> StoredEvent:
     """Stores one event once; a repeat only bumps its delivery count. Queues new events after commit."""
     from conversations.tasks import process_webhook_event
 
     digest = event_digest(event)
-    webhook_event_id = str(event.get("webhookEventId") or digest)[:64]
-    existing = WebhookEvent.objects.filter(webhook_event_id=webhook_event_id, content_digest=digest)
-    if existing.update(deliveries=F("deliveries") + 1):
-        log.info("line_webhook_event_repeated", webhook_event_id=webhook_event_id)
-        return StoredEvent(id=existing.values_list("id", flat=True).first(), created=False, queued=False)
-
     source_type, source_id, line_user_id = _source(event)
     event_type = str(event.get("type") or "")[:32]
     message = event.get("message") if isinstance(event.get("message"), dict) else {}
     delivery = event.get("deliveryContext") if isinstance(event.get("deliveryContext"), dict) else {}
-    status = WebhookEvent.Status.RECEIVED
-    throttled = False
+    row = WebhookEvent(
+        webhook_event_id=str(event.get("webhookEventId") or digest)[:64],
+        content_digest=digest,
+        event_type=event_type,
+        message_type=str(message.get("type") or "")[:32],
+        source_type=source_type,
+        source_id=source_id,
+        line_user_id=line_user_id,
+        reply_token=str(event.get("replyToken") or "")[:255],
+        is_redelivery=bool(delivery.get("isRedelivery")),
+        occurred_at=_occurred_at(event),
+        payload=event,
+        destination=destination[:64],
+        correlation_id=correlation_id or "",
+    )
+    event_id, inserted = _insert_once(row)
+    if not inserted:
+        log.info("line_webhook_event_repeated", webhook_event_id=row.webhook_event_id)
+        return StoredEvent(id=event_id, created=False, queued=False)
+
+    queued = True
     if event_type in _COUNTED_TYPES and line_user_id:
         over, first_over = _over_flood_limit(line_user_id)
         if over:
-            throttled = True
-            # The first event over the limit is answered with a polite note; the rest only stored.
+            # The first event over the limit is answered with a polite note; the rest are only stored.
+            queued = first_over
             status = WebhookEvent.Status.RECEIVED if first_over else WebhookEvent.Status.THROTTLED
-    try:
-        with transaction.atomic():
-            stored = WebhookEvent.objects.create(
-                webhook_event_id=webhook_event_id,
-                content_digest=digest,
-                event_type=event_type,
-                message_type=str(message.get("type") or "")[:32],
-                source_type=source_type,
-                source_id=source_id,
-                line_user_id=line_user_id,
-                reply_token=str(event.get("replyToken") or "")[:255],
-                is_redelivery=bool(delivery.get("isRedelivery")),
-                occurred_at=_occurred_at(event),
-                payload=event,
-                destination=destination[:64],
-                correlation_id=correlation_id or "",
-                status=status,
-                throttled=throttled,
-            )
-    except IntegrityError:
-        # A concurrent delivery of the same event won the insert.
-        return StoredEvent(id=existing.values_list("id", flat=True).first(), created=False, queued=False)
-    queued = status == WebhookEvent.Status.RECEIVED
+            WebhookEvent.objects.filter(pk=event_id).update(throttled=True, status=status)
+            log.info("line_webhook_event_throttled", line_user_id=line_user_id, webhook_event_id=row.webhook_event_id)
     if queued:
         queue = settings.CONVERSATION_TASK_QUEUE or None
-        transaction.on_commit(lambda: process_webhook_event.apply_async(args=[stored.id], queue=queue))
-    else:
-        log.info("line_webhook_event_throttled", line_user_id=line_user_id, webhook_event_id=webhook_event_id)
-    return StoredEvent(id=stored.id, created=True, queued=queued)
+        transaction.on_commit(lambda: process_webhook_event.apply_async(args=[event_id], queue=queue))
+    return StoredEvent(id=event_id, created=True, queued=queued)
 
 
-@transaction.atomic
 def webhook_events_store(*, payload: dict, correlation_id: str | None) -> list[StoredEvent]:
+    """Stores each event on its own: one event's fate never depends on another's."""
     destination = str(payload.get("destination") or "")
     return [
         webhook_event_store(event=event, destination=destination, correlation_id=correlation_id)

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Webhook benchmark on a production-like stack: production settings, PostgreSQL, Redis, RabbitMQ,
+# a real Celery worker, the LINE and LLM doubles; one run measures every server layout.
+# usage: benchmarks/webhook/run.sh [seconds=10] [layouts="gunicorn-wsgi gunicorn-uvicorn uvicorn daphne"]
+#
+# Per layout: wrk on /healthz (bare Django JSON endpoint), wrk with pre-signed webhooks (one new
+# event per POST, acks/s), an open-loop 500 posts/s run (ack latency p50/p99), and an open-loop
+# 100 events/s run timed from the POST to the reply or push recorded by the LINE double.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION="${1:-10}"
+LAYOUTS="${2:-gunicorn-wsgi gunicorn-uvicorn uvicorn daphne}"
+PY=.venv/bin/python
+OUT=var/bench/webhook
+mkdir -p "$OUT"
+command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
+
+SECRET=bench-channel-secret
+QUEUE="bench-webhook-$$"
+DB="linebot_bench"
+free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 1 150); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.2; done; return 1; }
+
+pids=()
+start() {  # start NAME COMMAND...: in the background, output to $OUT/NAME.log
+  local name="$1"; shift
+  "$@" >"$OUT/$name.log" 2>&1 &
+  pids+=($!)
+}
+stop_last() { local pid="${pids[-1]}"; kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; unset 'pids[-1]'; }
+purge() { .venv/bin/celery -A linebot_project purge -f -Q "$QUEUE" >/dev/null 2>&1 || true; }
+cleanup() {
+  purge
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+LINE_PORT=$(free_port); LLM_PORT=$(free_port)
+export DJANGO_SETTINGS_MODULE=linebot_project.settings.production
+export DJANGO_SECRET_KEY="bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+export JWT_SIGNING_KEY="bench-only-jwt-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+export DJANGO_ALLOWED_HOSTS=127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=0 LOG_LEVEL=WARNING
+export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
+export REDIS_URL=redis://127.0.0.1:6379/12
+export CELERY_BROKER_URL=amqp://guest:guest@127.0.0.1:5672//
+export CONVERSATION_TASK_QUEUE="$QUEUE"
+export LINE_CHANNEL_SECRET="$SECRET" LINE_CHANNEL_ACCESS_TOKEN=bench-access-token
+export LINE_API_BASE_URL="http://127.0.0.1:$LINE_PORT" LINE_DATA_API_BASE_URL="http://127.0.0.1:$LINE_PORT"
+export LLM_PROVIDER=azure AZURE_OPENAI_ENDPOINT="http://127.0.0.1:$LLM_PORT" AZURE_OPENAI_API_KEY=local-llm-key
+export AZURE_OPENAI_DEPLOYMENT=gpt-4o-mini
+
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load $(cut -d' ' -f1-3 /proc/loadavg)," \
+  "$(date -u +%Y-%m-%dT%H:%MZ)"
+$PY - "$DB" <<'PYEOF'
+import sys, psycopg
+with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+    conn.execute(f'DROP DATABASE IF EXISTS "{sys.argv[1]}" WITH (FORCE)')
+    conn.execute(f'CREATE DATABASE "{sys.argv[1]}"')
+PYEOF
+$PY manage.py migrate --noinput >"$OUT/migrate.log"
+$PY manage.py collectstatic --noinput >/dev/null
+
+start line-double $PY -m linesim.line --port "$LINE_PORT" --channel-secret "$SECRET" \
+  --access-token bench-access-token --no-rate-limits
+start llm-double $PY -m linesim.llm --port "$LLM_PORT"
+wait_port "$LINE_PORT"; wait_port "$LLM_PORT"
+start worker .venv/bin/celery -A linebot_project worker -Q "$QUEUE" --concurrency=2 --loglevel=WARNING \
+  --without-gossip --without-mingle
+sleep 3
+
+summary="$OUT/summary.txt"; : >"$summary"
+for layout in $LAYOUTS; do
+  port=$(free_port)
+  case "$layout" in
+    gunicorn-wsgi) start web .venv/bin/gunicorn linebot_project.wsgi:application -b "127.0.0.1:$port" \
+        -w 3 -k gthread --threads 4 --log-level warning ;;
+    gunicorn-uvicorn) start web .venv/bin/gunicorn linebot_project.asgi:application -b "127.0.0.1:$port" \
+        -w 2 -k uvicorn.workers.UvicornWorker --log-level warning ;;
+    uvicorn) start web .venv/bin/uvicorn linebot_project.asgi:application --host 127.0.0.1 --port "$port" \
+        --workers 2 --no-access-log --log-level warning ;;
+    daphne) start web .venv/bin/daphne -b 127.0.0.1 -p "$port" linebot_project.asgi:application ;;
+    *) echo "unknown layout $layout" >&2; exit 2 ;;
+  esac
+  wait_port "$port"
+  url="http://127.0.0.1:$port"
+  $PY benchmarks/webhook/load.py bodies --count 40000 --secret "$SECRET" --out "$OUT/acks.txt"
+  $PY benchmarks/webhook/load.py bodies --count $((500 * DURATION)) --secret "$SECRET" --out "$OUT/fixed.txt"
+  wrk -t2 -c32 -d2s "$url/healthz" >/dev/null
+  echo "== $layout"
+  healthz=$(wrk -t2 -c32 -d"${DURATION}s" --latency "$url/healthz")
+  acks=$(BODIES="$OUT/acks.txt" WRK_THREADS=2 wrk -t2 -c32 -d"${DURATION}s" --latency -s benchmarks/webhook/post.lua "$url")
+  purge; sleep 2
+  fixed=$($PY benchmarks/webhook/load.py fixed-rate --url "$url/line/webhook" --bodies "$OUT/fixed.txt" \
+    --rate 500 --seconds "$DURATION")
+  purge; sleep 2
+  reply=$($PY benchmarks/webhook/load.py reply-latency --url "$url/line/webhook" --line "$LINE_API_BASE_URL" \
+    --secret "$SECRET" --rate 100 --seconds "$DURATION" --wait 60)
+  purge
+  {
+    echo "== $layout"
+    echo "healthz  wrk -t2 -c32: $(grep -E 'Requests/sec' <<<"$healthz") | p50 $(awk '/ 50%/{print $2}' <<<"$healthz")" \
+      "p99 $(awk '/ 99%/{print $2}' <<<"$healthz") $(grep -E 'Non-2xx' <<<"$healthz" || true)"
+    echo "webhook  wrk -t2 -c32: $(grep -E 'Requests/sec' <<<"$acks") | p50 $(awk '/ 50%/{print $2}' <<<"$acks")" \
+      "p99 $(awk '/ 99%/{print $2}' <<<"$acks") $(grep -E 'Non-2xx' <<<"$acks" || true)"
+    echo "webhook  500/s open loop: $fixed"
+    echo "reply    100/s open loop: $reply"
+  } | tee -a "$summary"
+  stop_last
+done
+echo "summary in $summary"
