@@ -60,8 +60,8 @@ if LLM_PROVIDER == "azure" and not AZURE_OPENAI_ENDPOINT:  # noqa: F405
     AZURE_OPENAI_DEPLOYMENT = AZURE_OPENAI_DEPLOYMENT or "gpt-4o-mini"  # noqa: F405
 
 # Offline, the bot talks to the local LINE double (python -m linesim.line) unless told otherwise.
-LINE_CHANNEL_SECRET = env.str("LINE_CHANNEL_SECRET", default=None) or "simulator-channel-secret"  # noqa: S105
-LINE_CHANNEL_ACCESS_TOKEN = env.str("LINE_CHANNEL_ACCESS_TOKEN", default=None) or "simulator-access-token"  # noqa: S105
+LINE_CHANNEL_SECRET = env.str("LINE_CHANNEL_SECRET", default=None) or "simulator-channel-secret"
+LINE_CHANNEL_ACCESS_TOKEN = env.str("LINE_CHANNEL_ACCESS_TOKEN", default=None) or "simulator-access-token"
 if "LINE_API_BASE_URL" not in os.environ:
     LINE_API_BASE_URL = "http://127.0.0.1:8081"
 if "LINE_DATA_API_BASE_URL" not in os.environ:

@@ -26,7 +26,7 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-JWT_SIGNING_KEY = "test-only-jwt-signing-key-not-the-secret-key-0123456789"  # noqa: S105
+JWT_SIGNING_KEY = "test-only-jwt-signing-key-not-the-secret-key-0123456789"
 SIMPLE_JWT = simple_jwt_settings(JWT_SIGNING_KEY)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
