@@ -150,6 +150,11 @@ class LineDouble:
 
     async def _checked(self, handler: Handler, call: Call) -> web.StreamResponse:
         request, operation = call.request, call.operation
+        if operation.body_is_json:
+            # Read first, so that even a refused request is recorded with its body, and so that nothing awaits
+            # between the retry-key check and the handler (two requests with one new key can't both pass).
+            call.raw = await request.read()
+        call.retry_key = request.headers.get("X-Line-Retry-Key")
         if not self._authorized(request.headers.get("Authorization", "")):
             return error(401, AUTH_FAILED)
         if self.faults.active:
@@ -163,13 +168,11 @@ class LineDouble:
                 return json_response(decision.status, FAULT_BODIES[decision.status])
         if not self.rate_limiter.allow(operation.operation_id):
             return error(429, RATE_LIMITED)
-        retry_key = request.headers.get("X-Line-Retry-Key")
-        if retry_key is not None:
-            rejected = self._check_retry_key(call, retry_key)
+        if call.retry_key is not None:
+            rejected = self._check_retry_key(call, call.retry_key)
             if rejected is not None:
                 return rejected
         if operation.body_is_json:
-            call.raw = await request.read()
             try:
                 call.body = orjson.loads(call.raw) if call.raw else None
             except orjson.JSONDecodeError:
@@ -201,7 +204,6 @@ class LineDouble:
                 "The value for the 'X-Line-Retry-Key' header is invalid",
                 [{"message": "must be a UUID", "property": "X-Line-Retry-Key"}],
             )
-        call.retry_key = key
         accepted = self.state.accepted_retry_key(key)
         if accepted is None:
             return None

@@ -80,6 +80,9 @@ def test_a_retry_key_stays_usable_after_a_failed_attempt(line, api):
     line.control.clear_faults()
 
     assert push(api, x_line_retry_key=key).sent_messages
+    attempts = line.control.requests(endpoint="pushMessage")
+    assert [(entry["status"], entry["retryKey"]) for entry in attempts] == [(500, key), (200, key)]
+    assert attempts[0]["body"] == attempts[1]["body"]
 
 
 def test_it_rate_limits_each_endpoint_separately(line, api):
