@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from linesim.line.spec import default_spec_dir
+
 # LINE's documented per-endpoint limits (requests per window in seconds), keyed by operationId.
 # Endpoints not listed share DEFAULT_RATE_LIMIT.
 LINE_RATE_LIMITS: dict[str, tuple[int, float]] = {
@@ -71,7 +73,7 @@ def parse_args(argv: list[str] | None = None) -> LineDoubleConfig:
         description="LINE Platform double: Messaging API, webhook sender and the LINE simulator page.",
     )
     parser.add_argument("--host", default=env("LINESIM_HOST", defaults.host))
-    parser.add_argument("--port", type=int, default=int(env("LINESIM_PORT", defaults.port)))
+    parser.add_argument("--port", type=int, default=env("LINESIM_PORT", str(defaults.port)))
     parser.add_argument(
         "--channel-secret",
         default=env("LINESIM_CHANNEL_SECRET", defaults.channel_secret),
@@ -93,7 +95,7 @@ def parse_args(argv: list[str] | None = None) -> LineDoubleConfig:
     )
     parser.add_argument("--bot-user-id", default=env("LINESIM_BOT_USER_ID", defaults.bot_user_id))
     parser.add_argument(
-        "--reply-token-ttl", type=float, default=float(env("LINESIM_REPLY_TOKEN_TTL", defaults.reply_token_ttl))
+        "--reply-token-ttl", type=float, default=env("LINESIM_REPLY_TOKEN_TTL", str(defaults.reply_token_ttl))
     )
     parser.add_argument(
         "--spec-checks",
@@ -110,22 +112,26 @@ def parse_args(argv: list[str] | None = None) -> LineDoubleConfig:
     parser.add_argument(
         "--monthly-quota",
         type=int,
-        default=int(env("LINESIM_MONTHLY_QUOTA", defaults.monthly_quota)),
+        default=env("LINESIM_MONTHLY_QUOTA", str(defaults.monthly_quota)),
         help="messages per month before 429; 0 means no limit",
     )
     parser.add_argument(
-        "--seed", type=int, default=int(env("LINESIM_SEED", defaults.seed)), help="seed of the fault injection"
+        "--seed", type=int, default=env("LINESIM_SEED", str(defaults.seed)), help="seed of the fault injection"
     )
     parser.add_argument("--spec-dir", type=Path, default=env("LINESIM_SPEC_DIR") or None)
     parser.add_argument(
         "--workers",
         type=int,
-        default=int(env("LINESIM_WORKERS", defaults.workers)),
+        default=env("LINESIM_WORKERS", str(defaults.workers)),
         help="processes sharing the port with SO_REUSEPORT; each keeps its own state (for load tests)",
     )
+    # String defaults (from the environment) go through each flag's type, so a bad value is a usage error.
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    spec_dir = args.spec_dir or default_spec_dir()
+    if not (Path(spec_dir) / "messaging-api.yml").is_file():
+        parser.error(f"no LINE OpenAPI specs in {spec_dir} (give --spec-dir or LINESIM_SPEC_DIR)")
     return LineDoubleConfig(
         host=args.host,
         port=args.port,

@@ -41,6 +41,22 @@ def test_environment_variables_are_the_fallback(monkeypatch):
     assert (config.port, config.channel_secret, config.rate_limits) == (9002, "from-env", False)
 
 
+def test_a_malformed_environment_value_is_a_usage_error(monkeypatch, capsys):
+    monkeypatch.setenv("LINESIM_PORT", "eighty")
+
+    with pytest.raises(SystemExit):
+        parse_args([])
+
+    assert "invalid int value: 'eighty'" in capsys.readouterr().err
+
+
+def test_it_refuses_a_folder_without_the_specs(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["--spec-dir", str(tmp_path)])
+
+    assert "no LINE OpenAPI specs" in capsys.readouterr().err
+
+
 def test_it_refuses_zero_workers():
     with pytest.raises(SystemExit):
         parse_args(["--workers", "0"])
