@@ -23,6 +23,7 @@ from conversations.services import (
     line_user_set_status,
     line_user_touch,
     line_user_update_profile,
+    message_forget,
 )
 from conversations.texts import text
 from core import llm
@@ -146,6 +147,14 @@ def _on_leave(event: WebhookEvent, user: LineUser | None) -> Outcome:
 def _on_member_joined(event: WebhookEvent, user: LineUser | None) -> Outcome:
     chat = _chat(event, user)
     return _outcome(chat, chat.say("welcome_member", name=""))
+
+
+def _on_unsend(event: WebhookEvent, user: LineUser | None) -> Outcome:
+    """The user took a message back: its text is forgotten here too."""
+    unsent = str(_mapping(event.payload.get("unsend")).get("messageId") or "")
+    if unsent and event.line_user_id:
+        message_forget(line_user_id=event.line_user_id, line_message_id=unsent)
+    return Outcome(user=user)
 
 
 def _on_postback(event: WebhookEvent, user: LineUser | None) -> Outcome:
@@ -414,4 +423,5 @@ _EVENT_HANDLERS = {
     "leave": _on_leave,
     "memberJoined": _on_member_joined,
     "postback": _on_postback,
+    "unsend": _on_unsend,
 }

@@ -243,3 +243,18 @@ def message_create(
         model=model[:128],
         correlation_id=(correlation_id or "")[:128],
     )
+
+
+def message_forget(*, line_user_id: str, line_message_id: str) -> int:
+    """Blanks what the user sent in a message they unsent; the row stays for token accounting."""
+    events = WebhookEvent.objects.filter(
+        line_user_id=line_user_id, event_type="message", payload__message__id=line_message_id
+    )
+    messages = Message.objects.filter(webhook_event__in=events, role=Message.Role.USER)
+    conversation_ids = set(messages.values_list("conversation_id", flat=True))
+    forgotten = messages.update(content="", media_ref="")
+    events.update(payload={"unsent": True})
+    for conversation_id in conversation_ids:
+        # The next prompt rebuilds the context from the stored messages, without the unsent one.
+        context_clear(conversation_id)
+    return forgotten

@@ -70,7 +70,7 @@ async def _fire(session, url, signature, body, scheduled, results):
         ) as response:
             await response.read()
             results.append((time.perf_counter() - scheduled, response.status))
-    except aiohttp.ClientError as exc:
+    except (aiohttp.ClientError, TimeoutError) as exc:
         results.append((time.perf_counter() - scheduled, type(exc).__name__))
 
 

@@ -10,6 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION="${1:-10}"
 LAYOUTS="${2:-gunicorn-wsgi gunicorn-uvicorn uvicorn daphne}"
+# WORKER_POOL="--pool=threads --concurrency=8" overlaps the worker's network waits (LLM, LINE, database).
+WORKER_POOL="${WORKER_POOL:---pool=prefork --concurrency=2}"
 PY=.venv/bin/python
 OUT=var/bench/webhook
 mkdir -p "$OUT"
@@ -50,6 +52,7 @@ export LINE_API_BASE_URL="http://127.0.0.1:$LINE_PORT" LINE_DATA_API_BASE_URL="h
 export LLM_PROVIDER=azure AZURE_OPENAI_ENDPOINT="http://127.0.0.1:$LLM_PORT" AZURE_OPENAI_API_KEY=local-llm-key
 export AZURE_OPENAI_DEPLOYMENT=gpt-4o-mini
 
+echo "worker: $WORKER_POOL"
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load $(cut -d' ' -f1-3 /proc/loadavg)," \
   "$(date -u +%Y-%m-%dT%H:%MZ)"
 $PY - "$DB" <<'PYEOF'
@@ -65,7 +68,8 @@ start line-double $PY -m linesim.line --port "$LINE_PORT" --channel-secret "$SEC
   --access-token bench-access-token --no-rate-limits
 start llm-double $PY -m linesim.llm --port "$LLM_PORT"
 wait_port "$LINE_PORT"; wait_port "$LLM_PORT"
-start worker .venv/bin/celery -A linebot_project worker -Q "$QUEUE" --concurrency=2 --loglevel=WARNING \
+# shellcheck disable=SC2086
+start worker .venv/bin/celery -A linebot_project worker -Q "$QUEUE" $WORKER_POOL --loglevel=WARNING \
   --without-gossip --without-mingle
 sleep 3
 
@@ -75,11 +79,13 @@ for layout in $LAYOUTS; do
   case "$layout" in
     gunicorn-wsgi) start web .venv/bin/gunicorn linebot_project.wsgi:application -b "127.0.0.1:$port" \
         -w 3 -k gthread --threads 4 --log-level warning ;;
-    gunicorn-uvicorn) start web .venv/bin/gunicorn linebot_project.asgi:application -b "127.0.0.1:$port" \
+    # Under ASGI every request runs its sync code in a new thread, and a persistent connection
+    # (CONN_MAX_AGE > 0) is never reused but left open until Postgres runs out of slots: 0 there.
+    gunicorn-uvicorn) start web env DJANGO_CONN_MAX_AGE=0 .venv/bin/gunicorn linebot_project.asgi:application -b "127.0.0.1:$port" \
         -w 2 -k uvicorn.workers.UvicornWorker --log-level warning ;;
-    uvicorn) start web .venv/bin/uvicorn linebot_project.asgi:application --host 127.0.0.1 --port "$port" \
+    uvicorn) start web env DJANGO_CONN_MAX_AGE=0 .venv/bin/uvicorn linebot_project.asgi:application --host 127.0.0.1 --port "$port" \
         --workers 2 --no-access-log --log-level warning ;;
-    daphne) start web .venv/bin/daphne -b 127.0.0.1 -p "$port" linebot_project.asgi:application ;;
+    daphne) start web env DJANGO_CONN_MAX_AGE=0 .venv/bin/daphne -b 127.0.0.1 -p "$port" linebot_project.asgi:application ;;
     *) echo "unknown layout $layout" >&2; exit 2 ;;
   esac
   wait_port "$port"

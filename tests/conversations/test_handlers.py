@@ -267,3 +267,12 @@ def test_a_context_lost_from_redis_is_rebuilt_from_the_stored_messages(post_even
     post_events(text_event("What is my name?"))
     second = fake_llm.calls[1]["messages"]
     assert [m["content"] for m in second[1:]] == ["My name is Ann", "Answer to: My name is Ann", "What is my name?"]
+
+
+def test_an_unsent_message_is_forgotten(post_events, fake_line, fake_llm):
+    event = text_event("my secret phone number")
+    post_events(event)
+    post_events(event_of("unsend", unsend={"messageId": event["message"]["id"]}))
+    user_message = Message.objects.get(role="user")
+    assert user_message.content == ""
+    assert "secret" not in str(WebhookEvent.objects.get(webhook_event_id=event["webhookEventId"]).payload)
