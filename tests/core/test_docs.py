@@ -1,0 +1,40 @@
+"""The README's environment table and the compose file stay true to the code."""
+
+import re
+from pathlib import Path
+
+import yaml
+from django.conf import settings
+
+ROOT = Path(settings.BASE_DIR)
+
+
+def env_names_read_by_settings() -> set[str]:
+    names = set()
+    for path in (ROOT / "linebot_project" / "settings").glob("*.py"):
+        names |= set(re.findall(r"env\.\w+\(\s*\"([A-Z][A-Z0-9_]+)\"", path.read_text()))
+    return names
+
+
+def test_every_environment_variable_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", readme))
+
+    missing = env_names_read_by_settings() - documented
+
+    assert not missing, f"undocumented environment variables: {sorted(missing)}"
+
+
+def test_the_readme_keeps_the_two_commands_at_the_top():
+    top = (ROOT / "README.md").read_text().split("## ")[0]
+
+    assert "./scripts/run.sh" in top
+    assert "./scripts/run_tests.sh all" in top
+
+
+def test_the_compose_stack_has_every_process_and_service():
+    compose = yaml.safe_load((ROOT / "docker" / "compose.yml").read_text())
+
+    assert {"web", "websocket", "worker", "beat", "postgres", "redis", "rabbitmq"} <= set(compose["services"])
+    assert "linebot_project.asgi:application" in compose["services"]["web"]["command"]
+    assert compose["services"]["worker"]["command"][:3] == ["celery", "-A", "linebot_project"]
