@@ -12,6 +12,9 @@ DURATION="${1:-10}"
 LAYOUTS="${2:-gunicorn-wsgi gunicorn-uvicorn uvicorn daphne}"
 # WORKER_POOL="--pool=threads --concurrency=8" overlaps the worker's network waits (LLM, LINE, database).
 WORKER_POOL="${WORKER_POOL:---pool=prefork --concurrency=2}"
+REPLY_RATE="${REPLY_RATE:-100}"
+# REPLY_ONLY=1 skips the ack measurements (to find the rate the worker sustains).
+REPLY_ONLY="${REPLY_ONLY:-0}"
 PY=.venv/bin/python
 OUT=var/bench/webhook
 mkdir -p "$OUT"
@@ -94,14 +97,17 @@ for layout in $LAYOUTS; do
   $PY benchmarks/webhook/load.py bodies --count $((500 * DURATION)) --secret "$SECRET" --out "$OUT/fixed.txt"
   wrk -t2 -c32 -d2s "$url/healthz" >/dev/null
   echo "== $layout"
-  healthz=$(wrk -t2 -c32 -d"${DURATION}s" --latency "$url/healthz")
-  acks=$(BODIES="$OUT/acks.txt" WRK_THREADS=2 wrk -t2 -c32 -d"${DURATION}s" --latency -s benchmarks/webhook/post.lua "$url")
-  purge; sleep 2
-  fixed=$($PY benchmarks/webhook/load.py fixed-rate --url "$url/line/webhook" --bodies "$OUT/fixed.txt" \
-    --rate 500 --seconds "$DURATION")
-  purge; sleep 2
+  healthz="" acks="" fixed=""
+  if [ "$REPLY_ONLY" != 1 ]; then
+    healthz=$(wrk -t2 -c32 -d"${DURATION}s" --latency "$url/healthz")
+    acks=$(BODIES="$OUT/acks.txt" WRK_THREADS=2 wrk -t2 -c32 -d"${DURATION}s" --latency -s benchmarks/webhook/post.lua "$url")
+    purge; sleep 2
+    fixed=$($PY benchmarks/webhook/load.py fixed-rate --url "$url/line/webhook" --bodies "$OUT/fixed.txt" \
+      --rate 500 --seconds "$DURATION")
+    purge; sleep 2
+  fi
   reply=$($PY benchmarks/webhook/load.py reply-latency --url "$url/line/webhook" --line "$LINE_API_BASE_URL" \
-    --secret "$SECRET" --rate 100 --seconds "$DURATION" --wait 60)
+    --secret "$SECRET" --rate "$REPLY_RATE" --seconds "$DURATION" --wait 60)
   purge
   {
     echo "== $layout"
@@ -110,7 +116,7 @@ for layout in $LAYOUTS; do
     echo "webhook  wrk -t2 -c32: $(grep -E 'Requests/sec' <<<"$acks") | p50 $(awk '/ 50%/{print $2}' <<<"$acks")" \
       "p99 $(awk '/ 99%/{print $2}' <<<"$acks") $(grep -E 'Non-2xx' <<<"$acks" || true)"
     echo "webhook  500/s open loop: $fixed"
-    echo "reply    100/s open loop: $reply"
+    echo "reply    $REPLY_RATE/s open loop: $reply"
   } | tee -a "$summary"
   stop_last
 done
