@@ -139,9 +139,11 @@ def _publish_to_broker(queue_name):
 
 
 def _forget_connections():
-    # Producers made earlier in this process (memory:// for the unit tests) must not be reused.
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    # Producers made earlier in this process (memory:// for the unit tests, or a previous module's broker
+    # connection) must not be reused; kombu keeps them in a process-wide registry.
+    from kombu import pools
+
+    pools.reset()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
