@@ -87,7 +87,7 @@ def _insert_once(row: WebhookEvent) -> tuple[int, bool]:
     placeholders = ", ".join(["%s"] * len(fields))
     values = [f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields]
     sql = (
-        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608 - names from the model, values bound
+        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608  # nosec B608 - names from the model, values bound
         f"ON CONFLICT (webhook_event_id, content_digest) "
         f"DO UPDATE SET deliveries = {table}.deliveries + 1 "
         f"RETURNING id, (xmax = 0)"

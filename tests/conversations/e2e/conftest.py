@@ -13,7 +13,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import connection
 
 from linebot_project.celery import app as celery_app
@@ -190,12 +189,3 @@ class Bot:
                 return list(WebhookEvent.objects.all())
             time.sleep(0.1)
         raise AssertionError(list(WebhookEvent.objects.values("event_type", "status", "reply_state")))
-
-
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if "/e2e/" in str(item.fspath):
-            item.add_marker(pytest.mark.integration)
-
-
-__all__ = ["Bot", "django_settings"]
