@@ -23,8 +23,9 @@ from django.utils import timezone
 
 from conversations import delivery, handlers
 from conversations.context import Turn, context_append
-from conversations.models import WebhookEvent
+from conversations.models import LineUser, WebhookEvent
 from conversations.services import message_create
+from conversations.texts import text
 from core import correlation
 from core.errors import LineApiError
 from core.logging import get_logger
@@ -87,7 +88,14 @@ def webhook_event_process(*, event_id: int) -> str:
         if event.correlation_id and not correlation.current():
             correlation.bind(event.correlation_id)
         if event.reply_state == State.NONE:
-            _prepare(event)
+            try:
+                _prepare(event)
+            except LineApiError:
+                raise
+            except Exception as exc:
+                # A bug or an outage in one step must not leave the user in silence.
+                log.exception("line_webhook_event_handling_failed", event_id=event_id)
+                _prepare_apology(event, error=f"{type(exc).__name__}: {exc}")
         if event.reply_state in (State.PREPARED, State.SENDING_REPLY, State.SENDING_PUSH):
             delivery.deliver(event)
         return event.status
@@ -135,6 +143,22 @@ def stalled_event_ids(*, older_than_seconds: float) -> list[int]:
             status__in=(Status.RECEIVED, Status.PROCESSING), received_at__lt=cutoff
         ).values_list("id", flat=True)[:500]
     )
+
+
+_ANSWERED_TYPES = ("message", "postback", "follow")
+
+
+def _prepare_apology(event: WebhookEvent, *, error: str) -> None:
+    event.error = error[:2000]
+    if event.source_type == "user" and event.event_type in _ANSWERED_TYPES:
+        language = LineUser.objects.filter(line_user_id=event.line_user_id).values_list("language", flat=True).first()
+        event.reply_messages = [{"type": "text", "text": text("apology", language)}]
+        event.reply_state = State.PREPARED
+        event.save(update_fields=["error", "reply_messages", "reply_state"])
+        return
+    event.status = Status.FAILED
+    event.processed_at = timezone.now()
+    event.save(update_fields=["error", "status", "processed_at"])
 
 
 def webhook_event_fail(*, event_id: int, error: str) -> None:

@@ -136,3 +136,12 @@ def test_events_stuck_before_a_final_status_are_queued_again(
     assert requeue_stalled_webhook_events.apply().get() == 1
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.REPLIED
     assert requeue_stalled_webhook_events.apply().get() == 0
+
+
+def test_an_unexpected_failure_still_gets_an_apology_and_is_recorded(post_events, fake_line, fake_llm):
+    fake_llm.errors.append(RuntimeError("a bug"))
+    post_events(text_event("Hello?"))
+    row = WebhookEvent.objects.get()
+    assert fake_line.sent_texts == ["Sorry, I can't answer right now. Please try again in a moment."]
+    assert row.status == WebhookEvent.Status.REPLIED
+    assert "RuntimeError: a bug" in row.error
