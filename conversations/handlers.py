@@ -74,6 +74,9 @@ class _Chat:
 
 
 def handle(event: WebhookEvent) -> Outcome:
+    if event.event_type == "message" and not event.throttled:
+        # First of all, so the user sees the bot at work while the profile and the model are fetched.
+        _show_loading(event)
     user = _user_for(event)
     handler = _EVENT_HANDLERS.get(event.event_type)
     if handler is None:
@@ -179,8 +182,6 @@ def _on_message(event: WebhookEvent, user: LineUser | None) -> Outcome:
         message = {**message, "text": addressed}
     if event.throttled:
         return _outcome(chat, chat.say("rate_limited"))
-    if not in_group:
-        _show_loading(event)
     if kind == "text":
         return _on_text(chat, str(message.get("text") or ""))
     if kind == "image" and tunables.image_understanding_enabled():
@@ -213,11 +214,12 @@ def _addressed_text(message: dict) -> str | None:
     mentionees = [m for m in mentionees if isinstance(m, dict)] if isinstance(mentionees, list) else []
     own = [m for m in mentionees if m.get("isSelf")]
     if own:
-        # Cut the mention itself out of the text.
-        for m in sorted(own, key=lambda m: m.get("index", 0), reverse=True):
-            start, length = _int(m.get("index")), _int(m.get("length"))
-            body = body[:start] + body[start + length :]
-        return body.strip()
+        # Cut the mention itself out of the text; LINE counts its position in UTF-16 units.
+        units = body.encode("utf-16-le")
+        for m in sorted(own, key=lambda m: _int(m.get("index")), reverse=True):
+            start, length = _int(m.get("index")) * 2, _int(m.get("length")) * 2
+            units = units[:start] + units[start + length :]
+        return units.decode("utf-16-le", "replace").strip()
     lowered = body.lstrip().lower()
     for prefix in tunables.group_prefixes():
         if prefix and lowered.startswith(prefix.lower()):

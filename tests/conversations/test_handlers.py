@@ -276,3 +276,12 @@ def test_an_unsent_message_is_forgotten(post_events, fake_line, fake_llm):
     user_message = Message.objects.get(role="user")
     assert user_message.content == ""
     assert "secret" not in str(WebhookEvent.objects.get(webhook_event_id=event["webhookEventId"]).payload)
+
+
+def test_a_mention_after_an_emoji_is_cut_at_its_utf16_position(post_events, fake_line, fake_llm):
+    group = {"type": "group", "groupId": "C" + "3" * 32, "userId": USER}
+    event = text_event("😀 @Bot hello", source=group)
+    # "😀" is two UTF-16 units, so the mention starts at 3.
+    event["message"]["mention"] = {"mentionees": [{"index": 3, "length": 4, "type": "user", "isSelf": True}]}
+    post_events(event)
+    assert fake_llm.calls[0]["messages"][-1]["content"] == "😀  hello"
