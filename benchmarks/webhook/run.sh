@@ -38,6 +38,8 @@ cleanup() {
   purge
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  $PY -c 'import sys, kombu; kombu.Connection(sys.argv[1]).default_channel.queue_delete(sys.argv[2])' \
+    "${CELERY_BROKER_URL:-amqp://guest:guest@127.0.0.1:5672//}" "$QUEUE" 2>/dev/null || true
 }
 trap cleanup EXIT
 

@@ -123,6 +123,14 @@ def worker(django_db_setup, django_db_blocker, doubles, queue_name, tmp_path_fac
     process.start()
     yield process
     process.stop()
+    _delete_queue(queue_name)
+
+
+def _delete_queue(name: str) -> None:
+    from kombu import Connection
+
+    with Connection(BROKER) as connection:
+        connection.default_channel.queue_delete(name)
 
 
 @pytest.fixture(scope="module")
