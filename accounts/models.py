@@ -79,6 +79,7 @@ class AuditEvent(models.Model):
         CONFIG_ROLLED_BACK = "config_rolled_back", "Configuration rolled back"
         SUSPICIOUS_ACTIVITY = "suspicious_activity", "Suspicious activity"
         AUDIT_EXPORTED = "audit_exported", "Audit log exported"
+        TEST_MESSAGE_SENT = "test_message_sent", "Test message sent"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     actor = models.ForeignKey(

@@ -1,6 +1,12 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
 
+from conversations import test_messages
+from conversations.handlers import MAX_UTF16_UNITS
 from conversations.models import Conversation, LineUser, Message, WebhookEvent
+from core.errors import AppError, ValidationError
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -19,9 +25,54 @@ class LineUserAdmin(admin.ModelAdmin):
     list_filter = ["status", "language"]
     search_fields = ["line_user_id", "display_name", "conversations__messages__correlation_id"]
     readonly_fields = ["line_user_id", "first_seen_at", "last_seen_at", "picture_url", "status_message"]
+    actions = ["send_test_message"]
 
     def has_add_permission(self, request):
         return False
+
+    def has_send_test_message_permission(self, request):
+        return request.user.has_perm(test_messages.PERMISSION)
+
+    @admin.action(description="Send a test message", permissions=["send_test_message"])
+    def send_test_message(self, request, queryset):
+        users = list(queryset[:2])
+        if len(users) != 1:
+            self.message_user(request, "Select exactly one LINE user to send a test message to.", messages.WARNING)
+            return None
+        line_user = users[0]
+        form = TestMessageForm(request.POST if "send" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            try:
+                sent = test_messages.test_message_send(
+                    line_user=line_user, text=form.cleaned_data["text"], actor=request.user, request=request
+                )
+            except ValidationError as exc:
+                form.add_error("text", exc.message)
+            except AppError as exc:
+                self.message_user(request, f"Not sent: {exc.message}", messages.ERROR)
+                return None
+            else:
+                self.message_user(request, f"Test message sent to {line_user} (message {sent.message.pk}).")
+                return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Send a test message",
+            "opts": self.model._meta,
+            "line_user": line_user,
+            "form": form,
+            "action_name": "send_test_message",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "conversations/send_test_message.html", context)
+
+
+class TestMessageForm(forms.Form):
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 80}),
+        strip=False,
+        max_length=MAX_UTF16_UNITS,
+        help_text=f"Sent as one text message; at most {MAX_UTF16_UNITS} UTF-16 units.",
+    )
 
 
 class MessageInline(admin.TabularInline):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -79,6 +80,10 @@ class Message(models.Model):
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     model = models.CharField(max_length=128, blank=True)
     correlation_id = models.CharField(max_length=128, blank=True, db_index=True)
+    # Set only on test messages a staff member sent from the ops console or the API.
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -229,6 +229,7 @@ def message_create(
     latency_ms: int | None = None,
     model: str = "",
     correlation_id: str | None = None,
+    sent_by=None,
 ) -> Message:
     return Message.objects.create(
         conversation=conversation,
@@ -242,6 +243,7 @@ def message_create(
         latency_ms=latency_ms,
         model=model[:128],
         correlation_id=(correlation_id or "")[:128],
+        sent_by=sent_by,
     )
 
 

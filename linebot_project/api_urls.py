@@ -11,4 +11,5 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", DocsView.as_view(url_name="api:schema"), name="docs"),
     path("", include("accounts.urls")),
+    path("", include("conversations.api_urls")),
 ]

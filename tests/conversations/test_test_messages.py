@@ -1,0 +1,282 @@
+"""Test messages from the API and the ops console, pushed over real HTTP to the LINE double."""
+
+import uuid
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.test import APIClient
+
+from accounts import api_keys, roles
+from accounts.models import ApiKey, AuditEvent
+from conversations import test_messages
+from conversations.models import LineUser, Message
+from core.errors import ValidationError
+from linesim.line.testing import running_line_double
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/test-messages"
+ALICE = "U" + "a1" * 16
+
+
+@pytest.fixture(scope="module")
+def line():
+    with running_line_double() as handle:
+        yield handle
+
+
+@pytest.fixture(autouse=True)
+def _line_settings(line, settings):
+    # Changing LINE_* settings drops the cached client, so the next call goes to the double.
+    settings.LINE_API_BASE_URL = line.base_url
+    settings.LINE_DATA_API_BASE_URL = line.base_url
+    settings.LINE_CHANNEL_ACCESS_TOKEN = line.access_token
+    line.control.reset()
+
+
+@pytest.fixture
+def alice(line):
+    line.control.add_user(ALICE, "Alice")
+    return LineUser.objects.create(line_user_id=ALICE, display_name="Alice")
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username, role):
+        user = django_user_model.objects.create_user(username, password="a-long-password-123", is_staff=True)
+        user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+def key_client(user, scopes=("messages:send",)):
+    issued = api_keys.api_key_create(user=user, name="ci", scopes=list(scopes))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {issued.plaintext}")
+    return client
+
+
+def pushes(line):
+    return line.control.requests(endpoint="pushMessage")
+
+
+def test_an_operator_sends_a_test_message_with_a_retry_key(line, alice, make_user):
+    operator = make_user("olga", roles.OPERATOR)
+    response = key_client(operator).post(URL, {"line_user_id": ALICE, "text": "Hello from ops 👋"}, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    [push] = pushes(line)
+    assert push["status"] == 200
+    assert push["to"] == [ALICE]
+    assert push["retryKey"] == body["retry_key"]
+    uuid.UUID(push["retryKey"])
+    assert push["body"]["messages"] == [{"type": "text", "text": "Hello from ops 👋"}]
+    assert body["line_request_id"] == push["requestId"]
+    assert [m["message"]["text"] for m in line.control.messages(user_id=ALICE)] == ["Hello from ops 👋"]
+
+    message = Message.objects.get(pk=body["id"])
+    assert (message.role, message.content, message.sent_by, message.line_user) == (
+        Message.Role.ASSISTANT,
+        "Hello from ops 👋",
+        operator,
+        alice,
+    )
+    assert message.conversation.source_id == ALICE
+    event = AuditEvent.objects.get(action=AuditEvent.Action.TEST_MESSAGE_SENT)
+    assert event.actor == operator
+    assert event.target == f"line_user:{ALICE}"
+    assert event.details["message_id"] == message.pk
+    assert event.details["retry_key"] == body["retry_key"]
+
+
+def test_each_test_message_gets_a_fresh_retry_key(line, alice, make_user):
+    client = key_client(make_user("olga", roles.OPERATOR))
+    for text in ("one", "two"):
+        assert client.post(URL, {"line_user_id": ALICE, "text": text}, format="json").status_code == 201
+    first, second = pushes(line)
+    assert first["retryKey"] != second["retryKey"]
+
+
+def test_a_retry_after_a_server_error_reuses_the_key_and_sends_once(line, alice, make_user, settings):
+    settings.LINE_API_RETRY_WAIT = 0.0
+    # With seed 1 and rate 0.5 the double fails the first push and accepts the second.
+    line.control.set_faults(seed=1, errors=[{"endpoint": "pushMessage", "status": 500, "rate": 0.5}])
+    response = key_client(make_user("olga", roles.OPERATOR)).post(
+        URL, {"line_user_id": ALICE, "text": "despite a 500"}, format="json"
+    )
+    line.control.clear_faults()
+    assert response.status_code == 201, response.content
+    attempts = pushes(line)
+    assert [a["status"] for a in attempts] == [500, 200]
+    assert len({a["retryKey"] for a in attempts}) == 1
+    assert [m["message"]["text"] for m in line.control.messages(user_id=ALICE)] == ["despite a 500"]
+
+
+@pytest.mark.parametrize("role", [roles.CONTENT_EDITOR, roles.ANALYST])
+def test_roles_without_the_permission_are_refused_and_audited(line, alice, make_user, role):
+    user = make_user("someone", role)
+    response = key_client(user).post(URL, {"line_user_id": ALICE, "text": "hi"}, format="json")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+    denial = AuditEvent.objects.get(action=AuditEvent.Action.PERMISSION_DENIED)
+    assert denial.actor == user and denial.target == URL
+    assert pushes(line) == []
+    assert not Message.objects.exists()
+
+
+def test_an_api_key_without_the_scope_is_refused(line, alice, make_user):
+    client = key_client(make_user("olga", roles.OPERATOR), scopes=("conversations:read",))
+    response = client.post(URL, {"line_user_id": ALICE, "text": "hi"}, format="json")
+    assert response.status_code == 403
+    assert "scope" in response.json()["error"]["message"]
+    denial = AuditEvent.objects.get(action=AuditEvent.Action.PERMISSION_DENIED)
+    assert denial.details["api_key"] == ApiKey.objects.get().prefix
+    assert pushes(line) == []
+
+
+def test_an_anonymous_caller_is_refused(line, alice):
+    response = APIClient().post(URL, {"line_user_id": ALICE, "text": "hi"}, format="json")
+    assert response.status_code == 401
+    assert pushes(line) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   \n ", "x" * 5001, "😀" * 2501],
+    ids=["empty", "blank", "5001-chars", "5002-utf16-units"],
+)
+def test_unfit_text_is_refused_and_nothing_is_sent(line, alice, make_user, text):
+    response = key_client(make_user("olga", roles.OPERATOR)).post(
+        URL, {"line_user_id": ALICE, "text": text}, format="json"
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert "text" in error["details"]
+    assert "correlation_id" in error
+    assert pushes(line) == []
+    assert not Message.objects.exists()
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.TEST_MESSAGE_SENT).exists()
+
+
+def test_the_longest_text_line_accepts_is_sent(line, alice, make_user):
+    text = "😀" * 2500  # 5,000 UTF-16 units
+    response = key_client(make_user("olga", roles.OPERATOR)).post(
+        URL, {"line_user_id": ALICE, "text": text}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert pushes(line)[0]["body"]["messages"][0]["text"] == text
+
+
+def test_an_unknown_line_user_is_not_found(line, make_user):
+    response = key_client(make_user("olga", roles.OPERATOR)).post(
+        URL, {"line_user_id": "U" + "0" * 32, "text": "hi"}, format="json"
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert pushes(line) == []
+
+
+def test_an_unfollowed_user_gets_nothing(line, alice, make_user):
+    alice.status = LineUser.Status.INACTIVE
+    alice.save()
+    response = key_client(make_user("olga", roles.OPERATOR)).post(
+        URL, {"line_user_id": ALICE, "text": "hi"}, format="json"
+    )
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "line_user_inactive"
+    assert pushes(line) == []
+    assert not Message.objects.exists()
+
+
+def test_a_line_failure_is_reported_and_nothing_is_recorded(line, alice, make_user, settings):
+    settings.LINE_API_ATTEMPTS = 2
+    settings.LINE_API_RETRY_WAIT = 0.0
+    line.control.set_faults(errors=[{"endpoint": "pushMessage", "status": 503, "rate": 1.0}])
+    try:
+        response = key_client(make_user("olga", roles.OPERATOR)).post(
+            URL, {"line_user_id": ALICE, "text": "hi"}, format="json"
+        )
+    finally:
+        line.control.clear_faults()
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "line_api_error"
+    assert len(pushes(line)) == 2
+    assert not Message.objects.exists()
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.TEST_MESSAGE_SENT).exists()
+
+
+def test_the_service_checks_the_text_before_anything_else(line, alice, make_user):
+    with pytest.raises(ValidationError):
+        test_messages.test_message_send(line_user=alice, text="a\x00b", actor=make_user("olga", roles.OPERATOR))
+    assert pushes(line) == []
+
+
+# --- the ops console ---------------------------------------------------------------------------
+@pytest.fixture
+def console(client):
+    def sign_in(user):
+        device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+        client.force_login(user)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+        return client
+
+    return sign_in
+
+
+CHANGELIST = "/admin/conversations/lineuser/"
+
+
+def test_an_operator_sends_a_test_message_from_the_console(line, alice, make_user, console):
+    operator = make_user("olga", roles.OPERATOR)
+    client = console(operator)
+    form = client.post(CHANGELIST, {"action": "send_test_message", "_selected_action": [alice.pk], "index": 0})
+    assert form.status_code == 200
+    page = form.content.decode()
+    assert 'name="text"' in page and "<script>" not in page.split('id="content-main"')[1]
+    assert pushes(line) == []
+
+    done = client.post(
+        CHANGELIST,
+        {"action": "send_test_message", "_selected_action": [alice.pk], "text": "console hello", "send": "Send"},
+    )
+    assert done.status_code == 302
+    [push] = pushes(line)
+    assert push["body"]["messages"] == [{"type": "text", "text": "console hello"}]
+    assert push["retryKey"]
+    message = Message.objects.get()
+    assert message.sent_by == operator
+    assert AuditEvent.objects.get(action=AuditEvent.Action.TEST_MESSAGE_SENT).actor == operator
+
+
+def test_the_console_form_shows_a_text_error_and_sends_nothing(line, alice, make_user, console):
+    client = console(make_user("olga", roles.OPERATOR))
+    page = client.post(
+        CHANGELIST,
+        {"action": "send_test_message", "_selected_action": [alice.pk], "text": "😀" * 2501, "send": "Send"},
+    )
+    assert page.status_code == 200
+    assert "UTF-16" in page.content.decode()
+    assert pushes(line) == []
+
+
+def test_the_console_action_is_hidden_without_the_permission(line, alice, make_user, console):
+    analyst = make_user("anna", roles.ANALYST)
+    # Analysts cannot see LINE users at all; view access makes the action permission the only difference.
+    analyst.user_permissions.add(Permission.objects.get(codename="view_lineuser"))
+    client = console(analyst)
+    listing = client.get(CHANGELIST)
+    assert listing.status_code == 200
+    assert "send_test_message" not in listing.content.decode()
+    refused = client.post(
+        CHANGELIST,
+        {"action": "send_test_message", "_selected_action": [alice.pk], "text": "hi", "send": "Send"},
+    )
+    assert refused.status_code in (200, 302)
+    assert pushes(line) == []
+    assert not Message.objects.exists()
