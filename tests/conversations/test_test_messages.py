@@ -280,3 +280,24 @@ def test_the_console_action_is_hidden_without_the_permission(line, alice, make_u
     assert refused.status_code in (200, 302)
     assert pushes(line) == []
     assert not Message.objects.exists()
+
+
+def test_an_administrator_sends_through_a_console_session(line, alice, make_user, console):
+    client = console(make_user("root", roles.ADMINISTRATOR))
+    response = client.post(URL, {"line_user_id": ALICE, "text": "from a session"}, content_type="application/json")
+    assert response.status_code == 201, response.content
+    assert [m["message"]["text"] for m in line.control.messages(user_id=ALICE)] == ["from a session"]
+
+
+def test_the_console_refuses_an_unfollowed_user_with_a_message(line, alice, make_user, console):
+    alice.status = LineUser.Status.INACTIVE
+    alice.save()
+    client = console(make_user("olga", roles.OPERATOR))
+    page = client.post(
+        CHANGELIST,
+        {"action": "send_test_message", "_selected_action": [alice.pk], "text": "hi", "send": "Send"},
+        follow=True,
+    )
+    assert "unfollowed" in page.content.decode()
+    assert pushes(line) == []
+    assert not Message.objects.exists()
