@@ -12,9 +12,21 @@ SIMPLE_JWT = simple_jwt_settings(JWT_SIGNING_KEY)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", required=True) or []
 
 DATABASES = {"default": env.db("DATABASE_URL", required=True) or {"ENGINE": "django.db.backends.postgresql"}}
-# Persistent connections, checked before reuse, instead of one connection per request.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # One psycopg pool per process. Under an ASGI server each request runs its sync code in
+    # a fresh thread, so per-thread persistent connections (CONN_MAX_AGE) would pile up
+    # until PostgreSQL refuses clients; the pool shares a bounded set across threads and,
+    # with health checks on, tests each connection before handing it out.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DJANGO_DB_POOL_MIN_SIZE", default=2),
+        "max_size": env.int("DJANGO_DB_POOL_MAX_SIZE", default=10),
+        "timeout": env.float("DJANGO_DB_POOL_TIMEOUT", default=10.0),
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 REDIS_URL = env.url("REDIS_URL", required=True, schemes=("redis", "rediss", "unix"))
 CACHES = cache_settings(REDIS_URL)

@@ -69,3 +69,40 @@ def test_manage_py_refuses_to_run_without_a_required_variable():
     assert [line for line in result.stderr.splitlines() if "LINE_CHANNEL_SECRET" in line] == [
         "LINE_CHANNEL_SECRET: (core.E001) LINE_CHANNEL_SECRET is required but not set"
     ]
+
+
+POOL_PROBE = """
+import threading
+import django
+django.setup()
+from django.db import connection
+from django.conf import settings
+
+def query():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    connection.close()  # back to the pool
+
+threads = [threading.Thread(target=query) for _ in range(40)]
+for t in threads: t.start()
+for t in threads: t.join()
+with connection.cursor() as cursor:
+    cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pool-probe'")
+    print("connections", cursor.fetchone()[0], "max", settings.DATABASES["default"]["OPTIONS"]["pool"]["max_size"])
+"""
+
+
+def test_production_shares_a_bounded_connection_pool_across_threads():
+    result = subprocess.run(
+        [sys.executable, "-c", POOL_PROBE],
+        cwd=REPO,
+        env=production_env(database_url=f"{DATABASE_URL}?application_name=pool-probe", DJANGO_DB_POOL_MAX_SIZE="4"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    _, used, _, maximum = result.stdout.split()
+    assert maximum == "4"
+    assert 1 <= int(used) <= 4
