@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import orjson
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -50,6 +52,22 @@ def _without_nul(value):
     return value
 
 
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse_json(body: bytes):
+    """Any standard JSON document; raises ValueError otherwise.
+
+    orjson is fast but refuses integers beyond 64 bits, which are valid JSON, so the
+    standard library parses what orjson turns down (still refusing NaN and Infinity).
+    """
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body, parse_constant=_refuse_constant)
+
+
 def _valid_shape(payload) -> bool:
     return (
         isinstance(payload, dict)
@@ -76,8 +94,8 @@ def line_webhook(request: HttpRequest) -> HttpResponse:
         _security_event(request, "bad_signature")
         return _error(401, "bad_signature", "X-Line-Signature does not match the body.")
     try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        payload = _parse_json(body)
+    except ValueError:
         return _error(400, "malformed_json", "The body is not valid JSON.")
     if b"\\u0000" in body:
         payload = _without_nul(payload)

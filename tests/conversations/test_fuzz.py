@@ -12,8 +12,10 @@ from .fakes import sign, text_event
 
 pytestmark = pytest.mark.django_db
 
+# Only standard JSON: Python's json.dumps would write Infinity, which JSON does not have.
+finite_floats = st.floats(allow_nan=False, allow_infinity=False)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers() | finite_floats | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=20,
 )
@@ -24,7 +26,7 @@ event_like = st.fixed_dictionaries(
         "source": json_values
         | st.fixed_dictionaries({"type": st.sampled_from(["user", "group"]), "userId": st.text(max_size=70)}),
         "replyToken": st.text(max_size=300) | st.integers(),
-        "timestamp": st.integers() | st.text(max_size=5) | st.floats(allow_nan=False),
+        "timestamp": st.integers() | st.text(max_size=5) | finite_floats,
         "message": json_values | st.fixed_dictionaries({"type": st.text(max_size=10), "text": st.text(max_size=30)}),
         "deliveryContext": json_values,
     },
@@ -65,4 +67,21 @@ def test_signed_odd_events_are_stored_and_never_fail_the_webhook(post_events, fa
 def test_a_tampered_body_with_a_once_valid_signature_is_refused(post_events):
     body = json.dumps({"destination": "U1", "events": [text_event("pay 1")]}).encode()
     assert post_events(body=body.replace(b"pay 1", b"pay 9"), signature=sign(body)).status_code == 401
+    assert not WebhookEvent.objects.exists()
+
+
+def test_integers_beyond_64_bits_are_valid_json_and_accepted(post_events):
+    event = {**text_event("big"), "webhookEventId": -9_223_372_036_854_775_809, "timestamp": 2**70}
+
+    assert post_events(event).status_code == 200
+    assert WebhookEvent.objects.count() == 1
+
+
+def test_non_standard_json_constants_are_refused(post_events):
+    body = b'{"destination": "U1", "events": [{"type": "message", "timestamp": Infinity}]}'
+
+    response = post_events(body=body)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_json"
     assert not WebhookEvent.objects.exists()
