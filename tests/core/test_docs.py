@@ -36,5 +36,6 @@ def test_the_compose_stack_has_every_process_and_service():
     compose = yaml.safe_load((ROOT / "docker" / "compose.yml").read_text())
 
     assert {"web", "websocket", "worker", "beat", "postgres", "redis", "rabbitmq"} <= set(compose["services"])
-    assert "linebot_project.asgi:application" in compose["services"]["web"]["command"]
+    assert "linebot_project.wsgi:application" in compose["services"]["web"]["command"]
+    assert "linebot_project.asgi:application" in compose["services"]["websocket"]["command"]
     assert compose["services"]["worker"]["command"][:3] == ["celery", "-A", "linebot_project"]
