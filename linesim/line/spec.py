@@ -44,9 +44,13 @@ _COMMON_FIRST = {
 }
 
 
+SHARED_SPEC_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "line-openapi"
+BUNDLED_SPEC_DIR = Path(__file__).resolve().parent / "openapi"
+
+
 def default_spec_dir() -> Path:
-    """``<repo>/../shared/line-openapi``: shared/ lives beside the repository."""
-    return Path(__file__).resolve().parents[2].parent / "shared" / "line-openapi"
+    """``<repo>/../shared/line-openapi`` when shared/ lies beside the repository, else the bundled copy."""
+    return SHARED_SPEC_DIR if (SHARED_SPEC_DIR / "messaging-api.yml").is_file() else BUNDLED_SPEC_DIR
 
 
 @dataclass(frozen=True)

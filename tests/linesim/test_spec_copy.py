@@ -1,0 +1,18 @@
+"""The bundled copy of LINE's specs is the team's shared copy, byte for byte."""
+
+import pytest
+
+from linesim.line.spec import BUNDLED_SPEC_DIR, SHARED_SPEC_DIR, default_spec_dir
+
+SPECS = ["messaging-api.yml", "insight.yml", "manage-audience.yml", "webhook.yml", "channel-access-token.yml"]
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_the_bundled_spec_matches_the_shared_one(name):
+    assert (SHARED_SPEC_DIR / name).is_file(), "shared/line-openapi is expected beside the repository"
+
+    assert (BUNDLED_SPEC_DIR / name).read_bytes() == (SHARED_SPEC_DIR / name).read_bytes()
+
+
+def test_the_shared_specs_are_preferred_when_present():
+    assert default_spec_dir() == SHARED_SPEC_DIR
