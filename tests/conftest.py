@@ -1,4 +1,6 @@
 import pytest
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.config import runtime
 from core.redis import reset_redis
@@ -18,3 +20,20 @@ def _fresh_runtime_settings():
     runtime.state.reset()
     yield
     runtime.state.reset()
+
+
+@pytest.fixture
+def verified_client(client):
+    """Signs ``user`` in on the test client as having passed the second factor, as the ops console requires."""
+
+    def sign_in(user):
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+        client.force_login(user)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+        return client
+
+    return sign_in

@@ -2,7 +2,6 @@ import time
 
 import pytest
 from django.contrib.auth.models import Group
-from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
@@ -39,23 +38,6 @@ def make_user(django_user_model):
         return user
 
     return make
-
-
-@pytest.fixture
-def verified_client(client):
-    """A Django test client signed in as ``user`` who passed the second factor."""
-
-    def login(user):
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-        if device is None:
-            device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
-        client.force_login(user)
-        session = client.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
-        return client
-
-    return login
 
 
 @pytest.fixture

@@ -50,20 +50,3 @@ def analyst(django_user_model):
         )
     )
     return user
-
-
-@pytest.fixture
-def verified_client(client):
-    """A test client signed in with password and a confirmed TOTP device, as the ops console requires."""
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    def sign_in(user):
-        device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-        client.force_login(user)
-        session = client.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
-        return client
-
-    return sign_in

@@ -9,18 +9,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_client(client):
+def admin_client(verified_client):
     """A superuser signed in with password and a confirmed TOTP device, as the ops console requires."""
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    user = get_user_model().objects.create_superuser("root", "root@example.com", "a-long-password-123")
-    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-    client.force_login(user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
+    return verified_client(get_user_model().objects.create_superuser("root", "root@example.com", "a-long-password-123"))
 
 
 def test_webhook_events_are_searchable_by_correlation_id_and_line_user(post_events, fake_line, fake_llm, admin_client):

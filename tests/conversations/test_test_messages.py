@@ -4,8 +4,6 @@ import uuid
 
 import pytest
 from django.contrib.auth.models import Group, Permission
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from accounts import api_keys, roles
@@ -217,16 +215,8 @@ def test_the_service_checks_the_text_before_anything_else(line, alice, make_user
 
 # --- the ops console ---------------------------------------------------------------------------
 @pytest.fixture
-def console(client):
-    def sign_in(user):
-        device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-        client.force_login(user)
-        session = client.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
-        return client
-
-    return sign_in
+def console(verified_client):
+    return verified_client
 
 
 CHANGELIST = "/admin/conversations/lineuser/"

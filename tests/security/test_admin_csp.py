@@ -14,17 +14,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def superuser_client(client, django_user_model):
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    user = django_user_model.objects.create_superuser(username="root", password="a-long-test-password-123")
-    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-    client.force_login(user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
+def superuser_client(verified_client, django_user_model):
+    return verified_client(
+        django_user_model.objects.create_superuser(username="root", password="a-long-test-password-123")
+    )
 
 
 @pytest.mark.parametrize(
