@@ -19,16 +19,15 @@ from linebot.v3.messaging import (
 from linebot.v3.webhooks import MessageEvent, PostbackEvent
 from playwright.sync_api import expect, sync_playwright
 
+from tests.browser import launch_chromium
+
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def page(line, receiver):
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch_chromium(playwright)
         page = browser.new_page()
         page.console_errors = []
         page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))

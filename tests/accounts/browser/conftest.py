@@ -2,11 +2,11 @@ import os
 
 import pytest
 
+from tests.browser import launch_chromium
+
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the
 # test body are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 # Module scope: a running Playwright keeps an event loop open in this thread, which
@@ -16,7 +16,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
 

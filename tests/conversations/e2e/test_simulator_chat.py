@@ -6,6 +6,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
+from tests.browser import launch_chromium
+
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 BOT_BUBBLES = ".msg.bot:not(.loading) .bubble"
@@ -14,10 +16,7 @@ BOT_BUBBLES = ".msg.bot:not(.loading) .bubble"
 @pytest.fixture
 def page(bot):
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch_chromium(playwright)
         page = browser.new_page()
         page.goto(bot.line.simulator_url)
         yield page

@@ -8,13 +8,13 @@ from django.test import Client
 
 from core import config
 from core.models import RuntimeSetting, RuntimeSettingVersion
+from tests.browser import launch_chromium
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls here stay synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # Runs before any page script (outside the page's CSP) and records every violation the page causes.
 RECORD_VIOLATIONS = """
 window.__cspViolations = [];
@@ -39,7 +39,7 @@ def signed_in_page(live_server, django_user_model):
     session.save()
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         context = browser.new_context(base_url=live_server.url)
         context.add_init_script(RECORD_VIOLATIONS)
         context.add_cookies(
