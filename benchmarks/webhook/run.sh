@@ -2,6 +2,7 @@
 # Webhook benchmark on a production-like stack: production settings, PostgreSQL, Redis, RabbitMQ,
 # a real Celery worker, the LINE and LLM doubles; one run measures every server layout.
 # usage: benchmarks/webhook/run.sh [seconds=10] [layouts="gunicorn-wsgi gunicorn-uvicorn uvicorn daphne"]
+#        (env: WORKER_POOL, REPLY_RATE, REPLY_ONLY, BENCH_BROKER_URL)
 #
 # Per layout: wrk on /healthz (bare Django JSON endpoint), wrk with pre-signed webhooks (one new
 # event per POST, acks/s), an open-loop 500 posts/s run (ack latency p50/p99), and an open-loop
@@ -50,7 +51,8 @@ export JWT_SIGNING_KEY="bench-only-jwt-key-0123456789-abcdefghijklmnopqrstuvwxyz
 export DJANGO_ALLOWED_HOSTS=127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=0 LOG_LEVEL=WARNING
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
 export REDIS_URL=redis://127.0.0.1:6379/12
-export CELERY_BROKER_URL=amqp://guest:guest@127.0.0.1:5672//
+# BENCH_BROKER_URL=redis://127.0.0.1:6379/11 compares Redis as the broker with RabbitMQ.
+export CELERY_BROKER_URL="${BENCH_BROKER_URL:-amqp://guest:guest@127.0.0.1:5672//}"
 export CONVERSATION_TASK_QUEUE="$QUEUE"
 export LINE_CHANNEL_SECRET="$SECRET" LINE_CHANNEL_ACCESS_TOKEN=bench-access-token
 export LINE_API_BASE_URL="http://127.0.0.1:$LINE_PORT" LINE_DATA_API_BASE_URL="http://127.0.0.1:$LINE_PORT"
