@@ -2,7 +2,8 @@
 # Webhook benchmark on a production-like stack: production settings, PostgreSQL, Redis, RabbitMQ,
 # a real Celery worker, the LINE and LLM doubles; one run measures every server layout.
 # usage: benchmarks/webhook/run.sh [seconds=10] [layouts="gunicorn-wsgi gunicorn-uvicorn uvicorn daphne"]
-#        (env: WORKER_POOL, REPLY_RATE, REPLY_ONLY, BENCH_BROKER_URL)
+#        (env: WORKER_POOL, REPLY_RATE, REPLY_ONLY, BENCH_BROKER_URL, WORKER_NICE)
+# WORKER_NICE=19 lowers the worker's CPU priority, standing in for workers on their own machines.
 #
 # Per layout: wrk on /healthz (bare Django JSON endpoint), wrk with pre-signed webhooks (one new
 # event per POST, acks/s), an open-loop 500 posts/s run (ack latency p50/p99), and an open-loop
@@ -76,7 +77,7 @@ start line-double $PY -m linesim.line --port "$LINE_PORT" --channel-secret "$SEC
 start llm-double $PY -m linesim.llm --port "$LLM_PORT"
 wait_port "$LINE_PORT"; wait_port "$LLM_PORT"
 # shellcheck disable=SC2086
-start worker .venv/bin/celery -A linebot_project worker -Q "$QUEUE" $WORKER_POOL --loglevel=WARNING \
+start worker nice -n "${WORKER_NICE:-0}" .venv/bin/celery -A linebot_project worker -Q "$QUEUE" $WORKER_POOL --loglevel=WARNING \
   --without-gossip --without-mingle
 sleep 3
 
