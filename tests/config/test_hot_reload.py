@@ -1,7 +1,6 @@
 """A change made here must reach a separate Python process within 5 seconds, without a restart."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,17 +12,12 @@ from django.db import connection, transaction
 from core import config
 from core.config import runtime
 from core.config.services import setting_update
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 REPO = Path(__file__).resolve().parents[2]
 WATCHER = Path(__file__).with_name("watch_setting.py")
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _start_watcher(key: str, expected, **env_overrides) -> subprocess.Popen:
@@ -75,7 +69,7 @@ def test_a_change_reaches_another_process_within_five_seconds(administrator):
 
 
 def test_a_change_reaches_a_process_that_cannot_reach_redis_within_five_seconds(administrator):
-    watcher = _start_watcher("llm.temperature", 0.05, REDIS_URL=f"redis://127.0.0.1:{_closed_port()}/0")
+    watcher = _start_watcher("llm.temperature", 0.05, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     time.sleep(1.5)
 
     latency = _seconds_until_seen(watcher, _change(administrator, 0.05))

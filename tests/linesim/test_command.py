@@ -1,7 +1,6 @@
 """`python -m linesim.line`: flags, environment, and the real process serving the SDK."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from linebot.v3.messaging import ApiClient, Configuration, MessagingApi, PushMes
 
 from linesim.line.config import parse_args
 from linesim.line.testing import ControlClient
+from tests.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 USER = "U" + "c" * 32
@@ -62,65 +62,58 @@ def test_it_refuses_zero_workers():
         parse_args(["--workers", "0"])
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+class DoubleProcess:
+    """``python -m linesim.line`` as a real process on a free port; its output is kept for assertions."""
+
+    def __init__(self, *flags: str):
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.output = ""
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "linesim.line", "--port", str(self.port), *flags],
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+
+    def healthy(self) -> bool:
+        try:
+            urllib.request.urlopen(self.base_url + "/_control/health", timeout=1)
+            return True
+        except OSError:
+            return False
+
+    def __enter__(self):
+        deadline = time.monotonic() + 20
+        while not self.healthy():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
+                pytest.fail(f"the LINE double did not start:\n{self.output}")
+            time.sleep(0.1)
+        return self
+
+    def __exit__(self, *exc_info):
+        self.process.terminate()
+        self.output = self.process.communicate(timeout=10)[0].decode()
 
 
 @pytest.mark.integration
 def test_the_command_starts_a_double_the_sdk_can_use():
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "linesim.line", "--port", str(port), "--access-token", "token-1"],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(base_url + "/_control/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        with ApiClient(Configuration(host=base_url, access_token="token-1")) as client:
+    with DoubleProcess("--access-token", "token-1") as double:
+        with ApiClient(Configuration(host=double.base_url, access_token="token-1")) as client:
             MessagingApi(client).push_message(
                 PushMessageRequest(to=USER, messages=[TextMessage(text="from a process")])
             )
 
-        assert ControlClient(base_url).messages(user_id=USER)[0]["message"]["text"] == "from a process"
-    finally:
-        process.terminate()
-        output = process.communicate(timeout=10)[0].decode()
-    assert f"LINE double on http://127.0.0.1:{port}" in output
+        assert ControlClient(double.base_url).messages(user_id=USER)[0]["message"]["text"] == "from a process"
+    assert f"LINE double on {double.base_url}" in double.output
 
 
 @pytest.mark.integration
 def test_workers_share_the_port():
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "linesim.line", "--port", str(port), "--workers", "2"],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        answered = 0
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(base_url + "/_control/health", timeout=1)
-                answered += 1
-                if answered == 10:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        assert answered == 10
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-    assert process.returncode is not None
+    with DoubleProcess("--workers", "2") as double:
+        answers = [double.healthy() for _ in range(10)]
+
+    assert answers == [True] * 10
+    assert double.process.returncode is not None

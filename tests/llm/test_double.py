@@ -2,7 +2,6 @@
 
 import base64
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import openai
 import pytest
 
 from tests.llm.conftest import image_data_url
+from tests.ports import free_port
 
 API_VERSION = "2024-10-21"
 
@@ -412,15 +412,9 @@ def test_its_control_api_rejects_an_unknown_fault_kind(llm):
     assert "kind must be one of" in json.loads(caught.value.read())["error"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.integration
 def test_it_starts_with_its_documented_command():
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "linesim.llm", "--port", str(port), "--api-key", "cli-key"],
         stdout=subprocess.PIPE,
