@@ -12,21 +12,19 @@ from django.views.decorators.http import require_POST
 from conversations import line_client, tunables
 from conversations.services import webhook_events_store
 from core import correlation
+from core.api import error_body
 from core.logging import get_logger
 
 log = get_logger(__name__)
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse(
-        {"error": {"code": code, "message": message, "correlation_id": correlation.current()}}, status=status
-    )
+    return JsonResponse(error_body(code=code, message=message), status=status)
 
 
-def _read_body(request: HttpRequest, limit: int) -> bytes | None:
-    """The raw body, or None when it is larger than ``limit``."""
-    declared = request.META.get("CONTENT_LENGTH") or ""
-    if declared.strip().isdigit() and int(declared) > limit:
+def _read_body(request: HttpRequest, declared: str, limit: int) -> bytes | None:
+    """The raw body, or None when it is, or says it is, larger than ``limit``."""
+    if declared and int(declared) > limit:
         return None
     body = request.read(limit + 1)
     return None if len(body) > limit else body
@@ -80,10 +78,10 @@ def _valid_shape(payload) -> bool:
 @csrf_exempt
 @require_POST
 def line_webhook(request: HttpRequest) -> HttpResponse:
-    declared = request.META.get("CONTENT_LENGTH") or ""
-    if declared and not declared.strip().isdigit():
+    declared = (request.META.get("CONTENT_LENGTH") or "").strip()
+    if declared and not declared.isdigit():
         return _error(400, "invalid", "Content-Length is not a number.")
-    body = _read_body(request, tunables.webhook_max_body_bytes())
+    body = _read_body(request, declared, tunables.webhook_max_body_bytes())
     if body is None:
         return _error(413, "payload_too_large", "The body is larger than 1 MiB.")
     signature = request.headers.get("X-Line-Signature")
