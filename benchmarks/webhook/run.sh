@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
 # Webhook benchmark on a production-like stack: production settings, PostgreSQL, Redis, RabbitMQ,
 # a real Celery worker, the LINE and LLM doubles; one run measures every server layout.
-# usage: benchmarks/webhook/run.sh [seconds=10] [layouts="gunicorn-wsgi gunicorn-uvicorn uvicorn daphne"]
-#        (env: WORKER_POOL, REPLY_RATE, REPLY_ONLY, BENCH_BROKER_URL, WORKER_NICE)
+# usage: benchmarks/webhook/run.sh [seconds=10] [layouts="granian-wsgi gunicorn-wsgi"]
+#        (also measurable: gunicorn-uvicorn uvicorn daphne)
+#        (env: WORKER_POOL, REPLY_RATE, REPLY_ONLY, WEB_ONLY, BENCH_BROKER_URL, WORKER_NICE)
 # WORKER_NICE=19 lowers the worker's CPU priority, standing in for workers on their own machines.
 #
 # Per layout: wrk on /healthz (bare Django JSON endpoint), wrk with pre-signed webhooks (one new
 # event per POST, acks/s), an open-loop 500 posts/s run (ack latency p50/p99), and an open-loop
 # 100 events/s run timed from the POST to the reply or push recorded by the LINE double.
+# The acks and reply runs also report the CPU each process group spent per request (cpu.py),
+# and so the most this machine could do if nothing else ran on it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION="${1:-10}"
-LAYOUTS="${2:-gunicorn-wsgi gunicorn-uvicorn uvicorn daphne}"
+LAYOUTS="${2:-granian-wsgi gunicorn-wsgi}"
 # WORKER_POOL="--pool=threads --concurrency=8" overlaps the worker's network waits (LLM, LINE, database).
 WORKER_POOL="${WORKER_POOL:---pool=prefork --concurrency=2}"
 REPLY_RATE="${REPLY_RATE:-100}"
 # REPLY_ONLY=1 skips the ack measurements (to find the rate the worker sustains).
 REPLY_ONLY="${REPLY_ONLY:-0}"
+# WEB_ONLY=1 starts no Celery worker and skips the reply run: the web tier alone, events only queued.
+WEB_ONLY="${WEB_ONLY:-0}"
 PY=.venv/bin/python
 OUT=var/bench/webhook
 mkdir -p "$OUT"
@@ -77,7 +82,7 @@ start line-double $PY -m linesim.line --port "$LINE_PORT" --channel-secret "$SEC
 start llm-double $PY -m linesim.llm --port "$LLM_PORT"
 wait_port "$LINE_PORT"; wait_port "$LLM_PORT"
 # shellcheck disable=SC2086
-start worker nice -n "${WORKER_NICE:-0}" .venv/bin/celery -A linebot_project worker -Q "$QUEUE" $WORKER_POOL --loglevel=WARNING \
+[ "$WEB_ONLY" = 1 ] || start worker nice -n "${WORKER_NICE:-0}" .venv/bin/celery -A linebot_project worker -Q "$QUEUE" $WORKER_POOL --loglevel=WARNING \
   --without-gossip --without-mingle
 sleep 3
 
@@ -85,6 +90,11 @@ summary="$OUT/summary.txt"; : >"$summary"
 for layout in $LAYOUTS; do
   port=$(free_port)
   case "$layout" in
+    granian-wsgi) start web .venv/bin/granian --interface wsgi linebot_project.wsgi:application --host 127.0.0.1 \
+        --port "$port" --workers 2 --blocking-threads 4 --log-level warning ;;
+    # Single-threaded processes: no GIL hand-offs between a process's requests, more processes instead.
+    gunicorn-sync) start web .venv/bin/gunicorn linebot_project.wsgi:application -b "127.0.0.1:$port" \
+        -w 8 -k sync --log-level warning ;;
     gunicorn-wsgi) start web .venv/bin/gunicorn linebot_project.wsgi:application -b "127.0.0.1:$port" \
         -w 3 -k gthread --threads 4 --log-level warning ;;
     # Under ASGI every request runs its sync code in a new thread, and a persistent connection
@@ -104,24 +114,29 @@ for layout in $LAYOUTS; do
   echo "== $layout"
   healthz="" acks="" fixed=""
   if [ "$REPLY_ONLY" != 1 ]; then
-    healthz=$(wrk -t2 -c32 -d"${DURATION}s" --latency "$url/healthz")
-    acks=$(BODIES="$OUT/acks.txt" WRK_THREADS=2 wrk -t2 -c32 -d"${DURATION}s" --latency -s benchmarks/webhook/post.lua "$url")
+    healthz=$($PY benchmarks/webhook/cpu.py -- wrk -t2 -c32 -d"${DURATION}s" --latency "$url/healthz")
+    acks=$(BODIES="$OUT/acks.txt" WRK_THREADS=2 $PY benchmarks/webhook/cpu.py -- \
+      wrk -t2 -c32 -d"${DURATION}s" --latency -s benchmarks/webhook/post.lua "$url")
     purge; sleep 2
     fixed=$($PY benchmarks/webhook/load.py fixed-rate --url "$url/line/webhook" --bodies "$OUT/fixed.txt" \
       --rate 500 --seconds "$DURATION")
     purge; sleep 2
   fi
-  reply=$($PY benchmarks/webhook/load.py reply-latency --url "$url/line/webhook" --line "$LINE_API_BASE_URL" \
+  reply=""
+  [ "$WEB_ONLY" = 1 ] || reply=$($PY benchmarks/webhook/cpu.py -- $PY benchmarks/webhook/load.py reply-latency --url "$url/line/webhook" --line "$LINE_API_BASE_URL" \
     --secret "$SECRET" --rate "$REPLY_RATE" --seconds "$DURATION" --wait 60)
   purge
   {
     echo "== $layout"
     echo "healthz  wrk -t2 -c32: $(grep -E 'Requests/sec' <<<"$healthz") | p50 $(awk '/ 50%/{print $2}' <<<"$healthz")" \
       "p99 $(awk '/ 99%/{print $2}' <<<"$healthz") $(grep -E 'Non-2xx' <<<"$healthz" || true)"
+    echo "healthz  cpu per request: $(tail -n1 <<<"$healthz")"
     echo "webhook  wrk -t2 -c32: $(grep -E 'Requests/sec' <<<"$acks") | p50 $(awk '/ 50%/{print $2}' <<<"$acks")" \
       "p99 $(awk '/ 99%/{print $2}' <<<"$acks") $(grep -E 'Non-2xx' <<<"$acks" || true)"
+    echo "webhook  cpu per ack: $(tail -n1 <<<"$acks")"
     echo "webhook  500/s open loop: $fixed"
-    echo "reply    $REPLY_RATE/s open loop: $reply"
+    echo "reply    $REPLY_RATE/s open loop: $(head -n1 <<<"$reply")"
+    echo "reply    cpu per event: $(tail -n1 <<<"$reply")"
   } | tee -a "$summary"
   stop_last
 done

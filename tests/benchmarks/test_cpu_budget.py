@@ -1,0 +1,40 @@
+"""benchmarks/webhook/cpu.py: CPU per request by process group, and the ceiling it implies."""
+
+import json
+import sys
+
+from benchmarks.webhook import cpu
+
+WRK_OUTPUT = """Running 10s test @ http://127.0.0.1:8000
+  2 threads and 32 connections
+  5303 requests in 10.03s, 1.12MB read
+Requests/sec:    528.68
+"""
+
+
+def test_it_counts_the_requests_wrk_made():
+    assert cpu._requests(WRK_OUTPUT) == 5303
+
+
+def test_it_counts_the_events_the_load_tool_sent():
+    assert cpu._requests('{"sent": 5000, "ok": 5000}\n') == 5000
+    assert cpu._requests('progress\n{"ack": {"sent": 1000}, "replied": 998}\n') == 1000
+
+
+def test_it_charges_the_commands_own_cpu_to_the_load_generator(capsys):
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass\nprint('{\"sent\": 100}')"
+
+    result = cpu.measure([sys.executable, "-c", burn], cores=2)
+
+    assert result["requests"] == 100
+    # 0.4 s of CPU over 100 requests, plus the interpreter's start-up.
+    assert 4.0 <= result["cpu_ms_per_request"]["load generator"] < 10.0
+    assert result["ceiling_per_s"] == round(2 * 1000 / result["total_ms"])
+    assert json.loads(capsys.readouterr().out.strip()) == {"sent": 100}
+
+
+def test_it_reports_no_ceiling_when_nothing_was_counted():
+    result = cpu.measure([sys.executable, "-c", "pass"], cores=2)
+
+    assert result["requests"] == 0
+    assert result["ceiling_per_s"] is None
