@@ -40,6 +40,21 @@ def test_it_answers_through_an_openai_compatible_base_url(openai_settings, llm):
     assert (body["temperature"], body["max_tokens"], body["user"]) == (0.2, 50, "U1")
 
 
+def test_it_sends_the_conversation_to_the_model_exactly_as_given(azure_settings, llm):
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "first"},
+        {"role": "assistant", "content": "echo: first"},
+        {"role": "user", "content": [{"type": "text", "text": "second"}]},
+    ]
+
+    get_llm_client().chat(messages)
+
+    [recorded] = llm.control.requests()
+    assert recorded["body"]["messages"] == messages
+    assert recorded["body"]["model"] == "chat-deployment"
+
+
 def test_it_answers_in_the_language_the_system_prompt_asks_for(azure_settings):
     messages = [{"role": "system", "content": "Answer in th."}, {"role": "user", "content": "สวัสดี"}]
 
