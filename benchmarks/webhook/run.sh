@@ -3,7 +3,8 @@
 # a real Celery worker, the LINE and LLM doubles; one run measures every server layout.
 # usage: benchmarks/webhook/run.sh [seconds=10] [layouts="granian-wsgi gunicorn-wsgi"]
 #        (also measurable: gunicorn-uvicorn uvicorn daphne)
-#        (env: WORKER_POOL, REPLY_RATE, REPLY_ONLY, WEB_ONLY, BENCH_BROKER_URL, WORKER_NICE)
+#        (env: WORKER_POOL, REPLY_RATE, REPLY_ONLY, WEB_ONLY, BENCH_BROKER_URL, WORKER_NICE,
+#         GUNICORN_WORKERS and GUNICORN_THREADS for gunicorn-wsgi, default 3 and 4)
 # WORKER_NICE=19 lowers the worker's CPU priority, standing in for workers on their own machines.
 #
 # Per layout: wrk on /healthz (bare Django JSON endpoint), wrk with pre-signed webhooks (one new
@@ -96,7 +97,7 @@ for layout in $LAYOUTS; do
     gunicorn-sync) start web .venv/bin/gunicorn linebot_project.wsgi:application -b "127.0.0.1:$port" \
         -w 8 -k sync --log-level warning ;;
     gunicorn-wsgi) start web .venv/bin/gunicorn linebot_project.wsgi:application -b "127.0.0.1:$port" \
-        -w 3 -k gthread --threads 4 --log-level warning ;;
+        -w "${GUNICORN_WORKERS:-3}" -k gthread --threads "${GUNICORN_THREADS:-4}" --log-level warning ;;
     # Under ASGI every request runs its sync code in a new thread, and a persistent connection
     # (CONN_MAX_AGE > 0) is never reused but left open until Postgres runs out of slots: 0 there.
     gunicorn-uvicorn) start web env DJANGO_CONN_MAX_AGE=0 .venv/bin/gunicorn linebot_project.asgi:application -b "127.0.0.1:$port" \
