@@ -41,13 +41,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 _BROKER_DIR = VAR_DIR / "celery-broker"
 if not CELERY_BROKER_URL:  # noqa: F405
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (_BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR / "queue"),
         "data_folder_out": str(_BROKER_DIR / "queue"),
         "processed_folder": str(_BROKER_DIR / "processed"),
+        # Without it kombu keeps its exchange tables in ./control, wherever the process started.
+        "control_folder": str(_BROKER_DIR / "control"),
         "store_processed": False,
         "polling_interval": 0.1,
     }
