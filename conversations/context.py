@@ -25,7 +25,7 @@ def estimate_tokens(text: str) -> int:
     """A fast, provider-neutral estimate: ~4 ASCII characters per token, ~1 per other character."""
     if not text:
         return 0
-    ascii_chars = sum(1 for ch in text if ord(ch) < 128)
+    ascii_chars = len(text.encode("ascii", "ignore"))
     return max(1, ascii_chars // 4 + (len(text) - ascii_chars))
 
 

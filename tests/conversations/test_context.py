@@ -17,6 +17,8 @@ def test_trimming_drops_the_oldest_turns_and_keeps_their_gist():
 def test_token_estimates_count_cjk_characters_as_tokens():
     assert estimate_tokens("hello world!") == 3
     assert estimate_tokens("こんにちは") == 5
+    assert estimate_tokens("hello world, こんにちは") == 3 + 5
+    assert estimate_tokens("") == 0
 
 
 @pytest.mark.django_db
