@@ -10,8 +10,8 @@
 # Per layout: wrk on /healthz (bare Django JSON endpoint), wrk with pre-signed webhooks (one new
 # event per POST, acks/s), an open-loop 500 posts/s run (ack latency p50/p99), and an open-loop
 # 100 events/s run timed from the POST to the reply or push recorded by the LINE double.
-# The acks and reply runs also report the CPU each process group spent per request (cpu.py),
-# and so the most this machine could do if nothing else ran on it.
+# Each wrk run and the reply run also report the CPU each process group spent per request
+# (cpu.py), and so the most this machine could do if nothing else ran on it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION="${1:-10}"
@@ -87,6 +87,12 @@ wait_port "$LINE_PORT"; wait_port "$LLM_PORT"
   --without-gossip --without-mingle
 sleep 3
 
+wrk_summary() {  # wrk_summary LABEL OUTPUT: wrk's rate and latency percentiles, then cpu.py's line
+  echo "$1 wrk -t2 -c32: $(grep -E 'Requests/sec' <<<"$2") | p50 $(awk '/ 50%/{print $2}' <<<"$2")" \
+    "p99 $(awk '/ 99%/{print $2}' <<<"$2") $(grep -E 'Non-2xx' <<<"$2" || true)"
+  echo "$1 cpu per request: $(tail -n1 <<<"$2")"
+}
+
 summary="$OUT/summary.txt"; : >"$summary"
 for layout in $LAYOUTS; do
   port=$(free_port)
@@ -129,15 +135,15 @@ for layout in $LAYOUTS; do
   purge
   {
     echo "== $layout"
-    echo "healthz  wrk -t2 -c32: $(grep -E 'Requests/sec' <<<"$healthz") | p50 $(awk '/ 50%/{print $2}' <<<"$healthz")" \
-      "p99 $(awk '/ 99%/{print $2}' <<<"$healthz") $(grep -E 'Non-2xx' <<<"$healthz" || true)"
-    echo "healthz  cpu per request: $(tail -n1 <<<"$healthz")"
-    echo "webhook  wrk -t2 -c32: $(grep -E 'Requests/sec' <<<"$acks") | p50 $(awk '/ 50%/{print $2}' <<<"$acks")" \
-      "p99 $(awk '/ 99%/{print $2}' <<<"$acks") $(grep -E 'Non-2xx' <<<"$acks" || true)"
-    echo "webhook  cpu per ack: $(tail -n1 <<<"$acks")"
-    echo "webhook  500/s open loop: $fixed"
-    echo "reply    $REPLY_RATE/s open loop: $(head -n1 <<<"$reply")"
-    echo "reply    cpu per event: $(tail -n1 <<<"$reply")"
+    if [ "$REPLY_ONLY" != 1 ]; then
+      wrk_summary "healthz " "$healthz"
+      wrk_summary "webhook " "$acks"
+      echo "webhook  500/s open loop: $fixed"
+    fi
+    if [ "$WEB_ONLY" != 1 ]; then
+      echo "reply    $REPLY_RATE/s open loop: $(head -n1 <<<"$reply")"
+      echo "reply    cpu per event: $(tail -n1 <<<"$reply")"
+    fi
   } | tee -a "$summary"
   stop_last
 done

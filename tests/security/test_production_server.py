@@ -8,6 +8,7 @@ import urllib.request
 
 import pytest
 
+from core.startup import WSGI_BOOT_ERROR
 from tests.ports import free_port
 from tests.security.production_env import REPO, production_env
 
@@ -89,6 +90,6 @@ def test_it_stops_with_one_line_per_problem_when_a_variable_is_missing():
     finally:
         server.kill()
 
-    assert server.returncode != 0
+    assert server.returncode == WSGI_BOOT_ERROR  # gunicorn's master halted, no respawn loop
     assert "configuration error: DATABASE_URL: (core.E001) DATABASE_URL is required but not set" in output
     assert "Traceback" not in output
