@@ -15,6 +15,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import api_keys, audit, mfa, roles
 from accounts.models import ApiKey, AuditEvent, User
+from core.readonly_admin import ReadOnlyAdmin
 
 # Devices change only through enrollment and the audited reset action, which
 # also end the user's sessions; editing them directly would bypass both.
@@ -74,7 +75,7 @@ class _Echo:
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "action", "actor_username", "target", "ip_address", "correlation_id"]
     list_filter = ["action", ("created_at", admin.DateFieldListFilter), "actor_username"]
     search_fields = ["actor_username", "target", "ip_address", "correlation_id"]
@@ -82,15 +83,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_select_related = ["actor"]
     actions = ["export_csv"]
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Export selected events as CSV", permissions=["view"])
     def export_csv(self, request, queryset):

@@ -28,7 +28,8 @@ class AccountsConfig(AppConfig):
     verbose_name = "Staff accounts and audit"
 
     def ready(self):
-        from accounts import schema, signals  # noqa: F401 - audit receivers; OpenAPI auth descriptions
+        # Audit receivers, OpenAPI auth descriptions and this app's runtime settings.
+        from accounts import runtime_settings, schema, signals  # noqa: F401
 
         post_migrate.connect(_sync_roles_after_migrate, sender=self, dispatch_uid="accounts.roles_sync")
 

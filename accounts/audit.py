@@ -12,6 +12,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError
 
 from core import correlation
+from core.client_ip import resolve as client_ip_resolve
 from core.logging import get_logger
 
 log = get_logger(__name__)
@@ -20,18 +21,10 @@ _UA_MAX = 512
 
 
 def client_ip(request) -> str | None:
-    """The client address as resolved by django-axes (which honours the trusted proxy count)."""
     if request is None:
         return None
-    ip = getattr(request, "axes_ip_address", None)
-    if ip:
-        return ip
-    try:
-        from axes.helpers import get_client_ip_address
-
-        return get_client_ip_address(request) or None
-    except Exception:  # noqa: BLE001 - a malformed header must not break auditing
-        return request.META.get("REMOTE_ADDR") or None
+    # django-axes resolved it already on sign-in requests.
+    return getattr(request, "axes_ip_address", None) or client_ip_resolve(request)
 
 
 def _json_safe(details: dict[str, Any] | None) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from core.logging import get_logger
 log = get_logger(__name__)
 
 
-def record_denial(*, context: dict, status_code: int, code: str) -> None:
+def record_denial(*, context: dict, status_code: int, code: str, **kwargs) -> None:
     request = context.get("request")
     view = context.get("view")
     if request is None:

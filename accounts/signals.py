@@ -9,8 +9,31 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from accounts import audit, detection
+from accounts.denials import record_denial
 from accounts.models import AuditEvent
 from accounts.sessions import LAST_SEEN, STARTED_AT
+from core.api import api_request_denied
+from core.config.services import runtime_setting_changed
+
+api_request_denied.connect(record_denial, dispatch_uid="accounts.audit_api_denial")
+
+
+@receiver(runtime_setting_changed, dispatch_uid="accounts.audit_runtime_setting")
+def _on_runtime_setting_changed(sender, version, definition, actor, request, **kwargs):
+    action = AuditEvent.Action.CONFIG_ROLLED_BACK if version.rolled_back_from_id else AuditEvent.Action.CONFIG_CHANGED
+    details = {
+        "key": definition.key,
+        "version": version.number,
+        "old": version.old_value,
+        "new": version.new_value,
+        "reason": version.reason,
+        "critical": definition.critical,
+    }
+    if version.rolled_back_from_id:
+        details["rolled_back_to_version"] = version.rolled_back_from.number
+    audit.record(
+        action=action, actor=actor, target=f"runtime_setting:{definition.key}", details=details, request=request
+    )
 
 
 @receiver(user_logged_in, dispatch_uid="accounts.audit_login")

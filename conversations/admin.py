@@ -3,20 +3,11 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 
-from conversations import test_messages
-from conversations.handlers import MAX_UTF16_UNITS
+from conversations import staff_messages
+from conversations.line_messages import MAX_UTF16_UNITS
 from conversations.models import Conversation, LineUser, Message, WebhookEvent
 from core.errors import AppError, ValidationError
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records of what happened: viewable and searchable, never edited by hand."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+from core.readonly_admin import ReadOnlyAdmin, ReadOnlyInline
 
 
 @admin.register(LineUser)
@@ -31,7 +22,7 @@ class LineUserAdmin(admin.ModelAdmin):
         return False
 
     def has_send_test_message_permission(self, request):
-        return request.user.has_perm(test_messages.PERMISSION)
+        return request.user.has_perm(staff_messages.PERMISSION)
 
     @admin.action(description="Send a test message", permissions=["send_test_message"])
     def send_test_message(self, request, queryset):
@@ -43,7 +34,7 @@ class LineUserAdmin(admin.ModelAdmin):
         form = TestMessageForm(request.POST if "send" in request.POST else None)
         if form.is_bound and form.is_valid():
             try:
-                sent = test_messages.test_message_send(
+                sent = staff_messages.staff_message_send(
                     line_user=line_user, text=form.cleaned_data["text"], actor=request.user, request=request
                 )
             except ValidationError as exc:
@@ -75,7 +66,7 @@ class TestMessageForm(forms.Form):
     )
 
 
-class MessageInline(admin.TabularInline):
+class MessageInline(ReadOnlyInline):
     model = Message
     fields = [
         "created_at",
@@ -89,16 +80,7 @@ class MessageInline(admin.TabularInline):
         "correlation_id",
     ]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = False
     ordering = ["created_at", "id"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Conversation)

@@ -1,109 +1,53 @@
-"""``POST /line/webhook``: verify, store, queue, acknowledge. Nothing slow happens here."""
+"""The conversations part of ``/api/v1/``: what staff and their machine clients may do."""
 
 from __future__ import annotations
 
-import json
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-import orjson
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
-
-from conversations import line_client, tunables
-from conversations.services import webhook_events_store
-from core import correlation
-from core.api import error_body
-from core.logging import get_logger
-
-log = get_logger(__name__)
+from accounts.permissions import IsAuthenticated
+from conversations import staff_messages
+from conversations.line_messages import MAX_UTF16_UNITS
+from conversations.models import LineUser
 
 
-def _error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse(error_body(code=code, message=message), status=status)
+class CanSendTestMessages(permissions.BasePermission):
+    message = "You may not send test messages."
+
+    def has_permission(self, request, view):
+        return request.user.has_perm(staff_messages.PERMISSION)
 
 
-def _read_body(request: HttpRequest, declared: str, limit: int) -> bytes | None:
-    """The raw body, or None when it is, or says it is, larger than ``limit``."""
-    if declared and int(declared) > limit:
-        return None
-    body = request.read(limit + 1)
-    return None if len(body) > limit else body
+class TestMessageInput(serializers.Serializer):
+    line_user_id = serializers.CharField(max_length=64)
+    # Trimmed neither here nor in the service: the text goes out as typed. The service counts UTF-16 units.
+    text = serializers.CharField(trim_whitespace=False, max_length=MAX_UTF16_UNITS)
 
 
-def _security_event(request: HttpRequest, reason: str) -> None:
-    log.warning(
-        "security_line_webhook_rejected",
-        reason=reason,
-        remote_addr=request.META.get("REMOTE_ADDR"),
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:200],
-    )
+class TestMessageOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="message.id")
+    line_user_id = serializers.CharField(source="message.line_user.line_user_id")
+    text = serializers.CharField(source="message.content")
+    sent_at = serializers.DateTimeField(source="message.created_at")
+    retry_key = serializers.UUIDField()
+    line_request_id = serializers.CharField(source="request_id")
 
 
-def _without_nul(value):
-    """PostgreSQL text cannot hold U+0000; it is replaced, the rest of the event kept."""
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, list):
-        return [_without_nul(v) for v in value]
-    if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
-    return value
+class TestMessageView(APIView):
+    """Pushes a text message to one LINE user (Operators and Administrators; API keys need ``messages:send``)."""
 
+    permission_classes = [IsAuthenticated, CanSendTestMessages]
+    required_scope = "messages:send"
 
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not JSON")
-
-
-def _parse_json(body: bytes):
-    """Any standard JSON document; raises ValueError otherwise.
-
-    orjson is fast but refuses integers beyond 64 bits, which are valid JSON, so the
-    standard library parses what orjson turns down (still refusing NaN and Infinity).
-    """
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return json.loads(body, parse_constant=_refuse_constant)
-
-
-def _valid_shape(payload) -> bool:
-    return (
-        isinstance(payload, dict)
-        and isinstance(payload.get("events"), list)
-        and all(isinstance(event, dict) for event in payload["events"])
-        and isinstance(payload.get("destination", ""), str)
-    )
-
-
-@csrf_exempt
-@require_POST
-def line_webhook(request: HttpRequest) -> HttpResponse:
-    declared = (request.META.get("CONTENT_LENGTH") or "").strip()
-    if declared and not declared.isdigit():
-        return _error(400, "invalid", "Content-Length is not a number.")
-    body = _read_body(request, declared, tunables.webhook_max_body_bytes())
-    if body is None:
-        return _error(413, "payload_too_large", "The body is larger than 1 MiB.")
-    signature = request.headers.get("X-Line-Signature")
-    if not signature:
-        _security_event(request, "missing_signature")
-        return _error(400, "missing_signature", "X-Line-Signature is required.")
-    if not line_client.signature_is_valid(body, signature):
-        _security_event(request, "bad_signature")
-        return _error(401, "bad_signature", "X-Line-Signature does not match the body.")
-    try:
-        payload = _parse_json(body)
-    except ValueError:
-        return _error(400, "malformed_json", "The body is not valid JSON.")
-    if b"\\u0000" in body:
-        payload = _without_nul(payload)
-    if not _valid_shape(payload):
-        return _error(400, "invalid", "The body must be an object with an events list of objects.")
-    stored = webhook_events_store(payload=payload, correlation_id=correlation.current())
-    log.info(
-        "line_webhook_accepted",
-        events=len(stored),
-        new=sum(1 for s in stored if s.created),
-        queued=sum(1 for s in stored if s.queued),
-    )
-    return JsonResponse({})
+    @extend_schema(request=TestMessageInput, responses={201: TestMessageOutput})
+    def post(self, request):
+        data = TestMessageInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        line_user = get_object_or_404(LineUser, line_user_id=data.validated_data["line_user_id"])
+        sent = staff_messages.staff_message_send(
+            line_user=line_user, text=data.validated_data["text"], actor=request.user, request=request
+        )
+        return Response(TestMessageOutput(sent).data, status=status.HTTP_201_CREATED)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from conversations.staff_api import TestMessageView
+from conversations.api import TestMessageView
 
 urlpatterns = [
     path("test-messages", TestMessageView.as_view(), name="test-message"),

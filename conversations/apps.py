@@ -3,3 +3,6 @@ from django.apps import AppConfig
 
 class ConversationsConfig(AppConfig):
     name = "conversations"
+
+    def ready(self):
+        from conversations import runtime_settings  # noqa: F401 - registers this app's runtime settings

@@ -14,19 +14,12 @@ from dataclasses import dataclass, field
 import orjson
 
 from conversations import tunables
+from core.llm.tokens import estimate_tokens
 from core.redis import get_redis
 
 _KEY = "conv:ctx:{conversation_id}"
 # The running summary may take at most this share of the budget.
 _SUMMARY_SHARE = 0.2
-
-
-def estimate_tokens(text: str) -> int:
-    """A fast, provider-neutral estimate: ~4 ASCII characters per token, ~1 per other character."""
-    if not text:
-        return 0
-    ascii_chars = len(text.encode("ascii", "ignore"))
-    return max(1, ascii_chars // 4 + (len(text) - ascii_chars))
 
 
 @dataclass

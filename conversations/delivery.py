@@ -15,48 +15,17 @@ an answer the user already has, and answering twice is the worse failure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from django.conf import settings
 from django.utils import timezone
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
-from conversations import line_client, tunables
+from conversations import tunables
 from conversations.models import WebhookEvent
 from core.errors import LineApiError
+from core.line.client import InvalidReplyTokenError, RetryRecord, get_line_client, with_retries
 from core.logging import get_logger
 
 log = get_logger(__name__)
 
 State = WebhookEvent.ReplyState
-
-
-@dataclass
-class _Attempts:
-    ambiguous: bool = False
-
-
-def _retryable(error: BaseException) -> bool:
-    return isinstance(error, LineApiError) and error.retryable
-
-
-def _with_retries(call, attempts: _Attempts):
-    retrying = Retrying(
-        stop=stop_after_attempt(max(1, settings.LINE_API_ATTEMPTS)),
-        wait=wait_exponential(multiplier=settings.LINE_API_RETRY_WAIT, max=4.0)
-        + wait_random(0, settings.LINE_API_RETRY_WAIT),
-        retry=retry_if_exception(_retryable),
-        reraise=True,
-    )
-    for attempt in retrying:
-        with attempt:
-            try:
-                return call()
-            except LineApiError as exc:
-                if (exc.details or {}).get("ambiguous"):
-                    attempts.ambiguous = True
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _move(event: WebhookEvent, *, from_states: tuple[str, ...], to_state: str, **fields) -> bool:
@@ -93,9 +62,9 @@ def _reply_token_usable(event: WebhookEvent) -> bool:
 
 def deliver(event: WebhookEvent) -> None:
     """Sends ``event.reply_messages`` once; raises LineApiError when LINE cannot be reached for now."""
-    client = line_client.get_line_client()
+    client = get_line_client()
     messages = event.reply_messages or []
-    attempts = _Attempts()
+    attempts = RetryRecord()
 
     if event.reply_state == State.PREPARED and _reply_token_usable(event):
         _move(event, from_states=(State.PREPARED,), to_state=State.SENDING_REPLY)
@@ -105,8 +74,8 @@ def deliver(event: WebhookEvent) -> None:
 
     if event.reply_state == State.SENDING_REPLY:
         try:
-            result = _with_retries(lambda: client.reply(event.reply_token, messages), attempts)
-        except line_client.InvalidReplyTokenError:
+            result = with_retries(lambda: client.reply(event.reply_token, messages), attempts)
+        except InvalidReplyTokenError:
             if attempts.ambiguous:
                 log.warning("line_reply_outcome_unknown_counted_as_sent", webhook_event_id=event.webhook_event_id)
                 _mark_sent(event, method="reply", request_id="")
@@ -126,7 +95,7 @@ def deliver(event: WebhookEvent) -> None:
     _move(event, from_states=(State.PREPARED, State.SENDING_REPLY), to_state=State.SENDING_PUSH)
     if event.reply_state != State.SENDING_PUSH:
         return
-    result = _with_retries(lambda: client.push(event.source_id, messages, retry_key=event.retry_key), attempts)
+    result = with_retries(lambda: client.push(event.source_id, messages, retry_key=event.retry_key), attempts)
     if result.duplicate:
         log.info("line_push_already_accepted", webhook_event_id=event.webhook_event_id)
     _mark_sent(event, method="push", request_id=result.request_id)

@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from conversations import delivery, handlers
+from conversations import delivery, dispatch
 from conversations.context import Turn, context_append
 from conversations.models import LineUser, WebhookEvent
 from conversations.services import message_create
@@ -102,7 +102,7 @@ def webhook_event_process(*, event_id: int) -> str:
 
 
 def _prepare(event: WebhookEvent) -> None:
-    outcome = handlers.handle(event)
+    outcome = dispatch.handle(event)
     correlation_id = correlation.current() or event.correlation_id
     first_message_id = None
     with transaction.atomic():

@@ -7,7 +7,7 @@ from datetime import datetime, time
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, LineUser, Message
 
 _REBUILD_TURNS = 30
 
@@ -24,9 +24,9 @@ def recent_turns(
     return rows
 
 
-def tokens_used_today(*, line_user_id: int) -> int:
+def tokens_used_today(*, line_user: LineUser) -> int:
     start = timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
-    used = Message.objects.filter(line_user_id=line_user_id, created_at__gte=start).aggregate(
+    used = Message.objects.filter(line_user=line_user, created_at__gte=start).aggregate(
         total=Sum(F("prompt_tokens") + F("completion_tokens"))
     )["total"]
     return used or 0

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -99,9 +98,10 @@ def _insert_once(row: WebhookEvent) -> tuple[int, bool]:
 
 
 def webhook_event_store(*, event: dict, destination: str, correlation_id: str | None) -> StoredEvent:
-    """Stores one event once; a repeat only bumps its delivery count. Queues new events after commit."""
-    from conversations.tasks import process_webhook_event
+    """Stores one event once; a repeat only bumps its delivery count.
 
+    ``queued`` in the result says whether the event should be processed (the caller queues it).
+    """
     digest = event_digest(event)
     source_type, source_id, line_user_id = _source(event)
     event_type = str(event.get("type") or "")[:32]
@@ -136,9 +136,6 @@ def webhook_event_store(*, event: dict, destination: str, correlation_id: str | 
             status = WebhookEvent.Status.RECEIVED if first_over else WebhookEvent.Status.THROTTLED
             WebhookEvent.objects.filter(pk=event_id).update(throttled=True, status=status)
             log.info("line_webhook_event_throttled", line_user_id=line_user_id, webhook_event_id=row.webhook_event_id)
-    if queued:
-        queue = settings.CONVERSATION_TASK_QUEUE or None
-        transaction.on_commit(lambda: process_webhook_event.apply_async(args=[event_id], queue=queue))
     return StoredEvent(id=event_id, created=True, queued=queued)
 
 

@@ -33,13 +33,17 @@ def process_webhook_event(self, event_id: int) -> str:
         raise
 
 
+def webhook_events_enqueue(*, event_ids: list[int]) -> None:
+    queue = settings.CONVERSATION_TASK_QUEUE or None
+    for event_id in event_ids:
+        process_webhook_event.apply_async(args=[event_id], queue=queue)
+
+
 @shared_task
 def requeue_stalled_webhook_events() -> int:
     """Re-queues events stuck before a final status; processing is idempotent, so a duplicate costs nothing."""
     ids = stalled_event_ids(older_than_seconds=settings.CONVERSATION_STALLED_AFTER_SECONDS)
-    queue = settings.CONVERSATION_TASK_QUEUE or None
-    for event_id in ids:
-        process_webhook_event.apply_async(args=[event_id], queue=queue)
+    webhook_events_enqueue(event_ids=ids)
     if ids:
         log.warning("line_webhook_events_requeued", count=len(ids))
     return len(ids)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from conversations.api import line_webhook
+from conversations.webhook import line_webhook
 
 urlpatterns = [
     path("line/webhook", line_webhook, name="line-webhook"),

@@ -15,7 +15,9 @@ from django.utils.text import Truncator
 from core.config import services
 from core.config.registry import Definition, UnknownSettingError, definition_for
 from core.config.selectors import display_value, setting_history, version_diff
+from core.errors import AppError
 from core.models import RuntimeSetting, RuntimeSettingVersion
+from core.readonly_admin import ReadOnlyAdmin
 
 REASON_HELP = "Why the setting changes. Kept in the history and the audit log."
 
@@ -182,9 +184,9 @@ class RuntimeSettingAdmin(admin.ModelAdmin):
                 reason=form.cleaned_data["reason"],
                 request=request,
             )
-        except (PermissionDenied, ValidationError) as exc:
+        except AppError as exc:
             # The form checked the same rules; this only happens if they changed in between.
-            messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
+            messages.error(request, exc.message)
             return
         if version is None:
             messages.info(request, f"Nothing changed: {obj.key} already had this value.")
@@ -204,7 +206,7 @@ class RollbackForm(forms.Form):
 
 
 @admin.register(RuntimeSettingVersion)
-class RuntimeSettingVersionAdmin(admin.ModelAdmin):
+class RuntimeSettingVersionAdmin(ReadOnlyAdmin):
     list_display = ["setting", "number", "created_at", "changed_by_username", "short_diff", "reason", "rollback_of"]
     list_filter = ["setting__key"]
     search_fields = ["setting__key", "reason", "changed_by_username"]
@@ -212,15 +214,6 @@ class RuntimeSettingVersionAdmin(admin.ModelAdmin):
     fields = ["setting", "number", "created_at", "changed_by_username", "reason", "diff", "rollback_of", "rollback"]
     readonly_fields = fields
     actions = ["rollback_to_selected"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_rollback_permission(self, request):
         return request.user.has_perm("core.change_runtimesetting")
@@ -276,9 +269,8 @@ class RuntimeSettingVersionAdmin(admin.ModelAdmin):
                 services.setting_rollback(
                     version=version, actor=request.user, reason=form.cleaned_data["reason"], request=request
                 )
-            except ValidationError as exc:
-                # The service names the "value" field, which this form does not have.
-                form.add_error(None, ValidationError(exc.messages))
+            except AppError as exc:
+                form.add_error(None, exc.message)
             else:
                 self.message_user(request, f"{setting.key} is back to the value of version {version.number}.")
                 return HttpResponseRedirect(reverse("admin:core_runtimesetting_change", args=[setting.pk]))

@@ -6,6 +6,7 @@ Validation errors add ``details`` with the per-field messages.
 """
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.dispatch import Signal
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -15,6 +16,13 @@ from core.errors import AppError, RateLimitedError
 from core.logging import get_logger
 
 log = get_logger(__name__)
+
+# Sent for every 401 and 403 the API answers, with ``context``, ``status_code`` and ``code``.
+api_request_denied = Signal()
+
+
+def code_of(body: dict) -> str:
+    return body["error"]["code"]
 
 
 def error_body(*, code: str, message: str, details=None) -> dict:
@@ -54,8 +62,6 @@ def exception_handler(exc, context):
         body = error_body(code="internal_error", message=AppError.default_message)
         status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
     if status_code in (status.HTTP_401_UNAUTHORIZED, status.HTTP_403_FORBIDDEN):
-        # Every refused request leaves an audit entry.
-        from accounts.denials import record_denial
-
-        record_denial(context=context, status_code=status_code, code=body["error"]["code"])
+        # The audit log (accounts) records every refused request.
+        api_request_denied.send(sender=exception_handler, context=context, status_code=status_code, code=code_of(body))
     return Response(body, status=status_code, headers=headers)

@@ -27,6 +27,24 @@ class ValidationError(AppError):
     default_message = "The request is not valid."
 
 
+class PermissionDeniedError(AppError):
+    code = "permission_denied"
+    status_code = 403
+    default_message = "You may not do this."
+
+
+class NotFoundError(AppError):
+    code = "not_found"
+    status_code = 404
+    default_message = "Not found."
+
+
+class ConflictError(AppError):
+    code = "conflict"
+    status_code = 409
+    default_message = "The request conflicts with the current state."
+
+
 class RateLimitedError(AppError):
     code = "rate_limited"
     status_code = 429

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import psutil
 from prometheus_client import Gauge
 
+from core.lazy import ProcessWide
 from core.logging import get_logger
 
 log = get_logger(__name__)
@@ -86,16 +87,16 @@ class MemoryMonitor:
         self._stop.set()
 
 
-_monitor: MemoryMonitor | None = None
+def build_memory_monitor() -> MemoryMonitor:
+    from django.conf import settings
+
+    return MemoryMonitor(
+        warning_percent=settings.MEMORY_WARNING_PERCENT, critical_percent=settings.MEMORY_CRITICAL_PERCENT
+    )
+
+
+_monitor: ProcessWide[MemoryMonitor] = ProcessWide(build_memory_monitor)
 
 
 def get_memory_monitor() -> MemoryMonitor:
-    global _monitor
-    if _monitor is None:
-        from django.conf import settings
-
-        _monitor = MemoryMonitor(
-            warning_percent=settings.MEMORY_WARNING_PERCENT,
-            critical_percent=settings.MEMORY_CRITICAL_PERCENT,
-        )
-    return _monitor
+    return _monitor.get()

@@ -19,6 +19,7 @@ class RuntimeSetting(models.Model):
     class Meta:
         ordering = ["key"]
         verbose_name = "runtime setting"
+        permissions = [("change_critical_runtimesetting", "Can change critical runtime settings")]
 
     def __str__(self):
         return self.key

@@ -2,13 +2,16 @@
 
 One connection pool, a circuit breaker (pybreaker) that opens after repeated
 failures and half-opens to probe, and a bounded in-memory fallback used while
-the breaker is open.  Writes made during an outage are written back to Redis
-once it answers again, so reads move back to Redis without losing them.
+the breaker is open.  Writes made during an outage are merged into Redis once it
+answers again: counters add up, and for values and deletions the newer write wins,
+so a process that was cut off never overwrites what others wrote meanwhile.
+Every key carries the deployment's ``REDIS_KEY_PREFIX``, applied here and nowhere else.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pybreaker
@@ -17,6 +20,7 @@ from django.conf import settings
 from prometheus_client import Counter, Gauge
 
 from core.fallback import FallbackStore
+from core.lazy import ProcessWide
 from core.logging import get_logger
 
 log = get_logger(__name__)
@@ -41,18 +45,46 @@ class _BreakerListener(pybreaker.CircuitBreakerListener):
             self.manager._write_back()
 
 
+# Keeps whichever write is newer: a process coming back from an outage must not replace
+# what another process wrote to Redis after it (or delete what was written since).
+_MERGE_SCRIPT = """
+local newest = redis.call('GET', KEYS[2])
+if newest and tonumber(newest) >= tonumber(ARGV[2]) then return 0 end
+local px = tonumber(ARGV[3])
+if ARGV[4] == '1' then
+  redis.call('DEL', KEYS[1])
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[5])
+elseif px > 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', px)
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', px)
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+  redis.call('SET', KEYS[2], ARGV[2])
+end
+return 1
+"""
+# How long a deletion is remembered, so that an older value cannot come back after an outage.
+_TOMBSTONE_MS = 24 * 3600 * 1000
+
+
 class RedisManager:
+    """Redis for the project's own keys, each under ``key_prefix`` so deployments sharing a server never mix."""
+
     def __init__(
         self,
         url: str | None,
         *,
+        key_prefix: str = "",
         fail_max: int = 3,
         reset_timeout: float = 5.0,
         fallback_maxsize: int = 10_000,
         socket_timeout: float = 0.5,
+        clock=time.time,
     ):
         self.url = url
-        self.fallback = FallbackStore(fallback_maxsize)
+        self.key_prefix = f"{key_prefix}:" if key_prefix else ""
+        self._clock = clock
+        self.fallback = FallbackStore(fallback_maxsize, clock=clock)
         self.breaker = pybreaker.CircuitBreaker(
             fail_max=fail_max,
             reset_timeout=reset_timeout,
@@ -62,6 +94,7 @@ class RedisManager:
         )
         self._write_back_lock = threading.Lock()
         self.client: redis.Redis | None = None
+        self._merge = None
         if url:
             pool = redis.ConnectionPool.from_url(
                 url,
@@ -71,6 +104,15 @@ class RedisManager:
                 retry_on_timeout=False,
             )
             self.client = redis.Redis(connection_pool=pool)
+            self._merge = self.client.register_script(_MERGE_SCRIPT)
+
+    def key(self, name: str) -> str:
+        """The full Redis key of one of our names (for tools that must reach Redis directly)."""
+        return self.key_prefix + name
+
+    @staticmethod
+    def _written_key(full_key: str) -> str:
+        return f"{full_key}:__written_at"
 
     # --- state --------------------------------------------------------------------------
     @property
@@ -109,23 +151,41 @@ class RedisManager:
         FALLBACK_OPS.labels(op=op).inc()
         return False, None
 
-    def get(self, key: str) -> bytes | None:
+    def get(self, name: str) -> bytes | None:
+        key = self.key(name)
         ok, value = self._call("get", self.client.get if self.client else None, key)
         return value if ok else self.fallback.get(key)
 
-    def set(self, key: str, value: bytes | str, ttl: float | None = None) -> None:
+    def set(self, name: str, value: bytes | str, ttl: float | None = None) -> None:
+        key = self.key(name)
         px = int(ttl * 1000) if ttl else None
-        ok, _ = self._call("set", self.client.set if self.client else None, key, value, px=px)
+
+        def _set():
+            pipe = self.client.pipeline(transaction=False)
+            pipe.set(key, value, px=px)
+            pipe.set(self._written_key(key), repr(self._clock()), px=px)
+            return pipe.execute()
+
+        ok, _ = self._call("set", _set)
         if not ok:
             self.fallback.set(key, value.encode() if isinstance(value, str) else value, ttl)
 
-    def delete(self, key: str) -> None:
-        ok, _ = self._call("delete", self.client.delete if self.client else None, key)
+    def delete(self, name: str) -> None:
+        key = self.key(name)
+
+        def _delete():
+            pipe = self.client.pipeline(transaction=False)
+            pipe.delete(key)
+            pipe.set(self._written_key(key), repr(self._clock()), px=_TOMBSTONE_MS)
+            return pipe.execute()
+
+        ok, _ = self._call("delete", _delete)
         if not ok:
             self.fallback.delete(key)
 
-    def incr(self, key: str, ttl: float | None = None) -> int:
+    def incr(self, name: str, ttl: float | None = None) -> int:
         """Increments a counter; ``ttl`` applies when the counter is created."""
+        key = self.key(name)
 
         def _incr():
             pipe = self.client.pipeline()
@@ -137,10 +197,7 @@ class RedisManager:
         ok, value = self._call("incr", _incr)
         if ok:
             return int(value)
-        current = int(self.fallback.get(key) or 0) + 1
-        remaining = self.fallback.ttl(key) or ttl
-        self.fallback.set(key, str(current).encode(), remaining)
-        return current
+        return self.fallback.incr(key, ttl)
 
     # --- recovery -----------------------------------------------------------------------
     def _write_back(self) -> None:
@@ -148,11 +205,29 @@ class RedisManager:
             return
         try:
             items = self.fallback.take_dirty()
-            for key, value, ttl in items:
-                if value is None:
-                    self.client.delete(key)
-                else:
-                    self.client.set(key, value, px=int(ttl * 1000) if ttl else None)
+            now = self._clock()
+            for item in items:
+                if item.delta is not None:
+                    # Counters add up: every process's increments during the outage count.
+                    pipe = self.client.pipeline()
+                    pipe.incrby(item.key, item.delta)
+                    if item.ttl:
+                        pipe.expire(item.key, max(1, int(item.ttl)), nx=True)
+                    pipe.execute()
+                    continue
+                remaining = item.ttl - (now - item.written_at) if item.ttl else None
+                if remaining is not None and remaining <= 0:
+                    continue
+                self._merge(
+                    keys=[item.key, self._written_key(item.key)],
+                    args=[
+                        item.value or b"",
+                        repr(item.written_at),
+                        int(remaining * 1000) if remaining else 0,
+                        "1" if item.value is None else "0",
+                        _TOMBSTONE_MS,
+                    ],
+                )
             if items:
                 log.info("redis_fallback_written_back", keys=len(items))
         except _REDIS_ERRORS as exc:
@@ -164,26 +239,24 @@ class RedisManager:
         return self.fallback.prune(fraction)
 
 
-_manager: RedisManager | None = None
-_manager_lock = threading.Lock()
+def build_redis_manager() -> RedisManager:
+    return RedisManager(
+        settings.REDIS_URL,
+        key_prefix=settings.REDIS_KEY_PREFIX,
+        fail_max=settings.REDIS_BREAKER_FAIL_MAX,
+        reset_timeout=settings.REDIS_BREAKER_RESET_TIMEOUT,
+        fallback_maxsize=settings.REDIS_FALLBACK_MAX_ITEMS,
+    )
+
+
+_manager: ProcessWide[RedisManager] = ProcessWide(build_redis_manager)
 
 
 def get_redis() -> RedisManager:
     """The process-wide manager for ``settings.REDIS_URL`` (memory-only when unset)."""
-    global _manager
-    if _manager is None:
-        with _manager_lock:
-            if _manager is None:
-                _manager = RedisManager(
-                    settings.REDIS_URL,
-                    fail_max=settings.REDIS_BREAKER_FAIL_MAX,
-                    reset_timeout=settings.REDIS_BREAKER_RESET_TIMEOUT,
-                    fallback_maxsize=settings.REDIS_FALLBACK_MAX_ITEMS,
-                )
-    return _manager
+    return _manager.get()
 
 
 def reset_redis() -> None:
     """Forgets the process-wide manager (tests and settings changes)."""
-    global _manager
-    _manager = None
+    _manager.reset()

@@ -3,3 +3,6 @@ from django.apps import AppConfig
 
 class RichMessagesConfig(AppConfig):
     name = "richmessages"
+
+    def ready(self):
+        from richmessages import runtime_settings  # noqa: F401 - registers this app's runtime settings

@@ -1,8 +1,8 @@
 """Every runtime setting, defined once: key, type, default, bounds and whether it is critical.
 
 The database only holds overrides (see :class:`core.models.RuntimeSetting`); a key
-without an override reads as its default.  Adding a setting means adding one
-:class:`Definition` here.
+without an override reads as its default.  Each app defines its own settings in its
+``runtime_settings`` module with :func:`register`, imported from its ``AppConfig.ready``.
 """
 
 from __future__ import annotations
@@ -105,101 +105,21 @@ def _fmt(number: float) -> str:
     return str(int(number)) if float(number).is_integer() else str(number)
 
 
-def _from_settings(name: str, fallback: Any) -> Callable[[], Any]:
+def from_settings(name: str) -> Callable[[], Any]:
     """The environment-driven Django setting is the default; the database may override it."""
-    return lambda: getattr(settings, name, fallback)
+    return lambda: getattr(settings, name)
 
 
-def _default_model() -> str:
-    if getattr(settings, "CONVERSATION_MODEL", None):
-        return settings.CONVERSATION_MODEL
-    if settings.LLM_PROVIDER == "azure" and settings.AZURE_OPENAI_DEPLOYMENT:
-        return settings.AZURE_OPENAI_DEPLOYMENT
-    return settings.OPENAI_MODEL
+# Filled by each app's ``runtime_settings`` module, imported from its AppConfig.ready().
+REGISTRY: dict[str, Definition] = {}
 
 
-def _allowed_models() -> list[str]:
-    return list(settings.LLM_ALLOWED_MODELS)
-
-
-DEFAULT_PERSONA = (
-    "You are the friendly assistant of this LINE official account. Answer in the language the user writes in, "
-    "briefly and politely. If you are not sure, say so instead of guessing."
-)
-
-DEFINITIONS: tuple[Definition, ...] = (
-    Definition(
-        "persona",
-        str,
-        _from_settings("CONVERSATION_PERSONA", DEFAULT_PERSONA),
-        "System prompt that sets the bot's persona for every conversation.",
-        max_length=4000,
-    ),
-    Definition(
-        "llm.model",
-        str,
-        _default_model,
-        "Model (or Azure deployment) that answers users. Allowed values come from LLM_ALLOWED_MODELS.",
-        critical=True,
-        choices=_allowed_models,
-    ),
-    Definition(
-        "llm.temperature",
-        float,
-        _from_settings("CONVERSATION_TEMPERATURE", 0.7),
-        "Sampling temperature of the model's answers.",
-        min_value=0.0,
-        max_value=2.0,
-    ),
-    Definition(
-        "ratelimit.messages_per_minute",
-        int,
-        _from_settings("CONVERSATION_MESSAGES_PER_MINUTE", 20),
-        "Messages one LINE user may send per minute before the bot asks them to slow down.",
-        critical=True,
-        min_value=1,
-        max_value=600,
-    ),
-    Definition(
-        "ratelimit.login_attempts_per_minute",
-        int,
-        10,
-        "Admin login and API token requests per client IP per minute (lowered automatically under attack).",
-        critical=True,
-        min_value=1,
-        max_value=120,
-    ),
-    Definition(
-        "ratelimit.api_requests_per_minute",
-        int,
-        120,
-        "API requests per credential (or per IP without one) per minute.",
-        critical=True,
-        min_value=1,
-        max_value=10_000,
-    ),
-    Definition(
-        "budget.daily_tokens",
-        int,
-        _from_settings("CONVERSATION_DAILY_TOKEN_BUDGET", 50_000),
-        "Model tokens one LINE user may spend per day; 0 turns model answers off.",
-        critical=True,
-        min_value=0,
-    ),
-    Definition("features.web_search", bool, False, "Let the model search the web while answering."),
-    Definition("features.image_understanding", bool, True, "Let the model look at images users send."),
-    Definition("features.file_understanding", bool, True, "Let the model read files (PDF, Word, text) users send."),
-    Definition(
-        "richmessages.cooldown_minutes",
-        int,
-        60,
-        "Minimum minutes between two rich messages sent to the same user.",
-        min_value=0,
-        max_value=10_080,
-    ),
-)
-
-REGISTRY: dict[str, Definition] = {definition.key: definition for definition in DEFINITIONS}
+def register(*definitions: Definition) -> None:
+    for definition in definitions:
+        known = REGISTRY.get(definition.key)
+        if known is not None and known != definition:
+            raise ValueError(f"runtime setting {definition.key!r} is already defined differently")
+        REGISTRY[definition.key] = definition
 
 
 class UnknownSettingError(KeyError):

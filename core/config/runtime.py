@@ -19,8 +19,6 @@ import threading
 import time
 from typing import Any
 
-from django.conf import settings
-
 from core.logging import get_logger
 
 log = get_logger(__name__)
@@ -31,9 +29,7 @@ MAX_STALENESS = 30.0
 
 
 def version_key() -> str:
-    # Shares the cache's namespace so that separate deployments (or test runs) on one Redis never mix.
-    prefix = settings.CACHES.get("default", {}).get("KEY_PREFIX", "")
-    return f"{prefix}:config:version" if prefix else "config:version"
+    return "config:version"
 
 
 def _shared_version() -> int | None:

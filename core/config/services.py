@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError as FieldError
 from django.db import transaction
+from django.dispatch import Signal
 
 from core.config import runtime
 from core.config.registry import REGISTRY, Definition, definition_for
+from core.errors import PermissionDeniedError, ValidationError
 from core.logging import get_logger
 from core.models import RuntimeSetting, RuntimeSettingVersion
 
 log = get_logger(__name__)
 
 REASON_MAX_LENGTH = 1000
+# Administrators hold it (their role has every permission); nobody else may change a critical setting.
+CRITICAL_PERMISSION = "core.change_critical_runtimesetting"
+
+# Sent inside the changing transaction with ``version``, ``definition``, ``actor`` and ``request``;
+# the audit log (accounts) records each change from it.
+runtime_setting_changed = Signal()
 
 
 def settings_sync(*, using: str = "default") -> None:
@@ -29,30 +37,26 @@ def can_change(*, user, definition: Definition) -> bool:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     if definition.critical:
-        return _is_administrator(user)
+        return user.has_perm(CRITICAL_PERMISSION)
     return user.has_perm("core.change_runtimesetting")
-
-
-def _is_administrator(user) -> bool:
-    if user.is_superuser:
-        return True
-    return user.groups.filter(name="Administrator").exists()
 
 
 def _check_permission(*, actor, definition: Definition) -> None:
     if can_change(user=actor, definition=definition):
         return
     if definition.critical:
-        raise PermissionDenied(f"{definition.key} is a critical setting; only an Administrator may change it.")
-    raise PermissionDenied(f"You may not change {definition.key}.")
+        raise PermissionDeniedError(f"{definition.key} is a critical setting; only an Administrator may change it.")
+    raise PermissionDeniedError(f"You may not change {definition.key}.")
 
 
 def _clean_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "Say why the setting changes; the reason is kept in its history."})
+        message = "Say why the setting changes; the reason is kept in its history."
+        raise ValidationError(message, details={"reason": [message]})
     if len(reason) > REASON_MAX_LENGTH:
-        raise ValidationError({"reason": f"Keep the reason under {REASON_MAX_LENGTH} characters."})
+        message = f"Keep the reason under {REASON_MAX_LENGTH} characters."
+        raise ValidationError(message, details={"reason": [message]})
     return reason
 
 
@@ -63,8 +67,8 @@ def setting_update(
     """Sets ``key`` to ``value`` (``None`` restores the code default).
 
     Returns the new version, or ``None`` when the value did not change.
-    Raises ``ValidationError`` for a value outside the schema or a missing reason
-    and ``PermissionDenied`` when ``actor`` may not change the setting.
+    Raises :class:`core.errors.ValidationError` for a value outside the schema or a missing
+    reason and :class:`core.errors.PermissionDeniedError` when ``actor`` may not change the setting.
     """
     definition = definition_for(key)
     _check_permission(actor=actor, definition=definition)
@@ -72,8 +76,8 @@ def setting_update(
     if value is not None:
         try:
             value = definition.clean(value)
-        except ValidationError as exc:
-            raise ValidationError({"value": exc.messages}) from None
+        except FieldError as exc:
+            raise ValidationError("; ".join(exc.messages), details={"value": exc.messages}) from None
 
     setting, _ = RuntimeSetting.objects.get_or_create(key=key)
     setting = RuntimeSetting.objects.select_for_update().get(pk=setting.pk)
@@ -84,7 +88,6 @@ def setting_update(
     setting.value = value
     setting.revision += 1
     setting.updated_by = actor
-    setting.full_clean()
     setting.save()
     version = RuntimeSettingVersion.objects.create(
         setting=setting,
@@ -96,7 +99,9 @@ def setting_update(
         changed_by_username=actor.get_username(),
         rolled_back_from=rolled_back_from,
     )
-    _audit(version=version, definition=definition, actor=actor, request=request)
+    runtime_setting_changed.send(
+        sender=RuntimeSettingVersion, version=version, definition=definition, actor=actor, request=request
+    )
     log.info("runtime_setting_changed", key=key, version=version.number, actor=actor.get_username())
 
     # This process sees its own change at once; the others once the version is published.
@@ -120,22 +125,3 @@ def setting_rollback(*, version: RuntimeSettingVersion, actor, reason: str, requ
     if result is None:
         raise ValidationError(f"{setting.key} already has the value of version {version.number}.")
     return result
-
-
-def _audit(*, version: RuntimeSettingVersion, definition: Definition, actor, request) -> None:
-    from accounts import audit
-
-    action = "config_rolled_back" if version.rolled_back_from_id else "config_changed"
-    details = {
-        "key": definition.key,
-        "version": version.number,
-        "old": version.old_value,
-        "new": version.new_value,
-        "reason": version.reason,
-        "critical": definition.critical,
-    }
-    if version.rolled_back_from_id:
-        details["rolled_back_to_version"] = version.rolled_back_from.number
-    audit.record(
-        action=action, actor=actor, target=f"runtime_setting:{definition.key}", details=details, request=request
-    )

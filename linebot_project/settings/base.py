@@ -56,7 +56,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "core.ratelimit.RateLimitMiddleware",
+    "accounts.ratelimit.RateLimitMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.sessions.SessionTimeoutMiddleware",
     "accounts.enrollment.EnrollmentRequiredMiddleware",
@@ -117,13 +117,18 @@ CELERY_BROKER_URL: str | None = env.url(
     "CELERY_BROKER_URL", default=None, schemes=("amqp", "amqps", "pyamqp", "redis", "rediss", "filesystem", "memory")
 )
 
+# Every key the project writes to Redis (cache, conversation memory, counters) starts with
+# this, so several deployments or test runs can share one Redis server.
+REDIS_KEY_PREFIX: str = env.str("REDIS_KEY_PREFIX", default="linebot")
 
-def cache_settings(redis_url: str | None) -> dict:
+
+def cache_settings(redis_url: str | None, key_prefix: str = "") -> dict:
     if redis_url:
         return {
             "default": {
                 "BACKEND": "django_redis.cache.RedisCache",
                 "LOCATION": redis_url,
+                "KEY_PREFIX": f"{key_prefix}:cache" if key_prefix else "cache",
                 "OPTIONS": {
                     "SOCKET_CONNECT_TIMEOUT": 1,
                     "SOCKET_TIMEOUT": 1,
@@ -141,7 +146,7 @@ def channel_layer_settings(redis_url: str | None) -> dict:
     return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 
-CACHES = cache_settings(REDIS_URL)
+CACHES = cache_settings(REDIS_URL, REDIS_KEY_PREFIX)
 CHANNEL_LAYERS = channel_layer_settings(REDIS_URL)
 
 # --- Celery ---------------------------------------------------------------------------
@@ -171,9 +176,13 @@ LINE_DATA_API_BASE_URL: str = env.url(
 
 # --- Conversations ----------------------------------------------------------------------
 # Defaults for the conversation tunables; conversations/tunables.py is the one place that reads them.
+# The one default persona; the runtime setting ``persona`` overrides it without a restart.
 CONVERSATION_PERSONA: str = env.str(
     "CONVERSATION_PERSONA",
-    default="You are a friendly, concise assistant chatting with people on LINE. Keep answers short and clear.",
+    default=(
+        "You are the friendly assistant of this LINE official account. Answer in the language the user writes in, "
+        "briefly and politely. If you are not sure, say so instead of guessing."
+    ),
 )
 CONVERSATION_MODEL: str | None = env.str("CONVERSATION_MODEL", default=None)
 CONVERSATION_TEMPERATURE: float = env.float("CONVERSATION_TEMPERATURE", default=0.7)
@@ -264,7 +273,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 # Number of reverse proxies in front of the app; 0 means REMOTE_ADDR is the client.
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0)
-AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.resolve"
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.resolve"
 AXES_VERBOSE = False
 
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="LINE bot ops console")

@@ -29,7 +29,7 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 REDIS_URL = env.url("REDIS_URL", required=True, schemes=("redis", "rediss", "unix"))
-CACHES = cache_settings(REDIS_URL)
+CACHES = cache_settings(REDIS_URL, REDIS_KEY_PREFIX)  # noqa: F405
 CHANNEL_LAYERS = channel_layer_settings(REDIS_URL)
 CELERY_BROKER_URL = env.url("CELERY_BROKER_URL", required=True, schemes=("amqp", "amqps", "pyamqp", "redis", "rediss"))
 if CELERY_BROKER_URL and CELERY_BROKER_URL.startswith("redis"):

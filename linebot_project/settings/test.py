@@ -1,6 +1,7 @@
 """Settings for the test suite: real PostgreSQL and Redis at their usual local addresses."""
 
 import os
+import uuid
 
 from .base import *  # noqa: F403
 from .base import VAR_DIR, cache_settings, channel_layer_settings, env, simple_jwt_settings
@@ -15,8 +16,12 @@ DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.
 DATABASES["default"]["TEST"] = {"NAME": f"test_linebot{os.environ.get('TEST_DB_SUFFIX', '')}"}
 
 REDIS_URL = env.url("REDIS_URL", default="redis://127.0.0.1:6379/15", schemes=("redis", "rediss"))
-CACHES = cache_settings(REDIS_URL)
-CACHES["default"]["KEY_PREFIX"] = f"test{os.environ.get('TEST_DB_SUFFIX', '')}"
+# Each test run writes under its own prefix, shared with the processes it starts, so that it
+# only ever reads or deletes its own keys.
+if not os.environ.get("REDIS_KEY_PREFIX"):
+    os.environ["REDIS_KEY_PREFIX"] = f"test{os.environ.get('TEST_DB_SUFFIX', '')}-{uuid.uuid4().hex[:8]}"
+REDIS_KEY_PREFIX = os.environ["REDIS_KEY_PREFIX"]
+CACHES = cache_settings(REDIS_URL, REDIS_KEY_PREFIX)
 CHANNEL_LAYERS = channel_layer_settings(None)
 
 # Unit tests run tasks in-process; integration tests start real workers on a real broker.

@@ -4,9 +4,10 @@ import pytest
 from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 
-from accounts import client_ip, roles
+from accounts import roles
 from accounts.models import AuditEvent
 from accounts.sessions import LAST_SEEN, STARTED_AT
+from core import client_ip
 from tests.accounts.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -1,8 +1,8 @@
 import pytest
 from django.contrib.auth.models import Group, Permission
 
+from accounts.ratelimit import reset_tightening_cache
 from core.config import runtime
-from core.ratelimit import reset_tightening_cache
 
 
 @pytest.fixture(autouse=True)

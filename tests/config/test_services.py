@@ -1,19 +1,21 @@
 from unittest import mock
 
 import pytest
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError as DjangoValidationError
 
 from accounts.models import AuditEvent
 from core import config
 from core.config import runtime
 from core.config.services import setting_rollback, setting_update
+from core.errors import PermissionDeniedError as PermissionDenied
+from core.errors import ValidationError
 from core.models import AppendOnlyError, RuntimeSetting, RuntimeSettingVersion
 
 pytestmark = pytest.mark.django_db
 
 
 def _messages(excinfo) -> str:
-    return " ".join(excinfo.value.messages)
+    return excinfo.value.message
 
 
 def test_get_returns_the_registry_default_without_an_override(settings):
@@ -76,8 +78,8 @@ def test_allowed_models_come_from_the_environment(administrator, settings):
 
 def test_the_model_clean_enforces_the_schema():
     setting = RuntimeSetting(key="llm.temperature", value=3)
-    with pytest.raises(ValidationError, match="at most 2"):
-        setting.full_clean()
+    with pytest.raises(DjangoValidationError, match="at most 2"):
+        setting.clean()
 
 
 def test_a_change_needs_a_reason(administrator):

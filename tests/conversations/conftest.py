@@ -2,8 +2,8 @@ import pytest
 import redis
 from django.conf import settings
 
-from conversations import line_client
-from core import llm
+from core.line import client as line_client
+from core.llm import client as llm_client
 
 from .fakes import SECRET, FakeLine, FakeLLM, body_of, sign
 
@@ -21,24 +21,26 @@ def _conversation_settings(settings):
 def _clean_conversation_keys():
     """Flood counters and contexts live in Redis; each test starts without them."""
     client = redis.Redis.from_url(settings.REDIS_URL)
-    for key in client.scan_iter("conv:*"):
+    # Only this run's keys: the prefix is unique to the test run.
+    pattern = f"{settings.REDIS_KEY_PREFIX}:conv:*"
+    for key in client.scan_iter(pattern):
         client.delete(key)
     yield
-    for key in client.scan_iter("conv:*"):
+    for key in client.scan_iter(pattern):
         client.delete(key)
 
 
 @pytest.fixture
 def fake_line(monkeypatch):
     fake = FakeLine()
-    monkeypatch.setattr(line_client, "get_line_client", lambda: fake)
+    monkeypatch.setattr(line_client._client, "get", lambda: fake)
     return fake
 
 
 @pytest.fixture
 def fake_llm(monkeypatch):
     fake = FakeLLM()
-    monkeypatch.setattr(llm, "get_llm_client", lambda: fake)
+    monkeypatch.setattr(llm_client._client, "get", lambda: fake)
     return fake
 
 

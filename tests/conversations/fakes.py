@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from conversations.line_client import ContentTooLargeError, InvalidReplyTokenError, Profile, SendResult
 from core.errors import LineApiError, LLMError
-from core.llm import ChatResult
+from core.line.client import ContentTooLargeError, InvalidReplyTokenError, Profile, SendResult
+from core.llm.client import ChatResult
 
 SECRET = "unit-test-channel-secret"
 
@@ -103,6 +103,9 @@ class FakeLine:
         self.pushes.append((to, messages, str(retry_key)))
         return SendResult(request_id=f"p{len(self.pushes)}")
 
+    def close(self):
+        pass
+
     def show_loading(self, chat_id, *, seconds=20):
         self.loading.append(chat_id)
 
@@ -137,8 +140,14 @@ def lost_response():
     return error
 
 
+class _NoSDK:
+    def close(self):
+        pass
+
+
 @dataclass
 class FakeLLM:
+    sdk: _NoSDK = field(default_factory=_NoSDK)
     calls: list[dict] = field(default_factory=list)
     errors: list[Exception] = field(default_factory=list)
     answer: str | None = None

@@ -1,6 +1,7 @@
 import pytest
 
-from conversations.context import Context, Turn, context_append, context_clear, context_load, estimate_tokens
+from conversations.context import Context, Turn, context_append, context_clear, context_load
+from core.llm.tokens import estimate_tokens
 from core.memory import get_memory_monitor
 from core.redis import get_redis, reset_redis
 
@@ -25,7 +26,7 @@ def test_token_estimates_count_cjk_characters_as_tokens():
 def test_the_context_lives_in_redis(settings):
     context_clear(424242)
     context_append(424242, [Turn("user", "hi"), Turn("assistant", "hello")])
-    assert get_redis().client.get("conv:ctx:424242")
+    assert get_redis().client.get(get_redis().key("conv:ctx:424242"))
     assert [t.content for t in context_load(424242).turns] == ["hi", "hello"]
     context_clear(424242)
 
@@ -39,7 +40,7 @@ def test_while_redis_is_down_the_context_falls_back_to_memory_which_is_pruned_un
         context_append(conversation_id, [Turn("user", f"hi {conversation_id}")])
     assert manager.using_fallback
     assert context_load(7).turns[0].content == "hi 7"
-    stored = sum(1 for i in range(1, 11) if manager.fallback.get(f"conv:ctx:{i}") is not None)
+    stored = sum(1 for i in range(1, 11) if manager.fallback.get(manager.key(f"conv:ctx:{i}")) is not None)
     assert stored == 10
 
     monitor = get_memory_monitor()
@@ -50,5 +51,5 @@ def test_while_redis_is_down_the_context_falls_back_to_memory_which_is_pruned_un
     finally:
         monitor._read_percent = original
         monitor.check()
-    remaining = sum(1 for i in range(1, 11) if manager.fallback.get(f"conv:ctx:{i}") is not None)
+    remaining = sum(1 for i in range(1, 11) if manager.fallback.get(manager.key(f"conv:ctx:{i}")) is not None)
     assert remaining < 10

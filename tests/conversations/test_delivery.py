@@ -5,11 +5,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from conversations.line_client import InvalidReplyTokenError
 from conversations.models import WebhookEvent
 from conversations.processing import webhook_event_process
 from conversations.tasks import process_webhook_event
 from core.errors import LineApiError
+from core.line.client import InvalidReplyTokenError
 
 from .fakes import lost_response, server_error, text_event
 

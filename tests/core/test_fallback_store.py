@@ -39,10 +39,10 @@ def test_it_hands_over_dirty_entries_once():
     store.set("a", b"1", ttl=30)
     store.delete("b")
 
-    items = {key: (value, ttl) for key, value, ttl in store.take_dirty()}
+    items = {item.key: item for item in store.take_dirty()}
 
-    assert items["a"][0] == b"1" and 0 < items["a"][1] <= 30
-    assert items["b"] == (None, None)
+    assert items["a"].value == b"1" and items["a"].ttl == 30
+    assert items["b"].value is None and items["b"].delta is None
     assert store.take_dirty() == []
     assert len(store) == 0
 

@@ -4,8 +4,8 @@ import io
 import pytest
 from PIL import Image
 
-from core.llm import reset_llm_client
-from core.search import reset_search_provider
+from core.llm.client import reset_llm_client
+from core.llm.search import reset_search_provider
 from linesim.llm.testing import running_llm_double
 
 

@@ -5,8 +5,8 @@ import time
 import pytest
 
 from core.errors import ConfigurationError, LLMError
-from core.llm import ChatResult, ContentFilteredError, ToolSpec, get_llm_client
-from core.search import web_search_tool
+from core.llm.client import ChatResult, ContentFilteredError, ToolSpec, get_llm_client
+from core.llm.search import web_search_tool
 from linesim.llm.replies import prompt_tokens
 from tests.llm.conftest import image_data_url
 

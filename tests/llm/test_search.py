@@ -8,7 +8,7 @@ import pytest
 from aiohttp import web
 
 from core.errors import ConfigurationError, SearchError
-from core.search import (
+from core.llm.search import (
     CachedSearch,
     FakeSearchProvider,
     SearchHit,

@@ -3,9 +3,9 @@
 import pytest
 from django.core.cache import cache
 
-import core.ratelimit
+import accounts.ratelimit
+from accounts.ratelimit import GROUP_LOGIN_IP, adaptive_rate, record_outcome, reset_tightening_cache
 from core.config.services import setting_update
-from core.ratelimit import GROUP_LOGIN_IP, adaptive_rate, record_outcome, reset_tightening_cache
 from core.redis import get_redis
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,7 @@ def _limits_on(settings, monkeypatch):
     settings.RATELIMIT_ENABLE = True
     # Frozen time: a window boundary between two requests would reset the count and make a test flaky.
     monkeypatch.setattr("django_ratelimit.core.time", _FrozenClock)
-    monkeypatch.setattr(core.ratelimit, "time", _FrozenClock)
+    monkeypatch.setattr(accounts.ratelimit, "time", _FrozenClock)
     _forget_counters()
     reset_tightening_cache()
     yield
@@ -34,10 +34,9 @@ def _limits_on(settings, monkeypatch):
 
 def _forget_counters():
     cache.delete_pattern("rl:*")
-    prefix = cache.key_prefix
-    client = get_redis().client
-    for key in client.scan_iter(f"{prefix}:ratelimit:stats:*"):
-        client.delete(key)
+    manager = get_redis()
+    for key in manager.client.scan_iter(manager.key("ratelimit:stats:*")):
+        manager.client.delete(key)
 
 
 @pytest.fixture

@@ -14,18 +14,18 @@ from __future__ import annotations
 import json
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from core import config
 from core.config import services
 from core.config.registry import REGISTRY, UnknownSettingError, definition_for
 from core.config.selectors import display_value, setting_history, version_diff
+from core.errors import AppError
 from core.models import RuntimeSetting, RuntimeSettingVersion
 
 
 class Command(BaseCommand):
-    help = "Lists, changes and rolls back runtime settings (see core/config/registry.py for the keys)."
+    help = "Lists, changes and rolls back runtime settings (list shows every key)."
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -46,8 +46,8 @@ class Command(BaseCommand):
             return getattr(self, f"_{action}")(**options)
         except UnknownSettingError as exc:
             raise CommandError(str(exc)) from None
-        except (ValidationError, PermissionDenied) as exc:
-            raise CommandError("; ".join(getattr(exc, "messages", [str(exc)]))) from None
+        except AppError as exc:
+            raise CommandError(exc.message) from None
 
     def _list(self, **options):
         overridden = dict(RuntimeSetting.objects.filter(value__isnull=False).values_list("key", "value"))

@@ -25,8 +25,8 @@ missing configuration (:class:`LLMConfigurationError`, also a ``ConfigurationErr
 
 Usage::
 
-    from core.llm import get_llm_client
-    from core.search import web_search_tool
+    from core.llm.client import get_llm_client
+    from core.llm.search import web_search_tool
 
     tools = [t for t in [web_search_tool()] if t]
     result = get_llm_client().chat(messages, temperature=0.3, max_tokens=800, tools=tools or None, user=pseudonym)
@@ -40,7 +40,6 @@ Token counts and latency cover the whole answer, tool rounds included.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,10 +49,11 @@ import httpx2
 import openai
 import pybreaker
 from django.conf import settings
-from django.core.signals import setting_changed
 from prometheus_client import Counter, Histogram
 
 from core.errors import ConfigurationError, LLMError
+from core.lazy import ProcessWide
+from core.llm.tokens import estimate_tokens
 from core.logging import get_logger
 
 log = get_logger(__name__)
@@ -131,11 +131,6 @@ class _Round:
     @property
     def text(self) -> str:
         return "".join(self.text_parts)
-
-
-def _estimate_tokens(text: str) -> int:
-    # Only used when a server streams no usage; roughly four characters per token.
-    return max(1, len(text) // 4) if text else 0
 
 
 def _message_text(message: dict) -> str:
@@ -343,9 +338,9 @@ class LLMClient:
         except openai.APIError as exc:
             raise _map_sdk_error(exc) from exc
         if current.prompt_tokens is None:
-            current.prompt_tokens = sum(_estimate_tokens(_message_text(m)) for m in messages)
+            current.prompt_tokens = sum(estimate_tokens(_message_text(m)) for m in messages)
         if current.completion_tokens is None:
-            current.completion_tokens = _estimate_tokens(current.text)
+            current.completion_tokens = estimate_tokens(current.text)
         return current
 
     def _attempt_timeout(self, remaining: float) -> httpx2.Timeout:
@@ -425,10 +420,6 @@ def _no_retry_after_long_waits(max_wait: float) -> Callable[[httpx2.Response], N
 
 
 # --- the process-wide client ----------------------------------------------------------------
-_client: LLMClient | None = None
-_client_lock = threading.Lock()
-
-
 def build_llm_client() -> LLMClient:
     timeout = openai.Timeout(
         settings.LLM_READ_TIMEOUT, connect=settings.LLM_CONNECT_TIMEOUT, write=settings.LLM_READ_TIMEOUT
@@ -464,31 +455,16 @@ def build_llm_client() -> LLMClient:
     )
 
 
+_client: ProcessWide[LLMClient] = ProcessWide(
+    build_llm_client, close=lambda client: client.sdk.close(), settings_prefixes=("LLM_", "AZURE_OPENAI_", "OPENAI_")
+)
+
+
 def get_llm_client() -> LLMClient:
     """The process-wide client, built from settings on first use."""
-    global _client
-    if _client is None:
-        with _client_lock:
-            if _client is None:
-                _client = build_llm_client()
-    return _client
+    return _client.get()
 
 
 def reset_llm_client() -> None:
     """Forget the process-wide client (and its breaker state); the next call rebuilds it."""
-    global _client
-    with _client_lock:
-        old, _client = _client, None
-    if old is not None:
-        old.sdk.close()
-
-
-_SETTING_PREFIXES = ("LLM_", "AZURE_OPENAI_", "OPENAI_")
-
-
-def _on_setting_changed(*, setting: str, **kwargs) -> None:
-    if setting.startswith(_SETTING_PREFIXES):
-        reset_llm_client()
-
-
-setting_changed.connect(_on_setting_changed)
+    _client.reset()

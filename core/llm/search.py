@@ -6,7 +6,7 @@ Off unless ``WEB_SEARCH_PROVIDER`` is set:
   ``search.formats: [html, json]`` in SearXNG's settings.yml);
 * ``fake``: :class:`FakeSearchProvider`, deterministic and offline, for tests and local runs.
 
-The model reaches search through :func:`web_search_tool`, a :class:`core.llm.ToolSpec`
+The model reaches search through :func:`web_search_tool`, a :class:`core.llm.client.ToolSpec`
 named ``web_search``.  A failed search gives the model a short error text, so the
 chat goes on without it.
 """
@@ -20,11 +20,11 @@ from dataclasses import dataclass
 import httpx2
 from cachetools import TTLCache
 from django.conf import settings
-from django.core.signals import setting_changed
 from prometheus_client import Counter
 
 from core.errors import ConfigurationError, SearchError
-from core.llm import ToolSpec
+from core.lazy import ProcessWide
+from core.llm.client import ToolSpec
 from core.logging import get_logger
 
 log = get_logger(__name__)
@@ -148,10 +148,6 @@ class CachedSearch(SearchProvider):
 
 
 # --- the process-wide provider and the LLM tool ---------------------------------------------------
-_provider: CachedSearch | None = None
-_provider_lock = threading.Lock()
-
-
 def build_search_provider() -> SearchProvider | None:
     kind = settings.WEB_SEARCH_PROVIDER
     if not kind:
@@ -167,21 +163,20 @@ def build_search_provider() -> SearchProvider | None:
     return CachedSearch(provider, ttl=settings.WEB_SEARCH_CACHE_TTL, maxsize=settings.WEB_SEARCH_CACHE_SIZE)
 
 
+_provider: ProcessWide[SearchProvider | None] = ProcessWide(
+    build_search_provider, settings_prefixes=("WEB_SEARCH_", "SEARXNG_")
+)
+
+
 def get_search_provider() -> SearchProvider | None:
     """The configured provider with its cache, or None when web search is off."""
-    global _provider
     if not settings.WEB_SEARCH_PROVIDER:
         return None
-    with _provider_lock:
-        if _provider is None:
-            _provider = build_search_provider()
-        return _provider
+    return _provider.get()
 
 
 def reset_search_provider() -> None:
-    global _provider
-    with _provider_lock:
-        _provider = None
+    _provider.reset()
 
 
 def format_hits(hits: list[SearchHit]) -> str:
@@ -203,7 +198,7 @@ def _run_web_search(query: str) -> str:
 
 
 def web_search_tool() -> ToolSpec | None:
-    """The ``web_search`` tool for :meth:`core.llm.LLMClient.chat`, or None when web search is off."""
+    """The ``web_search`` tool for :meth:`core.llm.client.LLMClient.chat`, or None when web search is off."""
     if not settings.WEB_SEARCH_PROVIDER:
         return None
     return ToolSpec(
@@ -217,11 +212,3 @@ def web_search_tool() -> ToolSpec | None:
         },
         handler=_run_web_search,
     )
-
-
-def _on_setting_changed(*, setting: str, **kwargs) -> None:
-    if setting.startswith(("WEB_SEARCH_", "SEARXNG_")):
-        reset_search_provider()
-
-
-setting_changed.connect(_on_setting_changed)

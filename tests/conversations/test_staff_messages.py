@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from accounts import api_keys, roles
 from accounts.models import ApiKey, AuditEvent
-from conversations import test_messages
+from conversations import staff_messages
 from conversations.models import LineUser, Message
 from core.errors import ValidationError
 from linesim.line.testing import running_line_double
@@ -209,7 +209,7 @@ def test_a_line_failure_is_reported_and_nothing_is_recorded(line, alice, make_us
 
 def test_the_service_checks_the_text_before_anything_else(line, alice, make_user):
     with pytest.raises(ValidationError):
-        test_messages.test_message_send(line_user=alice, text="a\x00b", actor=make_user("olga", roles.OPERATOR))
+        staff_messages.staff_message_send(line_user=alice, text="a\x00b", actor=make_user("olga", roles.OPERATOR))
     assert pushes(line) == []
 
 

@@ -1,21 +1,21 @@
-"""The one module that talks to the LINE Platform (line-bot-sdk v3), and the one mock point.
+"""The one module that talks to the LINE Platform (line-bot-sdk v3).
 
 Messages are passed around the app as LINE's own JSON shapes (``{"type": "text", ...}``)
 and only turned into SDK models here.  Failures become :class:`core.errors.LineApiError`:
 ``retryable`` for 429, 5xx and transport errors, ``ambiguous`` when LINE may have acted on
-a request whose answer never came back.
+a request whose answer never came back.  :func:`with_retries` is the one retry policy for
+calls to LINE.
 """
 
 from __future__ import annotations
 
-import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import urllib3
 from django.conf import settings
-from django.core.signals import setting_changed
 from linebot.v3.messaging import (
     ApiClient,
     ApiException,
@@ -28,11 +28,15 @@ from linebot.v3.messaging import (
 )
 from linebot.v3.webhook import SignatureValidator
 from prometheus_client import Counter
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
 from core.errors import LineApiError
+from core.lazy import ProcessWide
 from core.logging import get_logger
 
 log = get_logger(__name__)
+
+T = TypeVar("T")
 
 LINE_CALLS = Counter("line_api_calls_total", "Calls to the LINE Messaging API", ["endpoint", "outcome"])
 
@@ -180,36 +184,62 @@ def _api_error(endpoint: str, exc: ApiException) -> LineApiError:
     return LineApiError(f"LINE {endpoint} answered HTTP {status}.", status=status, retryable=retryable, details=details)
 
 
+# --- retrying ---------------------------------------------------------------------------------
+@dataclass
+class RetryRecord:
+    """What the attempts of one call went through; ``ambiguous`` when LINE may have acted on one."""
+
+    ambiguous: bool = False
+
+
+def _retryable(error: BaseException) -> bool:
+    return isinstance(error, LineApiError) and error.retryable
+
+
+def with_retries(call: Callable[[], T], record: RetryRecord | None = None) -> T:
+    """Runs ``call`` with jittered exponential backoff on 429, 5xx and transport errors.
+
+    Pushes and multicasts carry an ``X-Line-Retry-Key`` (LINE answers 409 to a repeat it
+    already accepted) and reads are reads, so repeating them is safe.  A reply-token call may
+    have reached LINE before its answer was lost: ``record.ambiguous`` tells the caller.
+    """
+    record = record if record is not None else RetryRecord()
+    retrying = Retrying(
+        stop=stop_after_attempt(max(1, settings.LINE_API_ATTEMPTS)),
+        wait=wait_exponential(multiplier=settings.LINE_API_RETRY_WAIT, max=4.0)
+        + wait_random(0, settings.LINE_API_RETRY_WAIT),
+        retry=retry_if_exception(_retryable),
+        reraise=True,
+    )
+    for attempt in retrying:
+        with attempt:
+            try:
+                return call()
+            except LineApiError as exc:
+                if (exc.details or {}).get("ambiguous"):
+                    record.ambiguous = True
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 # --- the process-wide client ------------------------------------------------------------------
-_client: LineClient | None = None
-_lock = threading.Lock()
+def build_line_client() -> LineClient:
+    return LineClient(
+        api_base_url=settings.LINE_API_BASE_URL,
+        data_api_base_url=settings.LINE_DATA_API_BASE_URL,
+        access_token=settings.LINE_CHANNEL_ACCESS_TOKEN or "",
+        timeout=settings.LINE_API_TIMEOUT,
+    )
+
+
+_client: ProcessWide[LineClient] = ProcessWide(
+    build_line_client, close=lambda client: client.close(), settings_prefixes=("LINE_",)
+)
 
 
 def get_line_client() -> LineClient:
-    global _client
-    if _client is None:
-        with _lock:
-            if _client is None:
-                _client = LineClient(
-                    api_base_url=settings.LINE_API_BASE_URL,
-                    data_api_base_url=settings.LINE_DATA_API_BASE_URL,
-                    access_token=settings.LINE_CHANNEL_ACCESS_TOKEN or "",
-                    timeout=settings.LINE_API_TIMEOUT,
-                )
-    return _client
+    return _client.get()
 
 
 def reset_line_client() -> None:
-    global _client
-    with _lock:
-        old, _client = _client, None
-    if old is not None:
-        old.close()
-
-
-def _on_setting_changed(*, setting: str, **kwargs) -> None:
-    if setting.startswith("LINE_"):
-        reset_line_client()
-
-
-setting_changed.connect(_on_setting_changed)
+    _client.reset()

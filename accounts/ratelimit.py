@@ -27,7 +27,11 @@ from django.template.loader import render_to_string
 from django_ratelimit.core import get_usage
 
 from core import config
+from core.api import error_body
+from core.client_ip import resolve as client_ip_resolve
+from core.errors import RateLimitedError
 from core.logging import get_logger
+from core.redis import get_redis
 
 log = get_logger(__name__)
 
@@ -52,14 +56,10 @@ _tightened_cache: TTLCache = TTLCache(maxsize=64, ttl=1.0)
 
 # --- failure ratio ---------------------------------------------------------------------
 def _stats_key(group: str, kind: str, window: int) -> str:
-    # Shares the cache's namespace so separate deployments (or test runs) on one Redis never mix.
-    prefix = settings.CACHES.get("default", {}).get("KEY_PREFIX", "")
-    return f"{prefix}:ratelimit:stats:{group}:{window}:{kind}"
+    return f"ratelimit:stats:{group}:{window}:{kind}"
 
 
 def record_outcome(group: str, *, failed: bool) -> None:
-    from core.redis import get_redis
-
     redis = get_redis()
     window = int(time.time()) // _STATS_WINDOW
     ttl = _STATS_WINDOW * 3
@@ -70,8 +70,6 @@ def record_outcome(group: str, *, failed: bool) -> None:
 
 def failure_ratio(group: str) -> tuple[float, int]:
     """Failures / attempts over the current and the previous minute, and the number of attempts."""
-    from core.redis import get_redis
-
     redis = get_redis()
     window = int(time.time()) // _STATS_WINDOW
     attempts = failures = 0
@@ -106,9 +104,7 @@ def reset_tightening_cache() -> None:
 
 # --- keys ------------------------------------------------------------------------------
 def client_ip(request: HttpRequest) -> str:
-    from accounts.client_ip import resolve
-
-    return resolve(request) or "unknown"
+    return client_ip_resolve(request) or "unknown"
 
 
 def _hash(value: str) -> str:
@@ -205,14 +201,11 @@ def limited_rule(request: HttpRequest) -> tuple[Rule, int] | None:
 
 def too_many_requests(request: HttpRequest, *, retry_after: int) -> HttpResponse:
     if _is_api(request):
-        from core.api import error_body
-        from core.errors import RateLimitedError
-
         body = error_body(code=RateLimitedError.code, message=RateLimitedError.default_message)
         response = JsonResponse(body, status=429)
     else:
         response = HttpResponse(
-            render_to_string("core/ratelimited.html", {"retry_after": retry_after}, request=request), status=429
+            render_to_string("accounts/ratelimited.html", {"retry_after": retry_after}, request=request), status=429
         )
     response["Retry-After"] = str(retry_after)
     return response

@@ -1,0 +1,104 @@
+"""Talking with the model: the prompt, the user's token budget and the LLM call."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from conversations import tunables
+from conversations.context import context_load
+from conversations.line_messages import text_messages
+from conversations.models import Conversation, LineUser, WebhookEvent
+from conversations.outcome import Draft, Outcome
+from conversations.selectors import tokens_used_today
+from conversations.texts import text
+from core.errors import LLMError
+from core.llm.client import get_llm_client
+from core.logging import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Chat:
+    """One event's chat: who speaks, in which conversation, in which language."""
+
+    event: WebhookEvent
+    user: LineUser | None
+    conversation: Conversation
+
+    @property
+    def language(self) -> str:
+        return self.user.language if self.user else ""
+
+    def outcome(self, messages: list[dict] | None, drafts: list[Draft] | None = None) -> Outcome:
+        return Outcome(messages=messages, drafts=drafts or [], conversation=self.conversation, user=self.user)
+
+    def reply_text(self, reply: str, *, said: Draft | None = None) -> Outcome:
+        """Answers with a fixed text; both sides go into the transcript, neither into the model's context."""
+        drafts = [said] if said is not None else []
+        drafts.append(Draft("assistant", reply))
+        return self.outcome([{"type": "text", "text": reply}], drafts)
+
+    def say(self, key: str, *, said: Draft | None = None, **values: str) -> Outcome:
+        """Answers with one of the bot's own sentences (:mod:`conversations.texts`) in the user's language."""
+        return self.reply_text(text(key, self.language, **values), said=said)
+
+
+def system_prompt(language: str) -> str:
+    prompt = tunables.persona()
+    if language:
+        return f"{prompt}\nAlways answer in the language with the code {language!r}."
+    return f"{prompt}\nAnswer in the language the user writes in."
+
+
+def ask(chat: Chat, *, question: str, prompt_content, draft: Draft) -> Outcome:
+    """Asks the model with the conversation's context; ``question`` is how the turn is remembered."""
+    if chat.user is not None and tokens_used_today(line_user=chat.user) >= tunables.daily_token_budget():
+        return chat.say("over_budget", said=draft)
+    context = context_load(chat.conversation.pk)
+    messages = [{"role": "system", "content": system_prompt(chat.language)}]
+    messages += context.as_messages()
+    messages.append({"role": "user", "content": prompt_content})
+    model_settings = tunables.model_settings()
+    tools = [tool for tool in [_web_search_tool()] if tool is not None]
+    try:
+        result = get_llm_client().chat(
+            messages,
+            model=model_settings.model,
+            temperature=model_settings.temperature,
+            max_tokens=model_settings.max_tokens,
+            tools=tools or None,
+            user=_pseudonym(chat),
+        )
+    except LLMError as exc:
+        log.warning("conversation_llm_failed", code=exc.code, status=exc.status)
+        return chat.say("apology", said=draft)
+    # The client never returns an empty answer: it raises LLMError instead.
+    answer = result.text.strip()
+    user_turn = Draft(draft.role, draft.content, media_ref=draft.media_ref, context_text=question)
+    reply = Draft(
+        "assistant",
+        answer,
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+        latency_ms=result.latency_ms,
+        model=result.model,
+        context_text=answer,
+    )
+    return chat.outcome(text_messages(answer), [user_turn, reply])
+
+
+def _web_search_tool():
+    if not tunables.web_search_enabled():
+        return None
+    from core.llm.search import web_search_tool
+
+    return web_search_tool()
+
+
+def _pseudonym(chat: Chat) -> str | None:
+    # The provider sees a stable pseudonym for abuse tracking, never the LINE user id.
+    if chat.user is None:
+        return None
+    return hashlib.sha256(f"line:{chat.user.line_user_id}".encode()).hexdigest()[:32]

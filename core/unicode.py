@@ -1,0 +1,24 @@
+"""Text length as LINE counts it (UTF-16 code units) and as people see it (grapheme clusters)."""
+
+from __future__ import annotations
+
+
+def utf16_len(value: str) -> int:
+    """LINE's limits (5,000 per text message, mention indexes) count UTF-16 code units."""
+    return len(value.encode("utf-16-le")) // 2
+
+
+def utf16_fit(value: str, max_units: int) -> int:
+    """How many characters of ``value`` fit in ``max_units`` UTF-16 units."""
+    units = 0
+    for index, char in enumerate(value):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > max_units:
+            return index
+    return len(value)
+
+
+def utf16_cut(value: str, start: int, length: int) -> str:
+    """``value`` without the ``length`` UTF-16 units that begin at unit ``start``."""
+    units = value.encode("utf-16-le")
+    return (units[: start * 2] + units[(start + length) * 2 :]).decode("utf-16-le", "replace")
