@@ -6,8 +6,8 @@ suite="${1:-all}"; shift || true
 
 source scripts/lib/venv.sh
 source scripts/lib/services.sh
-# The production servers too: tests start gunicorn as docker/compose.yml runs it.
-ensure_venv requirements/dev.txt requirements/prod.txt
+# Every set: the tests drive the doubles, and start gunicorn as docker/compose.yml runs it.
+ensure_venv requirements/base.txt requirements/doubles.txt requirements/dev.txt requirements/prod.txt
 ensure_services || { echo "Services missing: PostgreSQL, Redis and RabbitMQ are required." >&2; exit 1; }
 bash scripts/lib/browser.sh
 

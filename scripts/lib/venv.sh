@@ -1,11 +1,12 @@
-# Sourced by the scripts: creates .venv and installs requirement files when they changed.
-# usage: ensure_venv requirements/dev.txt requirements/prod.txt ...
+# Sourced by the scripts: creates .venv and installs hash-locked requirement files when they changed.
+# usage: ensure_venv requirements/base.txt requirements/doubles.txt ...
 #
-# All the files go to one pip call so pip resolves them as one set. A failed pip call stops the
-# calling script and writes no stamp, so the next run installs again instead of trusting a
-# half-installed .venv.
+# All the files go to one pip call so pip resolves them as one set (the locks are compiled to agree,
+# see scripts/lock_requirements.sh) and checks every download against its hash. A failed pip call
+# stops the calling script and writes no stamp, so the next run installs again instead of trusting
+# a half-installed .venv.
 
-# The pip that new environments get.
+# The pip that new environments get, as docker/Dockerfile does; requirements/dev.txt locks the same one.
 VENV_PIP_VERSION=26.3
 
 # _venv_pip WHAT PIP-ARGS...: runs pip quietly; on failure prints all it said and returns its status.
@@ -54,7 +55,7 @@ ensure_venv() {
     echo "==> installing $*"
     local args=()
     for req in "$@"; do args+=(-r "$req"); done
-    _venv_pip "installing $*" install "${args[@]}" || exit 1
+    _venv_pip "installing $*" install --require-hashes "${args[@]}" || exit 1
     echo "$digest" >"$stamp"
   fi
 }
