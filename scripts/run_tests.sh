@@ -17,7 +17,7 @@ echo "==> ruff"
 .venv/bin/ruff format --check .
 echo "==> bandit (fails on any high-severity finding)"
 .venv/bin/bandit -q -r . -x ./.venv,./tests,./var,./benchmarks --severity-level high
-echo "==> pip-audit (pinned runtime requirements; see docs/SECURITY.md)"
+echo "==> pip-audit (locked runtime requirements; see docs/SECURITY.md)"
 .venv/bin/python scripts/audit_requirements.py
 
 case "$suite" in
