@@ -23,6 +23,8 @@ echo "==> bandit (fails on any high-severity finding)"
 .venv/bin/bandit -q -r . -x ./.venv,./tests,./var,./benchmarks --severity-level high
 echo "==> pip-audit (locked runtime requirements; see docs/SECURITY.md)"
 .venv/bin/python scripts/audit_requirements.py
+echo "==> import-linter (architecture contracts in pyproject.toml)"
+.venv/bin/lint-imports
 
 case "$suite" in
   unit) markers=(-m "not integration and not browser") ; cov=() ;;
