@@ -1,4 +1,7 @@
-"""pip-audit over the pinned runtime requirements, with a verdict CI can act on.
+"""pip-audit over the locked runtime requirements, with a verdict CI can act on.
+
+It reads the hash-locked requirements/base.txt and requirements/prod.txt, which list every package the
+production image installs, transitive ones included, so pip-audit needs no resolution of its own.
 
 usage: .venv/bin/python scripts/audit_requirements.py
 
@@ -20,6 +23,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+# What docker/Dockerfile installs; the doubles and the test tools never reach production.
 REQUIREMENTS = ["requirements/base.txt", "requirements/prod.txt"]
 
 # Vulnerability id -> why it is accepted (keep docs/SECURITY.md in step).
@@ -30,7 +34,10 @@ def run_audit() -> dict:
     args = [str(REPO / ".venv" / "bin" / "pip-audit")]
     for requirement in REQUIREMENTS:
         args += ["-r", str(REPO / requirement)]
-    args += ["--no-deps", "--disable-pip", "--progress-spinner", "off", "-f", "json", "--timeout", "10"]
+    # The locks are complete and hashed: --disable-pip audits exactly their lines instead of resolving
+    # again, and --require-hashes rejects a hand-added line that bypassed the lock (a package listed in
+    # both files with two different versions is rejected too).
+    args += ["--require-hashes", "--disable-pip", "--progress-spinner", "off", "-f", "json", "--timeout", "10"]
     for vuln_id in ACCEPTED:
         args += ["--ignore-vuln", vuln_id]
     try:

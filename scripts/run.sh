@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source scripts/lib/venv.sh
-ensure_venv requirements/base.txt
+# The doubles' own dependencies too: run.sh starts the LINE and LLM doubles.
+ensure_venv requirements/base.txt requirements/doubles.txt
 
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-linebot_project.settings.local}"
 HOST="${HOST:-127.0.0.1}"

@@ -1,6 +1,7 @@
 """The verdict of scripts/audit_requirements.py for each kind of pip-audit report."""
 
 import importlib.util
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,19 @@ def test_an_unreachable_service_fails_when_the_audit_is_required(report, monkeyp
     monkeypatch.setenv("PIP_AUDIT_REQUIRED", "1")
     report([], error="ConnectionError")
     assert audit.main() == 1
+
+
+def test_it_audits_the_hashed_runtime_locks_line_by_line(monkeypatch):
+    calls = []
+
+    def fake_run(args, **kwargs):
+        calls.append(args)
+        return subprocess.CompletedProcess(args, 0, stdout='{"dependencies": []}', stderr="")
+
+    monkeypatch.setattr(audit.subprocess, "run", fake_run)
+
+    assert audit.run_audit() == {"dependencies": []}
+    (args,) = calls
+    assert [Path(args[i + 1]).name for i, arg in enumerate(args) if arg == "-r"] == ["base.txt", "prod.txt"]
+    assert {"--require-hashes", "--disable-pip"} <= set(args)
+    assert "--no-deps" not in args  # redundant with hashes, and pip-audit warns about it
