@@ -13,10 +13,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from core.config import services
+from core.config.models import RuntimeSetting, RuntimeSettingVersion
 from core.config.registry import Definition, UnknownSettingError, definition_for
 from core.config.selectors import display_value, setting_history, version_diff
 from core.errors import AppError
-from core.models import RuntimeSetting, RuntimeSettingVersion
 from core.readonly_admin import ReadOnlyAdmin
 
 REASON_HELP = "Why the setting changes. Kept in the history and the audit log."

@@ -1,6 +1,6 @@
 """Every runtime setting, defined once: key, type, default, bounds and whether it is critical.
 
-The database only holds overrides (see :class:`core.models.RuntimeSetting`); a key
+The database only holds overrides (see :class:`core.config.models.RuntimeSetting`); a key
 without an override reads as its default.  Each app defines its own settings in its
 ``runtime_settings`` module with :func:`register`, imported from its ``AppConfig.ready``.
 """

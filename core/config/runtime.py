@@ -3,7 +3,7 @@
 Each process keeps the current overrides in memory.  At most every
 ``CHECK_INTERVAL`` seconds it compares its version with the shared version
 counter in Redis (``config:version``, the id of the newest
-:class:`core.models.RuntimeSettingVersion`), which every change writes after its
+:class:`core.config.models.RuntimeSettingVersion`), which every change writes after its
 transaction commits; a different number means "reload from the database".
 
 When Redis is unavailable (or not configured) the process asks the database
@@ -49,14 +49,14 @@ def _shared_version() -> int | None:
 def _database_version() -> int:
     from django.db.models import Max
 
-    from core.models import RuntimeSettingVersion
+    from core.config.models import RuntimeSettingVersion
 
     return RuntimeSettingVersion.objects.aggregate(newest=Max("id"))["newest"] or 0
 
 
 def _load_overrides() -> dict[str, Any]:
+    from core.config.models import RuntimeSetting
     from core.config.registry import REGISTRY
-    from core.models import RuntimeSetting
 
     values: dict[str, Any] = {}
     for key, raw in RuntimeSetting.objects.filter(value__isnull=False).values_list("key", "value"):

@@ -6,8 +6,8 @@ import difflib
 import json
 from typing import Any
 
+from core.config.models import RuntimeSettingVersion
 from core.config.registry import REGISTRY
-from core.models import RuntimeSettingVersion
 
 
 def display_value(key: str, value: Any) -> str:

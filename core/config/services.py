@@ -9,10 +9,10 @@ from django.db import transaction
 from django.dispatch import Signal
 
 from core.config import runtime
+from core.config.models import RuntimeSetting, RuntimeSettingVersion
 from core.config.registry import REGISTRY, Definition, definition_for
 from core.errors import PermissionDeniedError, ValidationError
 from core.logging import get_logger
-from core.models import RuntimeSetting, RuntimeSettingVersion
 
 log = get_logger(__name__)
 

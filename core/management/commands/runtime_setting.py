@@ -18,10 +18,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core import config
 from core.config import services
+from core.config.models import RuntimeSetting, RuntimeSettingVersion
 from core.config.registry import REGISTRY, UnknownSettingError, definition_for
 from core.config.selectors import display_value, setting_history, version_diff
 from core.errors import AppError
-from core.models import RuntimeSetting, RuntimeSettingVersion
 
 
 class Command(BaseCommand):
