@@ -47,10 +47,19 @@ ROLES: dict[str, Role] = {
     ADMINISTRATOR: Role(ADMINISTRATOR, all_permissions=True),
     OPERATOR: Role(
         OPERATOR,
-        apps=(AppRule("conversations", ALL), AppRule("monitoring", ALL)),
-        permissions=("accounts.send_test_message",),
+        apps=(AppRule("conversations", ALL), AppRule("monitoring", ALL), AppRule("richmessages", VIEW)),
+        permissions=(
+            "accounts.send_test_message",
+            "richmessages.approve_richtemplate",
+            "richmessages.send_test_richmessage",
+        ),
     ),
-    CONTENT_EDITOR: Role(CONTENT_EDITOR, apps=(AppRule("richmessages", ALL),)),
+    # Content editors make templates and messages; someone else (an Operator or Administrator) approves.
+    CONTENT_EDITOR: Role(
+        CONTENT_EDITOR,
+        apps=(AppRule("richmessages", ALL),),
+        excluded=("richmessages.approve_richtemplate",),
+    ),
     ANALYST: Role(ANALYST, apps=(AppRule("analytics", VIEW), AppRule("monitoring", VIEW))),
 }
 

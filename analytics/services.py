@@ -1,0 +1,55 @@
+"""The one way to record an engagement event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import DatabaseError, transaction
+
+from analytics.models import Event
+from core.logging import get_logger
+
+log = get_logger(__name__)
+
+_PROPS_MAX_KEYS = 20
+
+
+def event_record(
+    *,
+    type: str,
+    line_user=None,
+    occurred_at: datetime | None = None,
+    campaign_id: int | None = None,
+    variant: str = "",
+    rich_message=None,
+    template_version=None,
+    button: str = "",
+    props: dict[str, Any] | None = None,
+) -> Event | None:
+    """Appends one event. A failure is logged and swallowed: analytics never breaks what it observes."""
+    if type not in Event.Type.values:
+        raise ValueError(f"unknown event type {type!r}")
+    props = dict(list((props or {}).items())[:_PROPS_MAX_KEYS])
+    event = Event(
+        type=type,
+        line_user=line_user,
+        campaign_id=campaign_id,
+        variant=variant[:32],
+        rich_message=rich_message,
+        template_version=template_version
+        if template_version is not None
+        else getattr(rich_message, "template_version", None),
+        button=button[:32],
+        props=props,
+    )
+    if occurred_at is not None:
+        event.occurred_at = occurred_at
+    try:
+        # A savepoint, so a failed insert does not poison the caller's transaction.
+        with transaction.atomic():
+            event.save(force_insert=True)
+    except DatabaseError:
+        log.exception("analytics_event_not_recorded", type=type)
+        return None
+    return event
