@@ -80,6 +80,10 @@ class AuditEvent(models.Model):
         SUSPICIOUS_ACTIVITY = "suspicious_activity", "Suspicious activity"
         AUDIT_EXPORTED = "audit_exported", "Audit log exported"
         TEST_MESSAGE_SENT = "test_message_sent", "Test message sent"
+        RICH_TEMPLATE_CREATED = "rich_template_created", "Rich template created"
+        RICH_TEMPLATE_UPDATED = "rich_template_updated", "Rich template updated"
+        RICH_TEMPLATE_APPROVED = "rich_template_approved", "Rich template approved"
+        RICH_TEMPLATE_ARCHIVED = "rich_template_archived", "Rich template archived"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     actor = models.ForeignKey(
