@@ -9,5 +9,6 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("", include("conversations.urls")),
+    path("", include("richmessages.urls")),
     path("api/v1/", include("linebot_project.api_urls")),
 ]

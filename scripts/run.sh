@@ -12,6 +12,8 @@ export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-linebot_project.setting
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
 PY=.venv/bin/python
+# Rich-message images get absolute URLs on this address (LINE needs a public HTTPS one in production).
+export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://$HOST:$PORT}"
 mkdir -p var/log
 
 echo "==> migrating"

@@ -56,6 +56,7 @@ export DJANGO_SETTINGS_MODULE=linebot_project.settings.production
 export DJANGO_SECRET_KEY="bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 export JWT_SIGNING_KEY="bench-only-jwt-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 export DJANGO_ALLOWED_HOSTS=127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=0 LOG_LEVEL=WARNING
+export PUBLIC_BASE_URL=https://bench.invalid
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
 export REDIS_URL=redis://127.0.0.1:6379/12
 # BENCH_BROKER_URL=redis://127.0.0.1:6379/11 compares Redis as the broker with RabbitMQ.

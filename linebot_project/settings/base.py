@@ -111,6 +111,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # LINE posts at most 1 MiB bodies; larger bodies are refused before parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
+# --- Public URLs ----------------------------------------------------------------------
+# Where LINE's apps reach this deployment from outside, e.g. https://bot.example.com: hero images
+# of rich messages are fetched from absolute URLs built on it. Required (HTTPS) in production;
+# locally the address scripts/run.sh serves on.
+PUBLIC_BASE_URL: str = env.url("PUBLIC_BASE_URL", default="http://127.0.0.1:8000", schemes=("http", "https"))
+# Rich-message images are read through STORAGES["default"] and served by the app; with this on, the
+# app redirects to the storage backend's own URL instead (a bucket or CDN that serves public files).
+RICH_IMAGES_REDIRECT: bool = env.bool("RICH_IMAGES_REDIRECT", default=False)
+
 # --- Services -------------------------------------------------------------------------
 REDIS_URL: str | None = env.url("REDIS_URL", default=None, schemes=("redis", "rediss", "unix"))
 CELERY_BROKER_URL: str | None = env.url(

@@ -39,6 +39,8 @@ if CELERY_BROKER_URL and CELERY_BROKER_URL.startswith("redis"):
 
 LINE_CHANNEL_SECRET = env.str("LINE_CHANNEL_SECRET", required=True)
 LINE_CHANNEL_ACCESS_TOKEN = env.str("LINE_CHANNEL_ACCESS_TOKEN", required=True)
+# LINE fetches hero images only over HTTPS.
+PUBLIC_BASE_URL = env.url("PUBLIC_BASE_URL", required=True, schemes=("https",)) or "https://missing.invalid"
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -22,6 +22,7 @@ def production_env(*, database_url: str, **overrides) -> dict[str, str]:
         "LINE_CHANNEL_ACCESS_TOKEN": secrets.token_urlsafe(64),
         "JWT_SIGNING_KEY": secrets.token_urlsafe(64),
         "API_KEY_PEPPER": secrets.token_urlsafe(32),
+        "PUBLIC_BASE_URL": "https://bot.example.com",
     }
     env.update(overrides)
     return {key: value for key, value in env.items() if value is not None}
