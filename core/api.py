@@ -8,7 +8,7 @@ Validation errors add ``details`` with the per-field messages.
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.dispatch import Signal
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
 from core import correlation
@@ -30,6 +30,19 @@ def error_body(*, code: str, message: str, details=None) -> dict:
     if details:
         error["details"] = details
     return {"error": error}
+
+
+class ErrorDetailOutput(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    correlation_id = serializers.CharField(allow_null=True)
+    details = serializers.JSONField(required=False, help_text="Messages per field, for validation errors.")
+
+
+class ErrorOutput(serializers.Serializer):
+    """The error shape, for OpenAPI descriptions of error responses."""
+
+    error = ErrorDetailOutput()
 
 
 def exception_handler(exc, context):

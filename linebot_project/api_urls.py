@@ -12,4 +12,5 @@ urlpatterns = [
     path("docs/", DocsView.as_view(url_name="api:schema"), name="docs"),
     path("", include("accounts.urls")),
     path("", include("conversations.api_urls")),
+    path("", include("richmessages.api_urls")),
 ]

@@ -1,0 +1,17 @@
+from rest_framework.routers import SimpleRouter
+
+from richmessages import api
+
+
+class OptionalSlashRouter(SimpleRouter):
+    """Answers ``/rich-templates/1`` and ``/rich-templates/1/`` alike (no redirect for a POST to lose its body)."""
+
+    def __init__(self):
+        super().__init__()
+        self.trailing_slash = "/?"
+
+
+router = OptionalSlashRouter()
+router.register("rich-templates", api.RichTemplateViewSet, basename="rich-template")
+
+urlpatterns = router.urls
