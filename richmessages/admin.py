@@ -12,7 +12,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
@@ -311,7 +311,9 @@ class RichTemplateVersionAdmin(FormPages, admin.ModelAdmin):
 
     def _version_or_404(self, request, object_id):
         version = self.get_object(request, unquote(object_id))
-        if version is None or not self.has_view_permission(request, version):
+        if version is None:
+            raise Http404("No such version.")
+        if not self.has_view_permission(request, version):
             raise PermissionDenied
         return version
 

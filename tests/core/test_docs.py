@@ -39,3 +39,11 @@ def test_the_compose_stack_has_every_process_and_service():
     assert "linebot_project.wsgi:application" in compose["services"]["web"]["command"]
     assert "linebot_project.asgi:application" in compose["services"]["websocket"]["command"]
     assert compose["services"]["worker"]["command"][:3] == ["celery", "-A", "linebot_project"]
+
+
+def test_web_and_workers_share_the_stored_media():
+    compose = yaml.safe_load((ROOT / "docker" / "compose.yml").read_text())
+
+    for service in ("web", "websocket", "worker", "beat", "migrate"):
+        assert "media:/app/var/media" in compose["services"][service]["volumes"], service
+    assert "media" in compose["volumes"]

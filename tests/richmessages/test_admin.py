@@ -224,3 +224,7 @@ def test_templates_are_filtered_by_use(editor):
 
     assert [t.name for t in client.get(TEMPLATES, {"archived": "no"}).context["cl"].result_list] == ["Evening"]
     assert [t.name for t in client.get(TEMPLATES, {"archived": "yes"}).context["cl"].result_list] == ["Morning run"]
+
+
+def test_approving_a_version_that_does_not_exist_is_a_404(operator):
+    assert signed_in(operator).post(f"{VERSIONS}999999/approve/").status_code == 404

@@ -134,8 +134,8 @@ def test_a_bad_entry_is_reported_not_imported(tmp_path, editor):
 
     _, err = run(str(tmp_path), "--as", "editor")
 
-    assert "invalid   a.png: a.png: must be an object" in err
-    assert "invalid   b.png: b.png: unknown key(s): colour" in err
+    assert "invalid   a.png: entry: must be an object" in err
+    assert "invalid   b.png: entry: unknown key(s): colour" in err
     assert not RichTemplate.objects.exists()
 
 

@@ -96,7 +96,7 @@ class Command(BaseCommand):
         if same_image.exists():
             return "skipped", f"same image as template {same_image.first().template.slug}"
         try:
-            fields = metadata.from_upstream(entry, field=file_name)
+            fields = metadata.from_upstream(entry, field="entry")
             with path.open("rb") as file:
                 template = services.rich_template_create(
                     name=path.stem.replace("_", " ").replace("-", " ").strip().capitalize() or slug,
