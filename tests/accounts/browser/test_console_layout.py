@@ -150,3 +150,21 @@ def test_the_transcript_shows_canned_replies_and_pictures(console, operator, lin
     for message, width in ((kept, 160), (gone, 320)):
         image = page.locator(f'img[src="{reverse("admin:conversations_message_picture", args=[message.pk])}"]')
         assert image.evaluate("img => img.complete && img.naturalWidth") == width
+
+
+def test_view_site_leads_to_a_front_page_that_leads_back(console, operator):
+    page = console(operator)
+    failed = []
+    page.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)
+    page.goto(reverse("admin:index"))
+
+    page.click("#user-tools a:text('View site')")
+    page.wait_for_load_state("networkidle")
+    screenshot(page, "front-page")
+
+    assert page.url.endswith("/")
+    assert page.title() == "LINE bot platform"
+    page.click("text=Ops console")
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith(reverse("admin:index"))
+    assert failed == []
