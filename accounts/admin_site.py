@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.admin import ModelAdmin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -10,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django_otp.admin import OTPAdminSite
 
-from accounts import audit, enrollment, roles
+from accounts import audit, enrollment, password_change, roles
 from accounts.admin_audit import audited
 from accounts.forms import OpsLoginForm
 from accounts.models import AuditEvent
@@ -87,13 +88,18 @@ class OpsAdminSite(OTPAdminSite):
         return super().admin_view(audited_view, cacheable)
 
     def password_change(self, request, extra_context=None):
+        if request.method == "GET" and getattr(request.user, "must_change_password", False):
+            messages.warning(request, "You signed in with a one-time password. Choose your own password to continue.")
         response = super().password_change(request, extra_context)
         if request.method == "POST" and response.status_code == 302:
+            details = {"by": "self"}
+            if password_change.password_changed_by_user(user=request.user):
+                details["replaced_one_time_password"] = True
             audit.record(
                 action=AuditEvent.Action.PASSWORD_CHANGED,
                 actor=request.user,
                 target=f"user:{request.user.get_username()}",
-                details={"by": "self"},
+                details=details,
                 request=request,
             )
         return response

@@ -49,6 +49,10 @@ class OTPTokenObtainPairSerializer(TokenObtainPairSerializer):
                     sender=__name__, credentials={"username": user.get_username(), "reason": "otp"}, request=request
                 )
                 raise exceptions.AuthenticationFailed("The TOTP code is not valid.", code="otp_invalid")
+        if user.must_change_password:
+            raise exceptions.AuthenticationFailed(
+                "Choose your own password in the ops console first.", code="password_change_required"
+            )
         audit.record(action=AuditEvent.Action.JWT_OBTAINED, actor=user, target=f"user:{user.username}", request=request)
         detection.staff_login_seen(user=user, ip_address=audit.client_ip(request), request=request)
         return data

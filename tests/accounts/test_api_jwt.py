@@ -45,6 +45,16 @@ def test_a_wrong_totp_code_gets_no_token_and_is_audited(api_client, staff):
     assert AuditEvent.objects.get(action="otp_failed").details["stage"] == "jwt"
 
 
+def test_a_user_who_must_change_a_one_time_password_gets_no_token(api_client, staff):
+    staff.must_change_password = True
+    staff.save()
+
+    response = _obtain(api_client, staff, otp=fresh_code(TOTPDevice.objects.get(user=staff)))
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "password_change_required"
+
+
 def test_a_staff_user_without_a_device_must_enroll_first(api_client, make_user):
     user = make_user("fresh", role=roles.OPERATOR)
     response = _obtain(api_client, user, otp="123456")
