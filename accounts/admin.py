@@ -31,6 +31,7 @@ class StaffUserAdmin(UserAdmin):
     list_display = ["username", "email", "is_active", "is_staff", "role_list", "has_mfa", "last_login"]
     list_filter = ["is_staff", "is_active", "groups"]
     actions = ["reset_mfa_device"]
+    fieldsets = [*UserAdmin.fieldsets, ("Sign-in", {"fields": ["must_change_password"]})]
 
     @admin.display(description="roles")
     def role_list(self, obj):

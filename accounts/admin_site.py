@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.admin import ModelAdmin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -10,10 +11,39 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django_otp.admin import OTPAdminSite
 
-from accounts import audit, enrollment
+from accounts import audit, enrollment, password_change, roles
 from accounts.admin_audit import audited
 from accounts.forms import OpsLoginForm
 from accounts.models import AuditEvent
+
+# Apps whose admin pages show a library's own bookkeeping (sign-in attempts, JWT blacklist,
+# Celery beat tables, MFA devices): Administrators only, whatever permissions others hold.
+INTERNAL_APP_LABELS = frozenset({"axes", "token_blacklist", "django_celery_beat", "otp_totp", "otp_static"})
+
+
+class AdministratorsOnlyMixin:
+    """Hides a ModelAdmin from everyone but Administrators: not in the index, its URLs refused."""
+
+    def has_module_permission(self, request):
+        return roles.is_administrator(request.user) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return roles.is_administrator(request.user) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, *args, **kwargs):
+        return roles.is_administrator(request.user) and super().has_add_permission(request, *args, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        return roles.is_administrator(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return roles.is_administrator(request.user) and super().has_delete_permission(request, obj)
+
+
+def administrators_only(admin_class: type) -> type:
+    if issubclass(admin_class, AdministratorsOnlyMixin):
+        return admin_class
+    return type(admin_class.__name__, (AdministratorsOnlyMixin, admin_class), {"__module__": admin_class.__module__})
 
 
 class OpsAdminSite(OTPAdminSite):
@@ -33,7 +63,13 @@ class OpsAdminSite(OTPAdminSite):
         super().__init__(name)
 
     def register(self, model_or_iterable, admin_class=None, **options):
-        super().register(model_or_iterable, audited(admin_class or ModelAdmin), **options)
+        admin_class = audited(admin_class or ModelAdmin)
+        models = [model_or_iterable] if isinstance(model_or_iterable, type) else list(model_or_iterable)
+        for model in models:
+            model_admin = admin_class
+            if model._meta.app_label in INTERNAL_APP_LABELS:
+                model_admin = administrators_only(admin_class)
+            super().register(model, model_admin, **options)
 
     def admin_view(self, view, cacheable=False):
         @wraps(view)
@@ -52,13 +88,18 @@ class OpsAdminSite(OTPAdminSite):
         return super().admin_view(audited_view, cacheable)
 
     def password_change(self, request, extra_context=None):
+        if request.method == "GET" and getattr(request.user, "must_change_password", False):
+            messages.warning(request, "You signed in with a one-time password. Choose your own password to continue.")
         response = super().password_change(request, extra_context)
         if request.method == "POST" and response.status_code == 302:
+            details = {"by": "self"}
+            if password_change.password_changed_by_user(user=request.user):
+                details["replaced_one_time_password"] = True
             audit.record(
                 action=AuditEvent.Action.PASSWORD_CHANGED,
                 actor=request.user,
                 target=f"user:{request.user.get_username()}",
-                details={"by": "self"},
+                details=details,
                 request=request,
             )
         return response

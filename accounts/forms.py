@@ -6,7 +6,7 @@ from django.contrib.auth.signals import user_login_failed
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import audit
+from accounts import audit, mfa
 from accounts.models import AuditEvent
 
 
@@ -28,7 +28,6 @@ class OpsLoginForm(AdminAuthenticationForm):
         **AdminAuthenticationForm.error_messages,
         "otp_required": "Enter the code from your authenticator app (or a backup code).",
         "otp_invalid": "That authentication code is not valid.",
-        "otp_throttled": "Too many wrong codes; wait a little and try again.",
     }
 
     def clean(self):
@@ -48,9 +47,9 @@ class OpsLoginForm(AdminAuthenticationForm):
         device = totp if token.isdigit() and len(token) == 6 else StaticDevice.objects.filter(user=user).first()
         if device is None:
             self._otp_failed(user, "no_backup_codes")
-        allowed, _ = device.verify_is_allowed()
-        if not allowed:
-            self._otp_failed(user, "throttled", code="otp_throttled")
+        refusal = mfa.verify_refusal(device)
+        if refusal is not None:
+            self._otp_failed(user, "throttled", code="otp_throttled", message=refusal)
         if not device.verify_token(token):
             self._otp_failed(user, "invalid")
         user.otp_device = device
@@ -63,7 +62,7 @@ class OpsLoginForm(AdminAuthenticationForm):
             )
         return cleaned
 
-    def _otp_failed(self, user, reason: str, *, code: str = "otp_invalid"):
+    def _otp_failed(self, user, reason: str, *, code: str = "otp_invalid", message: str | None = None):
         audit.record(
             action=AuditEvent.Action.OTP_FAILED,
             actor=user,
@@ -78,7 +77,7 @@ class OpsLoginForm(AdminAuthenticationForm):
             request=self.request,
         )
         self.user_cache = None
-        raise forms.ValidationError(self.error_messages[code], code=code)
+        raise forms.ValidationError(message or self.error_messages[code], code=code)
 
 
 class TokenForm(forms.Form):

@@ -12,7 +12,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts import audit, detection
+from accounts import audit, detection, mfa
 from accounts.models import AuditEvent
 
 
@@ -35,20 +35,26 @@ class OTPTokenObtainPairSerializer(TokenObtainPairSerializer):
                 )
             if not token:
                 raise exceptions.AuthenticationFailed("A TOTP code is required.", code="otp_required")
-            allowed, _ = device.verify_is_allowed()
-            if not allowed or not token.isdigit() or not device.verify_token(token):
+            refusal = mfa.verify_refusal(device)
+            if refusal is not None or not token.isdigit() or not device.verify_token(token):
                 audit.record(
                     action=AuditEvent.Action.OTP_FAILED,
                     actor=user,
                     target=f"user:{user.username}",
-                    details={"stage": "jwt", "throttled": not allowed},
+                    details={"stage": "jwt", "throttled": refusal is not None},
                     request=request,
                 )
                 # Counted by django-axes and the detector like a wrong password.
                 user_login_failed.send(
                     sender=__name__, credentials={"username": user.get_username(), "reason": "otp"}, request=request
                 )
+                if refusal is not None:
+                    raise exceptions.AuthenticationFailed(refusal, code="otp_throttled")
                 raise exceptions.AuthenticationFailed("The TOTP code is not valid.", code="otp_invalid")
+        if user.must_change_password:
+            raise exceptions.AuthenticationFailed(
+                "Choose your own password in the ops console first.", code="password_change_required"
+            )
         audit.record(action=AuditEvent.Action.JWT_OBTAINED, actor=user, target=f"user:{user.username}", request=request)
         detection.staff_login_seen(user=user, ip_address=audit.client_ip(request), request=request)
         return data

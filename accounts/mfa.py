@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import re
 
 import qrcode
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth import update_session_auth_hash
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -28,6 +30,24 @@ class EnrollmentError(Exception):
 
 def has_confirmed_device(user) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def verify_refusal(device) -> str | None:
+    """Why django-otp will not check a code for ``device`` right now, or None when it will.
+
+    After wrong codes django-otp refuses every code, the right one included, for a doubling
+    delay; the user is told how long to wait rather than that the code is wrong.
+    """
+    allowed, data = device.verify_is_allowed()
+    if allowed:
+        return None
+    data = data or {}
+    locked_until = data.get("locked_until")
+    if locked_until is not None:
+        seconds = max(1, math.ceil((locked_until - timezone.now()).total_seconds()))
+        unit = "second" if seconds == 1 else "seconds"
+        return f"Too many wrong codes. Wait {seconds} {unit}, then enter the current code."
+    return data.get("error_message") or "Codes cannot be checked right now. Wait a moment and try again."
 
 
 def qr_svg(data: str) -> str:
@@ -69,6 +89,16 @@ def totp_device_confirm(*, user: User, token: str, request=None) -> list[str]:
     if device is None:
         raise EnrollmentError("There is no pending enrollment; start again.")
     token = token.strip()
+    refusal = verify_refusal(device)
+    if refusal is not None:
+        audit.record(
+            action=AuditEvent.Action.OTP_FAILED,
+            actor=user,
+            target=f"user:{user.username}",
+            details={"stage": "enrollment", "reason": "throttled"},
+            request=request,
+        )
+        raise EnrollmentError(refusal)
     if not token.isdigit() or not device.verify_token(token):
         audit.record(
             action=AuditEvent.Action.OTP_FAILED,

@@ -12,6 +12,11 @@ class User(AbstractUser):
     # Part of the session hash: bumping it ends every session of the user
     # (used when the MFA device changes; a password change does the same by itself).
     session_generation = models.PositiveIntegerField(default=0)
+    # Set for a one-time password (the demo superuser's): the ops console holds the user on the
+    # password change page until they chose their own.
+    must_change_password = models.BooleanField(
+        default=False, help_text="The user must choose a new password before using the ops console."
+    )
 
     class Meta:
         db_table = "accounts_user"

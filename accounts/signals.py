@@ -20,7 +20,8 @@ api_request_denied.connect(record_denial, dispatch_uid="accounts.audit_api_denia
 
 @receiver(runtime_setting_changed, dispatch_uid="accounts.audit_runtime_setting")
 def _on_runtime_setting_changed(sender, version, definition, actor, request, **kwargs):
-    action = AuditEvent.Action.CONFIG_ROLLED_BACK if version.rolled_back_from_id else AuditEvent.Action.CONFIG_CHANGED
+    rolls_back_to = version.rolls_back_to
+    action = AuditEvent.Action.CONFIG_CHANGED if rolls_back_to is None else AuditEvent.Action.CONFIG_ROLLED_BACK
     details = {
         "key": definition.key,
         "version": version.number,
@@ -29,8 +30,8 @@ def _on_runtime_setting_changed(sender, version, definition, actor, request, **k
         "reason": version.reason,
         "critical": definition.critical,
     }
-    if version.rolled_back_from_id:
-        details["rolled_back_to_version"] = version.rolled_back_from.number
+    if rolls_back_to is not None:
+        details["rolled_back_to_version"] = rolls_back_to
     audit.record(
         action=action, actor=actor, target=f"runtime_setting:{definition.key}", details=details, request=request
     )

@@ -1,9 +1,17 @@
+import textwrap
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.text import Truncator
 
-from conversations import staff_messages
+from conversations import sent_images, staff_messages
 from conversations.line_messages import MAX_UTF16_UNITS
 from conversations.models import Conversation, LineUser, Message, WebhookEvent
 from core.errors import AppError, ValidationError
@@ -66,21 +74,64 @@ class TestMessageForm(forms.Form):
     )
 
 
+def _when(message: Message) -> str:
+    return f"{message.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+def _speaker(message: Message) -> str:
+    if message.role == Message.Role.ASSISTANT:
+        return f"bot (test message by {message.sent_by})" if message.sent_by_id else "bot"
+    return str(message.line_user) if message.line_user_id else "user"
+
+
+def _tokens(message: Message) -> str:
+    """Prompt + completion tokens, as the model counted them."""
+    if not message.total_tokens:
+        return "-"
+    return f"{message.prompt_tokens} + {message.completion_tokens}"
+
+
+def _picture(message: Message, *, thumbnail: bool):
+    if sent_images.line_message_id(message.media_ref) is None:
+        return ""
+    url = reverse("admin:conversations_message_picture", args=[message.pk])
+    css = "ops-picture-thumb" if thumbnail else "ops-picture"
+    return format_html(
+        '<a href="{}"><img src="{}" class="{}" alt="Picture the user sent" loading="lazy"></a>', url, url, css
+    )
+
+
 class MessageInline(ReadOnlyInline):
+    """The transcript: every message of the conversation in order, canned replies and pictures included."""
+
     model = Message
-    fields = [
-        "created_at",
-        "role",
-        "line_user",
-        "content",
-        "media_ref",
-        "prompt_tokens",
-        "completion_tokens",
-        "latency_ms",
-        "correlation_id",
-    ]
+    fields = ["when", "speaker", "text", "tokens", "latency_ms", "correlation_id"]
     readonly_fields = fields
     ordering = ["created_at", "id"]
+    classes = ["ops-transcript"]
+    verbose_name_plural = "transcript"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("line_user", "sent_by")
+
+    @admin.display(description="when (UTC)")
+    def when(self, obj):
+        return _when(obj)
+
+    @admin.display(description="who")
+    def speaker(self, obj):
+        return _speaker(obj)
+
+    @admin.display(description="message")
+    def text(self, obj):
+        picture = _picture(obj, thumbnail=True)
+        if picture:
+            return format_html("{}<br>{}", obj.content, picture)
+        return obj.content
+
+    @admin.display(description="tokens")
+    def tokens(self, obj):
+        return _tokens(obj)
 
 
 @admin.register(Conversation)
@@ -94,24 +145,101 @@ class ConversationAdmin(ReadOnlyAdmin):
 
 @admin.register(Message)
 class MessageAdmin(ReadOnlyAdmin):
-    list_display = [
+    """Every message, newest first, in columns that fit a laptop screen."""
+
+    # "who" says bot or the user's name, so the role needs no column of its own (it is a filter).
+    list_display = ["when", "speaker", "short_content", "tokens", "conversation_link"]
+    list_display_links = ["when"]
+    list_filter = ["role"]
+    search_fields = ["line_user__line_user_id", "conversation__source_id", "correlation_id", "content"]
+    list_select_related = ["line_user", "conversation", "sent_by"]
+    ordering = ["-created_at", "-id"]
+    fields = [
         "created_at",
         "role",
         "conversation",
         "line_user",
-        "short_content",
+        "sent_by",
+        "content",
+        "picture",
+        "media_ref",
         "prompt_tokens",
         "completion_tokens",
         "latency_ms",
+        "model",
         "correlation_id",
+        "webhook_event",
     ]
-    list_filter = ["role"]
-    search_fields = ["line_user__line_user_id", "conversation__source_id", "correlation_id", "content"]
-    list_select_related = ["line_user", "conversation"]
+    readonly_fields = fields
 
-    @admin.display(description="content")
+    @admin.display(description="when (UTC)", ordering="created_at")
+    def when(self, obj):
+        return _when(obj)
+
+    @admin.display(description="who")
+    def speaker(self, obj):
+        return _speaker(obj)
+
+    @admin.display(description="message")
     def short_content(self, obj):
-        return obj.content[:80]
+        return Truncator(obj.content).chars(120)
+
+    @admin.display(description="tokens")
+    def tokens(self, obj):
+        return _tokens(obj)
+
+    @admin.display(description="conversation", ordering="conversation_id")
+    def conversation_link(self, obj):
+        url = reverse("admin:conversations_conversation_change", args=[obj.conversation_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.conversation_id)
+
+    @admin.display(description="picture")
+    def picture(self, obj):
+        return _picture(obj, thumbnail=False) or "-"
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:message_id>/picture/",
+                self.admin_site.admin_view(self.picture_view),
+                name="conversations_message_picture",
+            ),
+            *super().get_urls(),
+        ]
+
+    def picture_view(self, request, message_id: int):
+        """The picture a user sent, fetched from LINE; a placeholder picture says why when it cannot be shown."""
+        if not request.user.has_perm("conversations.view_message"):
+            raise PermissionDenied
+        message = get_object_or_404(Message, pk=message_id)
+        try:
+            picture = sent_images.sent_picture_fetch(media_ref=message.media_ref)
+        except sent_images.PictureUnavailable as exc:
+            return _picture_placeholder(request, exc)
+        response = HttpResponse(picture.data, content_type=picture.content_type)
+        response["Content-Disposition"] = f'inline; filename="{picture.file_name}"'
+        # What users send is not kept anywhere, the browser's cache included.
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def _picture_placeholder(request, unavailable: sent_images.PictureUnavailable) -> HttpResponse:
+    lines = textwrap.wrap(unavailable.message, 44)
+    context = {
+        "headline": "Picture unavailable",
+        "lines": [(52 + 18 * index, line) for index, line in enumerate(lines)],
+        "height": 52 + 18 * len(lines),
+        "message": unavailable.message,
+    }
+    response = render(
+        request,
+        "conversations/picture_unavailable.svg",
+        context,
+        content_type="image/svg+xml",
+        status=404 if unavailable.gone else 502,
+    )
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @admin.register(WebhookEvent)

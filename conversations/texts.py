@@ -98,7 +98,7 @@ _TEXTS: dict[str, dict[str, str]] = {
     "lang_set": {
         "en": "OK, I'll answer in {language} from now on.",
         "ja": "これからは {language} で返信します。",
-        "th": "ตกลง จากนี้จะตอบเป็นภาษา {language}",
+        "th": "ตกลง จากนี้จะตอบเป็นภาษา{language}",
         "zh": "好的，之後我會用 {language} 回覆。",
     },
     "lang_invalid": {

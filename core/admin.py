@@ -15,7 +15,7 @@ from django.utils.text import Truncator
 from core.config import services
 from core.config.models import RuntimeSetting, RuntimeSettingVersion
 from core.config.registry import Definition, UnknownSettingError, definition_for
-from core.config.selectors import display_value, setting_history, version_diff
+from core.config.selectors import display_value, setting_history_entries, version_diff
 from core.errors import AppError
 from core.readonly_admin import ReadOnlyAdmin
 
@@ -94,7 +94,7 @@ class RuntimeSettingAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["key", "description", "is_critical", "bounds", "default_value", "current_value"]}),
         ("Change", {"fields": ["value", "use_default", "reason"]}),
-        ("History", {"fields": ["history"]}),
+        ("History, newest first", {"fields": ["history"], "classes": ["ops-full-width"]}),
     ]
 
     def has_add_permission(self, request):
@@ -118,36 +118,55 @@ class RuntimeSettingAdmin(admin.ModelAdmin):
             return [self.fieldsets[0], self.fieldsets[2]]
         return self.fieldsets
 
-    @admin.display(description="versions, newest first")
+    @admin.display(description="versions")
     def history(self, setting):
+        if setting.definition is None:
+            return "(no longer defined)"
         rows = format_html_join(
-            "",
-            "<tr><td>v{}</td><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td><td>{}</td>"
-            '<td><a href="{}">Roll back to this version</a></td></tr>',
-            (
-                (
-                    version.number,
-                    f"{version.created_at:%Y-%m-%d %H:%M:%S}",
-                    version.changed_by_username or "-",
-                    version.reason,
-                    version_diff(version),
-                    f"rolls back to v{version.rolled_back_from.number}" if version.rolled_back_from_id else "",
-                    reverse("admin:core_runtimesettingversion_rollback", args=[version.pk]),
-                )
-                for version in setting_history(key=setting.key)
-            ),
+            "", "{}", ((self._history_row(setting, entry),) for entry in setting_history_entries(setting=setting))
         )
-        if not rows:
-            return "No changes yet: the default applies."
         header = format_html(
-            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th><th></th></tr>",
+            "<thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>",
             "version",
             "when (UTC)",
             "who",
             "why",
             "change",
+            "",
         )
-        return format_html("<table>{}{}</table>", header, rows)
+        return format_html('<table class="ops-history">{}<tbody>{}</tbody></table>', header, rows)
+
+    def _history_row(self, setting, entry):
+        if entry.is_current:
+            action = format_html(
+                '<span class="ops-current">{}</span>', "current" if entry.is_newest else "same as current"
+            )
+        elif entry.version is None:
+            url = reverse("admin:core_runtimesetting_rollback_default", args=[setting.pk])
+            action = format_html('<a href="{}">Roll back to v0</a>', url)
+        else:
+            url = reverse("admin:core_runtimesettingversion_rollback", args=[entry.version.pk])
+            action = format_html('<a href="{}">Roll back to v{}</a>', url, entry.number)
+        if entry.version is None:
+            return format_html(
+                "<tr><td>v0</td><td>-</td><td>-</td><td>{}</td><td><pre>{}</pre></td><td>{}</td></tr>",
+                "the code default",
+                display_value(setting.key, None).removeprefix("(default) "),
+                action,
+            )
+        version = entry.version
+        rolls_back_to = version.rolls_back_to
+        note = format_html("<br><em>rolls back to v{}</em>", rolls_back_to) if rolls_back_to is not None else ""
+        return format_html(
+            "<tr><td>v{}</td><td>{}</td><td>{}</td><td>{}{}</td><td><pre>{}</pre></td><td>{}</td></tr>",
+            version.number,
+            f"{version.created_at:%Y-%m-%d %H:%M:%S}",
+            version.changed_by_username or "-",
+            version.reason,
+            note,
+            version_diff(version),
+            action,
+        )
 
     @admin.display(description="current value")
     def current_value(self, setting):
@@ -174,6 +193,20 @@ class RuntimeSettingAdmin(admin.ModelAdmin):
     @admin.display(description="default value")
     def default_value(self, setting):
         return display_value(setting.key, None).removeprefix("(default) ") if setting.definition else ""
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:setting_id>/rollback-to-default/",
+                self.admin_site.admin_view(self.rollback_to_default_view),
+                name="core_runtimesetting_rollback_default",
+            ),
+            *super().get_urls(),
+        ]
+
+    def rollback_to_default_view(self, request, setting_id: int):
+        setting = get_object_or_404(RuntimeSetting, pk=setting_id)
+        return rollback_page(self, request, setting=setting, version=None)
 
     def save_model(self, request, obj, form, change):
         try:
@@ -228,10 +261,13 @@ class RuntimeSettingVersionAdmin(ReadOnlyAdmin):
 
     @admin.display(description="rolls back to")
     def rollback_of(self, version):
-        return f"v{version.rolled_back_from.number}" if version.rolled_back_from_id else ""
+        rolls_back_to = version.rolls_back_to
+        return "" if rolls_back_to is None else f"v{rolls_back_to}"
 
     @admin.display(description="")
     def rollback(self, version):
+        if version.has_current_value:
+            return "This is the current value."
         url = reverse("admin:core_runtimesettingversion_rollback", args=[version.pk])
         return format_html('<a href="{}">Roll back to this version</a>', url)
 
@@ -254,34 +290,67 @@ class RuntimeSettingVersionAdmin(ReadOnlyAdmin):
 
     def rollback_view(self, request, version_id: int):
         version = get_object_or_404(RuntimeSettingVersion.objects.select_related("setting"), pk=version_id)
-        setting = version.setting
+        return rollback_page(self, request, setting=version.setting, version=version)
+
+
+def _may_roll_back(request, setting: RuntimeSetting) -> bool:
+    try:
+        definition = definition_for(setting.key)
+    except UnknownSettingError:
+        return False
+    return request.user.has_perm("core.change_runtimesetting") and services.can_change(
+        user=request.user, definition=definition
+    )
+
+
+def _nothing_to_roll_back(setting: RuntimeSetting, version: RuntimeSettingVersion | None) -> str | None:
+    """Why rolling back to ``version`` (None: version 0) would change nothing, or None if it would."""
+    if version is None:
+        if setting.value is None:
+            return f"{setting.key} already uses the code default (version 0); there is nothing to roll back."
+        return None
+    if not version.has_current_value:
+        return None
+    if version.number == setting.revision:
+        return f"Version {version.number} is the current version of {setting.key}; there is nothing to roll back."
+    return f"{setting.key} already has the value of version {version.number}; there is nothing to roll back."
+
+
+def rollback_page(model_admin, request, *, setting: RuntimeSetting, version: RuntimeSettingVersion | None):
+    """Confirms and performs a rollback to ``version``, or to the code default (version 0) when it is None."""
+    if not _may_roll_back(request, setting):
+        raise PermissionDenied
+    change_url = reverse("admin:core_runtimesetting_change", args=[setting.pk])
+    refusal = _nothing_to_roll_back(setting, version)
+    if refusal is not None:
+        model_admin.message_user(request, refusal, messages.WARNING)
+        return HttpResponseRedirect(change_url)
+    number = 0 if version is None else version.number
+    form = RollbackForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
         try:
-            definition = definition_for(setting.key)
-        except UnknownSettingError:
-            raise PermissionDenied from None
-        if not (
-            self.has_rollback_permission(request) and services.can_change(user=request.user, definition=definition)
-        ):
-            raise PermissionDenied
-        form = RollbackForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
+            if version is None:
+                services.setting_rollback_to_default(
+                    key=setting.key, actor=request.user, reason=form.cleaned_data["reason"], request=request
+                )
+            else:
                 services.setting_rollback(
                     version=version, actor=request.user, reason=form.cleaned_data["reason"], request=request
                 )
-            except AppError as exc:
-                form.add_error(None, exc.message)
-            else:
-                self.message_user(request, f"{setting.key} is back to the value of version {version.number}.")
-                return HttpResponseRedirect(reverse("admin:core_runtimesetting_change", args=[setting.pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Roll back {setting.key} to version {version.number}",
-            "opts": self.model._meta,
-            "version": version,
-            "setting": setting,
-            "current": display_value(setting.key, setting.value),
-            "target": display_value(setting.key, version.new_value),
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/core/runtimesettingversion/rollback.html", context)
+        except AppError as exc:
+            form.add_error(None, exc.message)
+        else:
+            model_admin.message_user(request, f"{setting.key} is back to the value of version {number}.")
+            return HttpResponseRedirect(change_url)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": f"Roll back {setting.key} to version {number}",
+        "opts": RuntimeSettingVersion._meta,
+        "version": version,
+        "number": number,
+        "setting": setting,
+        "current": display_value(setting.key, setting.value),
+        "target": display_value(setting.key, None if version is None else version.new_value),
+        "form": form,
+    }
+    return TemplateResponse(request, "admin/core/runtimesettingversion/rollback.html", context)

@@ -1,9 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from core import landing
 from monitoring import health, metrics
 
 urlpatterns = [
+    path("", landing.landing, name="landing"),
+    path("favicon.ico", landing.favicon, name="favicon"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),

@@ -68,6 +68,8 @@ class RuntimeSettingVersion(models.Model):
     rolled_back_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rollbacks"
     )
+    # Version 0 is the code default and has no row, so a rollback to it is marked here.
+    rolled_back_to_default = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-id"]
@@ -84,3 +86,15 @@ class RuntimeSettingVersion(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("runtime setting versions cannot be deleted")
+
+    @property
+    def has_current_value(self) -> bool:
+        """Its value is the one in effect, so rolling back to it would change nothing."""
+        return self.new_value == self.setting.value
+
+    @property
+    def rolls_back_to(self) -> int | None:
+        """The number of the version this one restored, 0 for the code default."""
+        if self.rolled_back_to_default:
+            return 0
+        return self.rolled_back_from.number if self.rolled_back_from_id else None

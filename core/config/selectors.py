@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import difflib
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from core.config.models import RuntimeSettingVersion
+from core.config.models import RuntimeSetting, RuntimeSettingVersion
 from core.config.registry import REGISTRY
 
 
@@ -45,3 +46,30 @@ def setting_history(*, key: str):
     return RuntimeSettingVersion.objects.filter(setting__key=key).select_related(
         "setting", "changed_by", "rolled_back_from"
     )
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of a setting's history; version 0 (``version is None``) is the code default."""
+
+    number: int
+    version: RuntimeSettingVersion | None
+    # Its value is the one in effect now, so rolling back to it would change nothing.
+    is_current: bool
+    is_newest: bool
+
+
+def setting_history_entries(*, setting: RuntimeSetting) -> list[HistoryEntry]:
+    """Every version of ``setting``, newest first, ending with version 0, the code default."""
+    versions = list(setting_history(key=setting.key))
+    entries = [
+        HistoryEntry(
+            number=version.number,
+            version=version,
+            is_current=version.has_current_value,
+            is_newest=index == 0,
+        )
+        for index, version in enumerate(versions)
+    ]
+    entries.append(HistoryEntry(number=0, version=None, is_current=setting.value is None, is_newest=not versions))
+    return entries

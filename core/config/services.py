@@ -62,7 +62,14 @@ def _clean_reason(reason: str) -> str:
 
 @transaction.atomic
 def setting_update(
-    *, key: str, value: Any, actor, reason: str, request=None, rolled_back_from: RuntimeSettingVersion | None = None
+    *,
+    key: str,
+    value: Any,
+    actor,
+    reason: str,
+    request=None,
+    rolled_back_from: RuntimeSettingVersion | None = None,
+    rolled_back_to_default: bool = False,
 ) -> RuntimeSettingVersion | None:
     """Sets ``key`` to ``value`` (``None`` restores the code default).
 
@@ -98,6 +105,7 @@ def setting_update(
         changed_by=actor,
         changed_by_username=actor.get_username(),
         rolled_back_from=rolled_back_from,
+        rolled_back_to_default=rolled_back_to_default,
     )
     runtime_setting_changed.send(
         sender=RuntimeSettingVersion, version=version, definition=definition, actor=actor, request=request
@@ -112,7 +120,11 @@ def setting_update(
 
 
 def setting_rollback(*, version: RuntimeSettingVersion, actor, reason: str, request=None) -> RuntimeSettingVersion:
-    """Restores the value ``version`` set; the rollback is itself a new version."""
+    """Restores the value ``version`` set; the rollback is itself a new version.
+
+    Raises :class:`core.errors.ValidationError` when the setting already has that value
+    (the version is the current one, or a later change set the same value again).
+    """
     setting = version.setting
     result = setting_update(
         key=setting.key,
@@ -124,4 +136,14 @@ def setting_rollback(*, version: RuntimeSettingVersion, actor, reason: str, requ
     )
     if result is None:
         raise ValidationError(f"{setting.key} already has the value of version {version.number}.")
+    return result
+
+
+def setting_rollback_to_default(*, key: str, actor, reason: str, request=None) -> RuntimeSettingVersion:
+    """Restores the code default ("version 0"); the rollback is itself a new version."""
+    result = setting_update(
+        key=key, value=None, actor=actor, reason=reason, request=request, rolled_back_to_default=True
+    )
+    if result is None:
+        raise ValidationError(f"{key} already uses the code default (version 0).")
     return result

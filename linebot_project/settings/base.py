@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "accounts.sessions.SessionTimeoutMiddleware",
     "accounts.enrollment.EnrollmentRequiredMiddleware",
+    "accounts.password_change.PasswordChangeRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks.
@@ -207,6 +208,8 @@ CONVERSATION_FILE_MAX_BYTES: int = env.int("CONVERSATION_FILE_MAX_BYTES", defaul
 CONVERSATION_FILE_MAX_CHARS: int = env.int("CONVERSATION_FILE_MAX_CHARS", default=12_000)
 LINE_WEBHOOK_MAX_BODY_BYTES: int = env.int("LINE_WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 LINE_API_TIMEOUT: float = env.float("LINE_API_TIMEOUT", default=10.0)
+# The LINE double's chat simulator, linked from the front page; local settings set it.
+LINE_SIMULATOR_URL: str | None = None
 LINE_API_ATTEMPTS: int = env.int("LINE_API_ATTEMPTS", default=4)
 LINE_API_RETRY_WAIT: float = env.float("LINE_API_RETRY_WAIT", default=0.3)
 # A dedicated queue lets webhook processing get its own workers; empty means Celery's default queue.

@@ -66,6 +66,8 @@ LINE_CHANNEL_SECRET = env.str("LINE_CHANNEL_SECRET", default=None) or "simulator
 LINE_CHANNEL_ACCESS_TOKEN = env.str("LINE_CHANNEL_ACCESS_TOKEN", default=None) or "simulator-access-token"
 if "LINE_API_BASE_URL" not in os.environ:
     LINE_API_BASE_URL = "http://127.0.0.1:8081"
+    # scripts/run.sh starts the double there; the front page links its chat simulator.
+    LINE_SIMULATOR_URL = f"{LINE_API_BASE_URL}/simulator"
 if "LINE_DATA_API_BASE_URL" not in os.environ:
     LINE_DATA_API_BASE_URL = "http://127.0.0.1:8081"
 

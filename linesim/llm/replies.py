@@ -1,18 +1,29 @@
 """What the LLM double answers: a pure function of the request, so tests can predict it.
 
-The rules, applied to the request's ``messages`` (and ``tools``):
+Every ordinary answer reads like a short assistant reply that says a local double
+answered; it never repeats the system prompt or the instructions the bot wraps around
+what a user sent. The rules, applied to the request's ``messages`` (and ``tools``):
 
-1. **After a tool result** (the last message has role ``tool``): the answer is
-   ``answer from <tool name>: <tool output>`` (several trailing tool messages are joined with `` | ``).
+1. **After a tool result** (the last message has role ``tool``): ``<INTRO> Here is what
+   <tool name> found: <tool output>`` (several trailing tool messages are joined with `` | ``).
 2. **A tool call**: when the last user text starts with ``search:``, a function named
    ``web_search`` is offered and ``tool_choice`` is not ``"none"``, the answer is a call of
    ``web_search`` with ``{"query": "<the text after search:, stripped>"}`` and finish reason
    ``tool_calls``.
 3. **A long answer**: a last user text ``long: <n>`` gives ``n`` characters (at most 100,000)
    of a repeated pangram, for tests of message splitting.
-4. **Otherwise an echo**: ``echo: <last user text>``, followed by `` [images: <n>]`` when the
-   last user message carries ``n`` > 0 image parts.  The user text is the text parts joined by
-   a space.
+4. **Otherwise** the answer acknowledges the last user message:
+
+   - with ``n`` > 0 image parts: ``<INTRO> I received your picture, but I cannot look at it.``
+     (``your <n> pictures`` for more than one); the text beside the pictures is the bot's
+     instruction, not the user's words, and is not repeated;
+   - a text of one line and at most ``QUOTE_MAX`` characters: ``<INTRO> You wrote: “<text>”``;
+   - any other text (a document with the bot's instructions around it, say):
+     ``<INTRO> I received your message of <n> characters.``
+
+   The user text is the text parts joined by a space, stripped.
+
+``INTRO`` is ``This is the local LLM double, not a real model.``
 
 **Language:** when a system (or developer) message contains ``answer in <code>`` or
 ``answer in the language with the code <code>`` (any case, the code optionally quoted and
@@ -44,6 +55,9 @@ _LONG = re.compile(r"^long:\s*(\d+)\s*$", re.IGNORECASE)
 _PANGRAM = "The quick brown fox jumps over the lazy dog. "
 MAX_LONG_ANSWER = 100_000
 IMAGE_TOKENS = 85
+INTRO = "This is the local LLM double, not a real model."
+# Longer or multi-line texts are not quoted back: they are documents or the bot's own instructions.
+QUOTE_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -113,7 +127,7 @@ def plan_reply(messages: list[dict], tools: list[dict] | None = None, tool_choic
         names = _tool_names_by_call_id(messages)
         name = names.get(trailing_tools[0].get("tool_call_id"), "tool")
         outputs = " | ".join(text_of(m.get("content")) for m in trailing_tools)
-        return Reply(f"{prefix}answer from {name}: {outputs}")
+        return Reply(f"{prefix}{INTRO} Here is what {name} found: {outputs}")
 
     last_user = next((m for m in reversed(messages) if m.get("role") == "user"), None)
     text = text_of(last_user.get("content")) if last_user else ""
@@ -129,10 +143,21 @@ def plan_reply(messages: list[dict], tools: list[dict] | None = None, tool_choic
         body = (_PANGRAM * (size // len(_PANGRAM) + 1))[:size]
         return Reply(prefix + body)
 
-    answer = f"{prefix}echo: {text}"
-    if images:
-        answer += f" [images: {images}]"
-    return Reply(answer)
+    return Reply(f"{prefix}{INTRO} {acknowledgement(text, images)}")
+
+
+def acknowledgement(text: str, images: int) -> str:
+    """What the double says it received, without repeating instructions the bot wrapped around it."""
+    if images == 1:
+        return "I received your picture, but I cannot look at it."
+    if images > 1:
+        return f"I received your {images} pictures, but I cannot look at them."
+    text = text.strip()
+    if not text:
+        return "I received an empty message."
+    if "\n" not in text and len(text) <= QUOTE_MAX:
+        return f"You wrote: “{text}”"
+    return f"I received your message of {len(text)} characters."
 
 
 def split_tokens(text: str) -> list[str]:

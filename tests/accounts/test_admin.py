@@ -2,6 +2,7 @@ import csv
 import io
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from accounts import audit, roles
@@ -25,6 +26,44 @@ def test_non_administrators_cannot_open_staff_or_configuration_pages(verified_cl
 def test_an_administrator_opens_staff_and_configuration_pages(verified_client, administrator):
     client = verified_client(administrator)
     for page in STAFF_PAGES + CONFIG_PAGES:
+        assert client.get(page).status_code == 200, page
+
+
+# Library bookkeeping: django-axes, the simplejwt blacklist, django-celery-beat.
+INTERNAL_APPS = ["axes", "token_blacklist", "django_celery_beat"]
+INTERNAL_PAGES = [
+    "/admin/axes/accessattempt/",
+    "/admin/axes/accesslog/",
+    "/admin/token_blacklist/outstandingtoken/",
+    "/admin/token_blacklist/blacklistedtoken/",
+    "/admin/django_celery_beat/periodictask/",
+    "/admin/django_celery_beat/crontabschedule/",
+]
+
+
+@pytest.mark.parametrize("role", [roles.CONTENT_EDITOR, roles.ANALYST, roles.OPERATOR])
+def test_it_hides_library_internals_from_non_administrators_even_with_permissions(verified_client, make_user, role):
+    user = make_user("someone", role=role, device=True)
+    # Granted by hand, as a careless grant would: the pages stay hidden anyway.
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label__in=INTERNAL_APPS))
+    client = verified_client(user)
+
+    index = client.get("/admin/").content.decode()
+
+    for page in INTERNAL_PAGES:
+        assert page not in index, page
+        assert client.get(page).status_code == 403, page
+    for app in INTERNAL_APPS:
+        assert client.get(f"/admin/{app}/").status_code == 404, app
+
+
+def test_an_administrator_sees_library_internals(verified_client, administrator):
+    client = verified_client(administrator)
+
+    index = client.get("/admin/").content.decode()
+
+    for page in INTERNAL_PAGES:
+        assert page in index, page
         assert client.get(page).status_code == 200, page
 
 

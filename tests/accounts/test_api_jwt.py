@@ -1,6 +1,9 @@
+import re
+
 import jwt as pyjwt
 import pytest
 from django.conf import settings
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
@@ -43,6 +46,29 @@ def test_a_wrong_totp_code_gets_no_token_and_is_audited(api_client, staff):
     response = _obtain(api_client, staff, otp=wrong)
     assert response.status_code == 401
     assert AuditEvent.objects.get(action="otp_failed").details["stage"] == "jwt"
+
+
+def test_a_throttled_totp_device_says_how_long_to_wait(api_client, staff):
+    device = TOTPDevice.objects.get(user=staff)
+    device.throttling_failure_count, device.throttling_failure_timestamp = 3, timezone.now()  # 4 seconds
+    device.save()
+
+    response = _obtain(api_client, staff, otp=fresh_code(device))
+
+    assert response.status_code == 401
+    error = response.json()["error"]
+    assert error["code"] == "otp_throttled"
+    assert re.fullmatch(r"Too many wrong codes\. Wait [2-4] seconds, then enter the current code\.", error["message"])
+
+
+def test_a_user_who_must_change_a_one_time_password_gets_no_token(api_client, staff):
+    staff.must_change_password = True
+    staff.save()
+
+    response = _obtain(api_client, staff, otp=fresh_code(TOTPDevice.objects.get(user=staff)))
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "password_change_required"
 
 
 def test_a_staff_user_without_a_device_must_enroll_first(api_client, make_user):

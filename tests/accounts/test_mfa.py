@@ -1,7 +1,10 @@
+import re
+
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -172,3 +175,47 @@ def test_enrolling_a_new_device_ends_the_users_other_sessions(make_user, verifie
     assert client.get("/admin/").status_code == 200
     assert other.get("/admin/").status_code == 302
     assert TOTPDevice.objects.filter(user=user).count() == 1
+
+
+def _throttle(device, failures: int) -> None:
+    """What django-otp records after ``failures`` wrong codes in a row, the last one just now."""
+    device.throttling_failure_count = failures
+    device.throttling_failure_timestamp = timezone.now()
+    device.save()
+
+
+def _seconds_to_wait(text: str) -> int:
+    found = re.search(r"Too many wrong codes\. Wait (\d+) seconds?, then enter the current code\.", text)
+    assert found, text
+    return int(found.group(1))
+
+
+def test_it_says_how_long_to_wait_when_throttling_refuses_a_right_login_code(client, make_user):
+    user = make_user("enrolled", role=roles.OPERATOR, device=True)
+    device = TOTPDevice.objects.get(user=user)
+    _throttle(device, 5)  # django-otp waits 2 ** (5 - 1) = 16 seconds
+
+    response = client.post(
+        reverse("admin:login"), {"username": "enrolled", "password": PASSWORD, "otp_token": fresh_code(device)}
+    )
+
+    assert response.status_code == 200
+    assert 14 <= _seconds_to_wait(response.content.decode()) <= 16
+    assert client.get("/admin/").status_code == 302
+
+
+def test_it_says_how_long_to_wait_when_throttling_refuses_a_right_enrollment_code(client, make_user):
+    user = make_user("fresh", role=roles.OPERATOR)
+    client.force_login(user)
+    client.get(reverse("admin:mfa_enroll"))
+    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    _throttle(device, 4)  # 8 seconds
+
+    response = client.post(reverse("admin:mfa_enroll"), {"token": totp_code(device)})
+
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert 6 <= _seconds_to_wait(body) <= 8
+    assert "Check the time on your device" not in body
+    assert not TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    assert AuditEvent.objects.get(action="otp_failed").details == {"stage": "enrollment", "reason": "throttled"}

@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from core import config
 from core.config.registry import REGISTRY
-from core.config.services import setting_update
+from core.config.services import setting_rollback, setting_update
 from core.models import RuntimeSetting, RuntimeSettingVersion
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +67,7 @@ def test_the_change_page_shows_the_history_with_diffs(verified_client, administr
     assert "0.2 → 0.9" in body
     assert "(default) 0.7 → 0.2" in body
     assert "livelier" in body
-    assert "Roll back to this version" in body
+    assert "Roll back to v1" in body
 
 
 def test_a_non_administrator_sees_a_critical_setting_read_only_and_cannot_post(verified_client, operator):
@@ -158,3 +158,102 @@ def test_rollback_to_a_value_the_schema_no_longer_allows_shows_why(verified_clie
     assert response.status_code == 200
     assert "llm.model must be one of: gpt-4o-mini" in response.content.decode()
     assert config.get("llm.model") == "gpt-4o-mini"
+
+
+def _default_rollback_url(key):
+    return reverse("admin:core_runtimesetting_rollback_default", args=[RuntimeSetting.objects.get(key=key).pk])
+
+
+def test_it_shows_the_code_default_as_version_0_that_one_can_roll_back_to(verified_client, administrator):
+    setting_update(key="llm.temperature", value=0.2, actor=administrator, reason="calmer")
+
+    body = verified_client(administrator).get(_change_url("llm.temperature")).content.decode()
+
+    assert "<td>v0</td>" in body and "the code default" in body
+    assert f'href="{_default_rollback_url("llm.temperature")}"' in body
+
+
+def test_it_rolls_back_to_version_0_from_the_admin(verified_client, administrator):
+    setting_update(key="llm.temperature", value=0.2, actor=administrator, reason="calmer")
+    client = verified_client(administrator)
+
+    page = client.get(_default_rollback_url("llm.temperature"))
+    response = client.post(_default_rollback_url("llm.temperature"), {"reason": "the default was better"})
+
+    assert "back to the code default (version 0)" in page.content.decode()
+    assert response.status_code == 302
+    assert config.get("llm.temperature") == 0.7
+    newest = RuntimeSettingVersion.objects.filter(setting__key="llm.temperature").first()
+    assert (newest.number, newest.new_value, newest.rolled_back_to_default) == (2, None, True)
+    history = client.get(_change_url("llm.temperature")).content.decode()
+    assert "rolls back to v0" in history
+
+
+def test_it_offers_no_rollback_to_the_current_version(verified_client, administrator):
+    v1 = setting_update(key="llm.temperature", value=0.2, actor=administrator, reason="calmer")
+    v2 = setting_update(key="llm.temperature", value=0.9, actor=administrator, reason="livelier")
+
+    body = verified_client(administrator).get(_change_url("llm.temperature")).content.decode()
+
+    assert f'href="{_rollback_url(v1)}"' in body
+    assert f'href="{_rollback_url(v2)}"' not in body
+    assert '<span class="ops-current">current</span>' in body
+
+
+def test_it_offers_no_rollback_to_the_default_while_the_default_applies(verified_client, administrator):
+    body = verified_client(administrator).get(_change_url("llm.temperature")).content.decode()
+
+    assert "<td>v0</td>" in body
+    assert _default_rollback_url("llm.temperature") not in body
+
+
+def test_it_refuses_a_rollback_to_the_current_version_with_a_clear_message(verified_client, administrator):
+    setting_update(key="persona", value="You are Ada.", actor=administrator, reason="first")
+    v2 = setting_update(key="persona", value="You are Bob.", actor=administrator, reason="second")
+    client = verified_client(administrator)
+
+    shown = client.get(_rollback_url(v2), follow=True)
+    posted = client.post(_rollback_url(v2), {"reason": "again"}, follow=True)
+
+    for response in (shown, posted):
+        assert response.redirect_chain == [(_change_url("persona"), 302)]
+        assert "Version 2 is the current version of persona; there is nothing to roll back." in [
+            str(m) for m in response.context["messages"]
+        ]
+    assert RuntimeSettingVersion.objects.filter(setting__key="persona").count() == 2
+
+
+def test_it_refuses_a_rollback_to_an_older_version_with_the_current_value(verified_client, administrator):
+    v1 = setting_update(key="persona", value="You are Ada.", actor=administrator, reason="first")
+    setting_update(key="persona", value="You are Bob.", actor=administrator, reason="second")
+    setting_rollback(version=v1, actor=administrator, reason="Ada again")
+    client = verified_client(administrator)
+
+    body = client.get(_change_url("persona")).content.decode()
+    response = client.post(_rollback_url(v1), {"reason": "twice"}, follow=True)
+
+    assert f'href="{_rollback_url(v1)}"' not in body and "same as current" in body
+    assert "persona already has the value of version 1; there is nothing to roll back." in [
+        str(m) for m in response.context["messages"]
+    ]
+    assert RuntimeSettingVersion.objects.filter(setting__key="persona").count() == 3
+
+
+def test_it_refuses_a_rollback_to_the_default_while_the_default_applies(verified_client, administrator):
+    response = verified_client(administrator).post(_default_rollback_url("persona"), {"reason": "nothing"}, follow=True)
+
+    assert "persona already uses the code default (version 0); there is nothing to roll back." in [
+        str(m) for m in response.context["messages"]
+    ]
+    assert not RuntimeSettingVersion.objects.exists()
+
+
+def test_a_non_administrator_cannot_roll_back_a_critical_setting_to_its_default(
+    verified_client, administrator, operator
+):
+    setting_update(key="llm.model", value="gpt-4o", actor=administrator, reason="bigger")
+
+    response = verified_client(operator).post(_default_rollback_url("llm.model"), {"reason": "cheaper"})
+
+    assert response.status_code == 403
+    assert config.get("llm.model") == "gpt-4o"

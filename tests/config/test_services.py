@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from accounts.models import AuditEvent
 from core import config
 from core.config import runtime
-from core.config.services import setting_rollback, setting_update
+from core.config.services import setting_rollback, setting_rollback_to_default, setting_update
 from core.errors import PermissionDeniedError as PermissionDenied
 from core.errors import ValidationError
 from core.models import AppendOnlyError, RuntimeSetting, RuntimeSettingVersion
@@ -191,6 +191,25 @@ def test_every_change_and_rollback_is_audited(administrator):
     assert events[1].details["new"] == 0.9
     assert events[1].details["reason"] == "livelier"
     assert events[2].details["rolled_back_to_version"] == 1
+
+
+def test_it_rolls_back_to_the_code_default_as_version_0_and_audits_it(administrator):
+    setting_update(key="llm.temperature", value=0.2, actor=administrator, reason="calmer")
+
+    rollback = setting_rollback_to_default(key="llm.temperature", actor=administrator, reason="defaults were fine")
+
+    assert config.get("llm.temperature") == 0.7
+    assert (rollback.number, rollback.new_value, rollback.rolls_back_to) == (2, None, 0)
+    event = AuditEvent.objects.filter(target="runtime_setting:llm.temperature").latest("id")
+    assert (event.action, event.details["rolled_back_to_version"]) == ("config_rolled_back", 0)
+
+
+def test_it_refuses_a_rollback_to_the_default_while_the_default_applies(administrator):
+    with pytest.raises(ValidationError) as excinfo:
+        setting_rollback_to_default(key="llm.temperature", actor=administrator, reason="no-op")
+
+    assert _messages(excinfo) == "llm.temperature already uses the code default (version 0)."
+    assert not RuntimeSettingVersion.objects.exists()
 
 
 def test_versions_cannot_be_edited_or_deleted(administrator):

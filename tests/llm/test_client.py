@@ -7,7 +7,7 @@ import pytest
 from core.errors import ConfigurationError, LLMError
 from core.llm.client import ChatResult, ContentFilteredError, ToolSpec, get_llm_client
 from core.llm.search import web_search_tool
-from linesim.llm.replies import prompt_tokens
+from linesim.llm.replies import INTRO, prompt_tokens
 from tests.llm.conftest import image_data_url
 
 HELLO = [{"role": "user", "content": "hello there"}]
@@ -19,8 +19,8 @@ def test_it_answers_through_azure_with_usage_and_latency(azure_settings, llm):
     result = get_llm_client().chat(HELLO)
 
     assert isinstance(result, ChatResult)
-    assert result.text == "echo: hello there"
-    assert (result.prompt_tokens, result.completion_tokens) == (7, 3)
+    assert result.text == f"{INTRO} You wrote: “hello there”"
+    assert (result.prompt_tokens, result.completion_tokens) == (7, 14)
     assert result.finish_reason == "stop"
     assert result.model == "chat-deployment"
     assert result.latency_ms >= 50
@@ -33,7 +33,7 @@ def test_it_answers_through_azure_with_usage_and_latency(azure_settings, llm):
 def test_it_answers_through_an_openai_compatible_base_url(openai_settings, llm):
     result = get_llm_client().chat(HELLO, model="other-model", temperature=0.2, max_tokens=50, user="U1")
 
-    assert result.text == "echo: hello there"
+    assert result.text == f"{INTRO} You wrote: “hello there”"
     assert result.model == "other-model"
     body = llm.control.requests()[0]["body"]
     assert llm.control.requests()[0]["provider"] == "openai"
@@ -44,7 +44,7 @@ def test_it_sends_the_conversation_to_the_model_exactly_as_given(azure_settings,
     messages = [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "first"},
-        {"role": "assistant", "content": "echo: first"},
+        {"role": "assistant", "content": "You wrote: first"},
         {"role": "user", "content": [{"type": "text", "text": "second"}]},
     ]
 
@@ -58,7 +58,7 @@ def test_it_sends_the_conversation_to_the_model_exactly_as_given(azure_settings,
 def test_it_answers_in_the_language_the_system_prompt_asks_for(azure_settings):
     messages = [{"role": "system", "content": "Answer in th."}, {"role": "user", "content": "สวัสดี"}]
 
-    assert get_llm_client().chat(messages).text == "[th] echo: สวัสดี"
+    assert get_llm_client().chat(messages).text == f"[th] {INTRO} You wrote: “สวัสดี”"
 
 
 def test_it_sends_image_parts(azure_settings):
@@ -72,7 +72,7 @@ def test_it_sends_image_parts(azure_settings):
         }
     ]
 
-    assert get_llm_client().chat(messages).text == "echo: what is it [images: 1]"
+    assert get_llm_client().chat(messages).text == f"{INTRO} I received your picture, but I cannot look at it."
 
 
 def test_it_reports_a_refused_image_as_a_non_retryable_error(azure_settings):
@@ -89,8 +89,8 @@ def test_it_skips_azures_empty_first_chunk_and_contentless_chunks(azure_settings
 
     result = get_llm_client().chat(HELLO)
 
-    assert result.text == "echo: hello there"
-    assert result.completion_tokens == 3
+    assert result.text == f"{INTRO} You wrote: “hello there”"
+    assert result.completion_tokens == 14
 
 
 def test_it_lets_the_sdk_retry_a_429_after_its_retry_after(azure_settings, llm):
@@ -99,7 +99,7 @@ def test_it_lets_the_sdk_retry_a_429_after_its_retry_after(azure_settings, llm):
 
     result = get_llm_client().chat(HELLO)
 
-    assert result.text == "echo: hello there"
+    assert result.text == f"{INTRO} You wrote: “hello there”"
     assert [(r["status"], r["retry_count"]) for r in llm.control.requests()] == [(429, 0), (200, 1)]
 
 
@@ -161,7 +161,7 @@ def test_it_lets_the_sdk_retry_a_500(azure_settings, llm):
     azure_settings.LLM_MAX_RETRIES = 1
     llm.control.add_fault("500", count=1)
 
-    assert get_llm_client().chat(HELLO).text == "echo: hello there"
+    assert get_llm_client().chat(HELLO).text == f"{INTRO} You wrote: “hello there”"
     assert [r["status"] for r in llm.control.requests()] == [500, 200]
 
 
@@ -291,7 +291,7 @@ def test_its_breaker_half_opens_and_closes_after_a_good_probe(azure_settings, ll
 
     time.sleep(0.35)
 
-    assert client.chat(HELLO).text == "echo: hello there"
+    assert client.chat(HELLO).text == f"{INTRO} You wrote: “hello there”"
     assert client.breaker_state == "closed"
 
 
@@ -327,7 +327,9 @@ def test_it_runs_the_web_search_tool_and_answers_from_its_result(azure_settings,
 
     result = get_llm_client().chat([{"role": "user", "content": "search: line api"}], tools=[web_search_tool()])
 
-    assert result.text.startswith("answer from web_search: 1. line api - result 1 <https://search.example/line-api/1>")
+    assert result.text.startswith(
+        f"{INTRO} Here is what web_search found: 1. line api - result 1 <https://search.example/line-api/1>"
+    )
     first, second = llm.control.requests()
     assert first["body"]["tools"][0]["function"]["name"] == "web_search"
     assert second["body"]["messages"][-1]["role"] == "tool"
@@ -340,7 +342,10 @@ def test_it_tells_the_model_when_the_search_fails(azure_settings):
 
     result = get_llm_client().chat([{"role": "user", "content": "search: fail please"}], tools=[web_search_tool()])
 
-    assert result.text == "answer from web_search: error: web search failed (The fake web search was told to fail.)"
+    assert (
+        result.text
+        == f"{INTRO} Here is what web_search found: error: web search failed (The fake web search was told to fail.)"
+    )
 
 
 def test_it_tells_the_model_when_a_tool_raises(azure_settings):
@@ -351,7 +356,7 @@ def test_it_tells_the_model_when_a_tool_raises(azure_settings):
 
     result = get_llm_client().chat([{"role": "user", "content": "search: x"}], tools=[tool])
 
-    assert result.text == "answer from web_search: error: web_search failed (RuntimeError)"
+    assert result.text == f"{INTRO} Here is what web_search found: error: web_search failed (RuntimeError)"
 
 
 def test_it_stops_offering_tools_after_the_round_limit(azure_settings, llm):
@@ -360,7 +365,7 @@ def test_it_stops_offering_tools_after_the_round_limit(azure_settings, llm):
 
     result = get_llm_client().chat([{"role": "user", "content": "search: x"}], tools=[web_search_tool()])
 
-    assert result.text == "echo: search: x"
+    assert result.text == f"{INTRO} You wrote: “search: x”"
     assert "tools" not in llm.control.requests()[0]["body"]
 
 
@@ -370,7 +375,7 @@ def test_it_makes_the_model_answer_in_words_after_the_last_tool_round(azure_sett
 
     result = get_llm_client().chat([{"role": "user", "content": "search: x"}], tools=[web_search_tool()])
 
-    assert result.text.startswith("answer from web_search: 1. x - result 1")
+    assert result.text.startswith(f"{INTRO} Here is what web_search found: 1. x - result 1")
     first, second = (r["body"] for r in llm.control.requests())
     assert first["tool_choice"] == "auto"
     assert second["tool_choice"] == "none"

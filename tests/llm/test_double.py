@@ -11,6 +11,7 @@ import urllib.request
 import openai
 import pytest
 
+from linesim.llm.replies import INTRO
 from tests.llm.conftest import image_data_url
 from tests.ports import free_port
 
@@ -38,21 +39,39 @@ def _user(text, images=()):
     }
 
 
-def test_it_answers_on_the_azure_path_with_an_echo_and_usage(azure):
+def test_it_answers_on_the_azure_path_quoting_the_user_with_usage(azure):
     completion = azure.chat.completions.create(model="dep", messages=[_user("hello there")])
 
-    assert completion.choices[0].message.content == "echo: hello there"
+    assert completion.choices[0].message.content == f"{INTRO} You wrote: “hello there”"
     assert completion.choices[0].finish_reason == "stop"
     assert completion.model == "dep"
-    assert completion.usage.completion_tokens == 3
+    assert completion.usage.completion_tokens == 14  # words with their trailing whitespace
     assert completion.usage.prompt_tokens == 4 + 3  # 4 per message + ceil(11 / 4)
 
 
 def test_it_answers_on_the_openai_path(oai):
     completion = oai.chat.completions.create(model="gpt-4o-mini", messages=[_user("hi")])
 
-    assert completion.choices[0].message.content == "echo: hi"
+    assert completion.choices[0].message.content == f"{INTRO} You wrote: “hi”"
     assert completion.model == "gpt-4o-mini"
+
+
+def test_it_says_a_local_double_answered_without_repeating_the_bots_instructions(azure):
+    system = {"role": "system", "content": "You are the friendly assistant of this LINE official account."}
+    picture = _user("Describe this picture briefly and helpfully.", images=[image_data_url("PNG")])
+    document = _user("Summarise the document notes.txt in a few short points.\n\n---\nMilk, eggs")
+
+    answers = [
+        azure.chat.completions.create(model="dep", messages=[system, message]).choices[0].message.content
+        for message in (picture, document)
+    ]
+
+    assert answers == [
+        "This is the local LLM double, not a real model. I received your picture, but I cannot look at it.",
+        "This is the local LLM double, not a real model. I received your message of 71 characters.",
+    ]
+    for answer in answers:
+        assert "Describe" not in answer and "Summarise" not in answer and "friendly assistant" not in answer
 
 
 def test_it_marks_the_answer_with_the_system_prompts_language(azure):
@@ -60,15 +79,15 @@ def test_it_marks_the_answer_with_the_system_prompts_language(azure):
 
     completion = azure.chat.completions.create(model="dep", messages=messages)
 
-    assert completion.choices[0].message.content == "[ja] echo: こんにちは"
+    assert completion.choices[0].message.content == f"[ja] {INTRO} You wrote: “こんにちは”"
 
 
 @pytest.mark.parametrize(
     ("system", "expected"),
     [
-        ("Always answer in the language with the code 'th'.", "[th] echo: hi"),
-        ("Answer in pt-BR", "[pt-BR] echo: hi"),
-        ("Answer in the language the user writes in.", "echo: hi"),
+        ("Always answer in the language with the code 'th'.", f"[th] {INTRO} You wrote: “hi”"),
+        ("Answer in pt-BR", f"[pt-BR] {INTRO} You wrote: “hi”"),
+        ("Answer in the language the user writes in.", f"{INTRO} You wrote: “hi”"),
     ],
 )
 def test_it_reads_the_language_hint_only_where_a_code_ends_the_clause(azure, system, expected):
@@ -87,10 +106,10 @@ def test_it_streams_azures_empty_first_chunk_then_tokens_then_usage(azure):
     assert first.choices == []
     assert first.model_extra["prompt_filter_results"][0]["content_filter_results"]["hate"]["filtered"] is False
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert text == "echo: one two three"
+    assert text == f"{INTRO} You wrote: “one two three”"
     assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
     assert chunks[-1].choices == []
-    assert chunks[-1].usage.completion_tokens == 4
+    assert chunks[-1].usage.completion_tokens == 15
 
 
 def test_it_streams_without_the_azure_chunk_on_the_openai_path(oai):
@@ -98,7 +117,7 @@ def test_it_streams_without_the_azure_chunk_on_the_openai_path(oai):
 
     assert all(c.choices for c in chunks)
     assert all(c.usage is None for c in chunks)
-    assert "".join(c.choices[0].delta.content or "" for c in chunks) == "echo: hey"
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == f"{INTRO} You wrote: “hey”"
 
 
 def test_it_rejects_a_wrong_azure_key_with_azures_error(llm):
@@ -140,7 +159,7 @@ def test_it_counts_valid_image_parts(azure):
 
     completion = azure.chat.completions.create(model="dep", messages=[message])
 
-    assert completion.choices[0].message.content == "echo: what is this [images: 2]"
+    assert completion.choices[0].message.content == f"{INTRO} I received your 2 pictures, but I cannot look at them."
     assert completion.usage.prompt_tokens == 4 + 3 + 2 * 85
 
 
@@ -228,7 +247,7 @@ def test_it_does_not_call_a_tool_when_tool_choice_is_none(oai):
         model="m", messages=[_user("search: line bot")], tools=[SEARCH_TOOL], tool_choice="none"
     )
 
-    assert completion.choices[0].message.content == "echo: search: line bot"
+    assert completion.choices[0].message.content == f"{INTRO} You wrote: “search: line bot”"
 
 
 def test_it_answers_from_the_tool_result(oai):
@@ -244,7 +263,7 @@ def test_it_answers_from_the_tool_result(oai):
 
     completion = oai.chat.completions.create(model="m", messages=messages, tools=[SEARCH_TOOL])
 
-    assert completion.choices[0].message.content == "answer from web_search: LINE is a messenger."
+    assert completion.choices[0].message.content == f"{INTRO} Here is what web_search found: LINE is a messenger."
 
 
 def test_it_gives_a_long_answer_of_the_asked_length(oai):
@@ -256,7 +275,7 @@ def test_it_gives_a_long_answer_of_the_asked_length(oai):
 def test_it_cuts_the_answer_at_max_tokens(oai):
     completion = oai.chat.completions.create(model="m", messages=[_user("a b c d e f")], max_tokens=3)
 
-    assert completion.choices[0].message.content == "echo: a b "
+    assert completion.choices[0].message.content == "This is the "
     assert completion.choices[0].finish_reason == "length"
 
 
@@ -275,7 +294,10 @@ def test_it_answers_500_when_told_to(llm, azure):
 
     with pytest.raises(openai.InternalServerError):
         azure.chat.completions.create(model="dep", messages=[_user("hi")])
-    assert azure.chat.completions.create(model="dep", messages=[_user("hi")]).choices[0].message.content == "echo: hi"
+    assert (
+        azure.chat.completions.create(model="dep", messages=[_user("hi")]).choices[0].message.content
+        == f"{INTRO} You wrote: “hi”"
+    )
 
 
 def test_it_hangs_past_the_client_timeout(llm, oai):
@@ -313,7 +335,7 @@ def test_it_sends_contentless_chunks_first_in_empty_first_chunk_mode(llm, oai):
 
     assert chunks[0].choices == []
     assert chunks[1].choices[0].delta.content == ""
-    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "echo: hi"
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == f"{INTRO} You wrote: “hi”"
 
 
 def test_it_reports_an_error_inside_a_stream(llm, oai):
@@ -336,7 +358,10 @@ def test_it_drops_the_connection_when_told_to(llm, oai):
 def test_it_hits_only_the_chosen_provider(llm, azure, oai):
     llm.control.add_fault("500", provider="azure")
 
-    assert oai.chat.completions.create(model="m", messages=[_user("hi")]).choices[0].message.content == "echo: hi"
+    assert (
+        oai.chat.completions.create(model="m", messages=[_user("hi")]).choices[0].message.content
+        == f"{INTRO} You wrote: “hi”"
+    )
     with pytest.raises(openai.InternalServerError):
         azure.chat.completions.create(model="dep", messages=[_user("hi")])
 
@@ -401,7 +426,10 @@ def test_it_forgets_faults_and_requests_on_reset(llm, oai):
 
     assert llm.control.requests() == []
     assert llm.control.faults() == []
-    assert oai.chat.completions.create(model="m", messages=[_user("hi")]).choices[0].message.content == "echo: hi"
+    assert (
+        oai.chat.completions.create(model="m", messages=[_user("hi")]).choices[0].message.content
+        == f"{INTRO} You wrote: “hi”"
+    )
 
 
 def test_its_control_api_rejects_an_unknown_fault_kind(llm):
@@ -431,7 +459,7 @@ def test_it_starts_with_its_documented_command():
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
-        assert completion.choices[0].message.content == "echo: from the cli"
+        assert completion.choices[0].message.content == f"{INTRO} You wrote: “from the cli”"
     finally:
         process.terminate()
         process.wait(timeout=10)

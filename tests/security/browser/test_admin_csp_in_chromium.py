@@ -4,9 +4,11 @@ import os
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.test import Client
 
 from core import config
+from core.config.services import setting_update
 from core.models import RuntimeSetting, RuntimeSettingVersion
 from tests.browser import launch_chromium
 
@@ -63,6 +65,8 @@ def _violations(page) -> list[str]:
 
 def test_admin_pages_cause_no_csp_violation(signed_in_page):
     persona = RuntimeSetting.objects.get(key="persona")
+    # Overridden, so the rollback page to the default (version 0) has something to show.
+    setting_update(key="persona", value="You are Ada.", actor=get_user_model().objects.get(), reason="a test")
     urls = [
         "/admin/",
         "/admin/core/runtimesetting/",
@@ -70,7 +74,10 @@ def test_admin_pages_cause_no_csp_violation(signed_in_page):
         "/admin/core/runtimesettingversion/",
         "/admin/accounts/user/",
         "/admin/accounts/user/add/",
+        "/admin/conversations/message/",
+        f"/admin/core/runtimesetting/{persona.pk}/rollback-to-default/",
         "/api/v1/docs/",
+        "/",
     ]
     for url in urls:
         response = signed_in_page.goto(url)
