@@ -80,6 +80,8 @@ class AuditEvent(models.Model):
         SUSPICIOUS_ACTIVITY = "suspicious_activity", "Suspicious activity"
         AUDIT_EXPORTED = "audit_exported", "Audit log exported"
         TEST_MESSAGE_SENT = "test_message_sent", "Test message sent"
+        RICH_MENU_SYNCED = "rich_menu_synced", "Rich menu synced to LINE"
+        RICH_MENU_USERS_LINKED = "rich_menu_users_linked", "Rich menu linked to users"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     actor = models.ForeignKey(

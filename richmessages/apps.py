@@ -5,4 +5,10 @@ class RichMessagesConfig(AppConfig):
     name = "richmessages"
 
     def ready(self):
-        from richmessages import runtime_settings  # noqa: F401 - registers this app's runtime settings
+        # The rich-menu tap handler, tasks and admin, kept in their own modules.
+        from richmessages import (  # noqa: F401
+            richmenu_admin,
+            richmenu_postbacks,
+            richmenu_tasks,
+            runtime_settings,
+        )

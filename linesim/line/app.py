@@ -132,7 +132,7 @@ class LineDouble:
                 # neither large nor tracked by the garbage collector. The control API parses them when asked.
                 "body": call.raw,
                 "time": time.time(),
-                "answerLost": call.lose_answer,
+                "answerLost": call.lose_answer and 200 <= status < 300,
             }
         )
 
@@ -148,7 +148,8 @@ class LineDouble:
             response = json_response(500, FAULT_BODIES[500])
         response.headers["X-Line-Request-Id"] = call.request_id
         self.record(call, response.status)
-        if call.lose_answer:
+        if call.lose_answer and 200 <= response.status < 300:
+            # Only what LINE accepted: a refusal changed nothing, so losing it would test nothing.
             return _drop_connection(request)
         return response
 

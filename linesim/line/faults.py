@@ -1,6 +1,7 @@
 """Fault injection and rate limiting, both keyed by operationId ("pushMessage") or "*" for every endpoint.
 
-A dropped request never reaches the endpoint; a lost answer does (LINE acted) and only its answer is lost.
+A dropped request never reaches the endpoint; a lost answer does (LINE acted) and only its answer is lost (only
+successful answers are lost: a refused request changed nothing).
 Faults draw from one ``random.Random(seed)``: the same seed and the same sequence of requests give the
 same faults, so a test that sets ``{"seed": 7, "errors": [{"endpoint": "pushMessage", "status": 503, "rate": 0.5}]}``
 sees the same requests fail on every run.
