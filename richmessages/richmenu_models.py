@@ -59,6 +59,11 @@ class RichMenu(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def validate_constraints(self, exclude=None):
+        # Making a menu the default takes the flag from the one that had it (richmenu_save): a form that ticks
+        # "default" is not a violation. The database still holds the rule.
+        super().validate_constraints(exclude={*(exclude or ()), "is_default"})
+
     def area(self, name: str) -> dict | None:
         return next((area for area in self.areas or [] if isinstance(area, dict) and area.get("name") == name), None)
 
