@@ -50,6 +50,7 @@
     this.root.appendChild(this.status);
     this.root.appendChild(this.panel);
     this.textarea.parentNode.insertBefore(this.root, this.textarea);
+    this.textarea.parentNode.classList.add("richmenu-field-wrap");
 
     this.image.addEventListener("load", function () {
       if (self.image.naturalWidth) {
