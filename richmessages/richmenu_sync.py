@@ -3,8 +3,9 @@
 Each step is recorded on our rows right after LINE confirms it, and the step about to be tried is recorded
 before it is sent, so a rerun continues from the last completed step:
 
-1. create the LINE menu (the name carries a marker; if an answer to a creation was lost, LINE's list of menus
-   is searched for the marker before anything is created again, so there is never a second menu);
+1. create the LINE menu, once LINE's validation accepts it (the name carries a marker; if an answer to a
+   creation was lost, LINE's list of menus is searched for the marker before anything is created again, so
+   there is never a second menu);
 2. upload the image (a 400 on a retry is checked against the image LINE already has);
 3. point the aliases at it; 4. make it the default; 5. link the users, 500 per call;
 6. delete the LINE menus of earlier versions. A LINE menu can't be changed, image included, so a changed menu is
@@ -64,8 +65,9 @@ def richmenu_sync(*, menu_id: int) -> SyncReport:
         else:
             _withdraw(get_line_client(), menu, report)
     except LineApiError as exc:
-        RichMenu.objects.filter(pk=menu_id).update(sync_error=str(exc)[:2000], sync_lease_until=None)
-        _audit(menu, report, outcome="failed", error=str(exc))
+        error = _describe(exc)
+        RichMenu.objects.filter(pk=menu_id).update(sync_error=error, sync_lease_until=None)
+        _audit(menu, report, outcome="failed", error=error)
         raise
     except BaseException:
         RichMenu.objects.filter(pk=menu_id).update(sync_lease_until=None)
@@ -73,6 +75,12 @@ def richmenu_sync(*, menu_id: int) -> SyncReport:
     RichMenu.objects.filter(pk=menu_id).update(sync_error="", synced_at=timezone.now(), sync_lease_until=None)
     _audit(menu, report, outcome="ok")
     return report
+
+
+def _describe(exc: LineApiError) -> str:
+    """The error with LINE's own words, which say what it refused (``{"message": ..., "details": [...]}``)."""
+    said = (exc.details or {}).get("body", "")
+    return f"{exc} {said}".strip()[:2000]
 
 
 def _lease_take(menu_id: int) -> None:
@@ -142,6 +150,8 @@ def _create(client: LineClient, menu: RichMenu, deployment: RichMenuDeployment) 
         return client.create_rich_menu(body)
 
     if deployment.create_started_at is None:
+        # LINE's own check first: a menu it refuses is reported before anything exists on LINE.
+        with_retries(lambda: client.validate_rich_menu(body))
         deployment.create_started_at = timezone.now()
         deployment.save(update_fields=["create_started_at"])
     deployment.line_rich_menu_id = with_retries(attempt)
@@ -236,10 +246,25 @@ def _links_move(client: LineClient, menu: RichMenu, rich_menu_id: str) -> int:
     pending = RichMenuUserLink.objects.filter(menu=menu).exclude(line_rich_menu_id=rich_menu_id).order_by("id")
     while batch := list(pending.values_list("pk", "line_user__line_user_id")[:RICH_MENU_BULK_MAX]):
         user_ids = [user_id for _, user_id in batch]
-        with_retries(lambda user_ids=user_ids: client.link_rich_menu_to_users(user_ids, rich_menu_id))
+        with_retries(lambda user_ids=user_ids: _link(client, user_ids, rich_menu_id))
         RichMenuUserLink.objects.filter(pk__in=[pk for pk, _ in batch]).update(line_rich_menu_id=rich_menu_id)
         calls += 1
     return calls
+
+
+def _link(client: LineClient, user_ids: list[str], rich_menu_id: str) -> None:
+    # One user is linked at once; LINE applies a bulk link in the background.
+    if len(user_ids) == 1:
+        client.link_rich_menu_to_user(user_ids[0], rich_menu_id)
+    else:
+        client.link_rich_menu_to_users(user_ids, rich_menu_id)
+
+
+def _unlink(client: LineClient, user_ids: list[str]) -> None:
+    if len(user_ids) == 1:
+        client.unlink_rich_menu_from_user(user_ids[0])
+    else:
+        client.unlink_rich_menu_from_users(user_ids)
 
 
 def _delete_on_line(client: LineClient, deployment: RichMenuDeployment) -> None:
@@ -287,7 +312,7 @@ def links_unlink_on_line(client: LineClient, links) -> int:
     pending = links.exclude(line_rich_menu_id="").order_by("id")
     while batch := list(pending.values_list("pk", "line_user__line_user_id")[:RICH_MENU_BULK_MAX]):
         user_ids = [user_id for _, user_id in batch]
-        with_retries(lambda user_ids=user_ids: client.unlink_rich_menu_from_users(user_ids))
+        with_retries(lambda user_ids=user_ids: _unlink(client, user_ids))
         RichMenuUserLink.objects.filter(pk__in=[pk for pk, _ in batch]).update(line_rich_menu_id="")
         calls += 1
     return calls

@@ -13,7 +13,7 @@ from richmessages.richmenu_models import RichMenu, RichMenuAlias, RichMenuUserLi
 from richmessages.richmenu_services import richmenu_save
 from richmessages.richmenu_sync import SyncBusyError, richmenu_sync
 
-from .conftest import image_bytes, upload
+from .conftest import HELP_AREA, image_bytes, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -160,6 +160,7 @@ def test_it_moves_default_links_and_aliases_to_a_new_line_menu_when_the_image_ch
     assert set(state(line).user_menus.values()) == {new}
     # Everything moved before the old menu went.
     assert [entry["endpoint"] for entry in line.control.requests()] == [
+        "validateRichMenuObject",
         "createRichMenu",
         "setRichMenuImage",
         "updateRichMenuAlias",
@@ -199,6 +200,24 @@ def test_it_links_1200_users_in_three_calls_of_at_most_500(line_settings, make_m
     assert report.link_calls == 3
     assert len(state(line).user_menus) == 1200
     assert not RichMenuUserLink.objects.exclude(line_rich_menu_id=report.line_rich_menu_id).exists()
+
+
+def test_it_links_and_unlinks_a_single_user_at_once(line_settings, make_menu, make_line_users):
+    line = line_settings
+    menu = make_menu()
+    [user] = make_line_users(1)
+    link_all(menu, [user])
+
+    richmenu_sync(menu_id=menu.pk)
+    assert state(line).user_menus == {user.line_user_id: menu.live_deployment.line_rich_menu_id}
+    richmenu_users_unlink(line_user_ids=[user.line_user_id])
+    richmenu_unlinks_sync()
+
+    assert [entry["path"] for entry in calls(line, "linkRichMenuIdToUser")] == [
+        f"/v2/bot/user/{user.line_user_id}/richmenu/{menu.live_deployment.line_rich_menu_id}"
+    ]
+    assert len(calls(line, "unlinkRichMenuIdFromUser")) == 1
+    assert state(line).user_menus == {}
 
 
 def test_it_links_only_the_users_a_failed_run_left_behind(line_settings, make_menu, make_line_users, settings):
@@ -268,6 +287,20 @@ def test_it_hands_the_default_over_to_the_new_default_menu(line_settings, make_m
     assert not first.is_default
     assert state(line).default_menu == second.live_deployment.line_rich_menu_id
     assert len(calls(line, "cancelDefaultRichMenu")) == 0
+
+
+def test_it_reports_what_line_refused_before_making_anything(line_settings, make_menu):
+    line = line_settings
+    # Over 20 areas: LINE's validation refuses the menu (our admin form would have refused it first).
+    menu = make_menu(areas=[{**HELP_AREA, "name": f"a{index}", "width": 100} for index in range(21)])
+
+    with pytest.raises(LineApiError):
+        richmenu_sync(menu_id=menu.pk)
+
+    menu.refresh_from_db()
+    assert "HTTP 400" in menu.sync_error and "areas" in menu.sync_error
+    assert calls(line, "createRichMenu") == []
+    assert state(line).rich_menus == {}
 
 
 def test_it_audits_each_sync_with_its_outcome(line_settings, make_menu, settings):
