@@ -89,6 +89,8 @@ class AuditEvent(models.Model):
         RICH_TEMPLATE_UPDATED = "rich_template_updated", "Rich template updated"
         RICH_TEMPLATE_APPROVED = "rich_template_approved", "Rich template approved"
         RICH_TEMPLATE_ARCHIVED = "rich_template_archived", "Rich template archived"
+        RICH_MENU_SYNCED = "rich_menu_synced", "Rich menu synced to LINE"
+        RICH_MENU_USERS_LINKED = "rich_menu_users_linked", "Rich menu linked to users"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     actor = models.ForeignKey(

@@ -52,6 +52,14 @@ ROLES: dict[str, Role] = {
             "accounts.send_test_message",
             "richmessages.approve_richtemplate",
             "richmessages.send_test_richmessage",
+            # Rich menus are run by operators as well as edited by the content team.
+            "richmessages.add_richmenu",
+            "richmessages.change_richmenu",
+            "richmessages.delete_richmenu",
+            "richmessages.add_richmenualias",
+            "richmessages.change_richmenualias",
+            "richmessages.delete_richmenualias",
+            "richmessages.change_richmenuuserlink",
         ),
     ),
     # Content editors make templates and messages; someone else (an Operator or Administrator) approves.

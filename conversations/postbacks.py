@@ -14,7 +14,7 @@ A handler returns the LINE messages to answer with, or None for no answer.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl
 
 from conversations.models import Conversation, LineUser, WebhookEvent
@@ -50,6 +50,15 @@ def unregister(action: str) -> None:
     _handlers.pop(action, None)
 
 
+def postback_actions() -> frozenset[str]:
+    """The actions a postback can name and be answered."""
+    return frozenset(_handlers)
+
+
+def _unknown(user: LineUser | None) -> list[dict]:
+    return [{"type": "text", "text": text("postback_unknown", user.language if user else "")}]
+
+
 def postback_route(*, event: WebhookEvent, user: LineUser | None, conversation: Conversation) -> list[dict] | None:
     postback = event.payload.get("postback")
     postback = postback if isinstance(postback, dict) else {}
@@ -57,7 +66,7 @@ def postback_route(*, event: WebhookEvent, user: LineUser | None, conversation: 
     params = dict(parse_qsl(data, keep_blank_values=True))
     handler = _handlers.get(params.get("action", ""))
     if handler is None:
-        return [{"type": "text", "text": text("postback_unknown", user.language if user else "")}]
+        return _unknown(user)
     request = PostbackRequest(
         event=event,
         user=user,
@@ -67,6 +76,15 @@ def postback_route(*, event: WebhookEvent, user: LineUser | None, conversation: 
         picker=postback.get("params") if isinstance(postback.get("params"), dict) else {},
     )
     return handler(request)
+
+
+def postback_forward(request: PostbackRequest, data: str) -> list[dict] | None:
+    """Routes ``data`` as though the tap in ``request`` had carried it: how a rich-menu area hands on its action."""
+    params = dict(parse_qsl(data, keep_blank_values=True))
+    handler = _handlers.get(params.get("action", ""))
+    if handler is None:
+        return _unknown(request.user)
+    return handler(replace(request, data=data, params=params))
 
 
 @register("reset")

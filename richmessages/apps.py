@@ -6,4 +6,10 @@ class RichMessagesConfig(AppConfig):
     verbose_name = "Rich messages"
 
     def ready(self):
-        from richmessages import runtime_settings  # noqa: F401 - registers this app's runtime settings
+        # The rich-menu tap handler, tasks and admin, kept in their own modules.
+        from richmessages import (  # noqa: F401
+            richmenu_admin,
+            richmenu_postbacks,
+            richmenu_tasks,
+            runtime_settings,
+        )

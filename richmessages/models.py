@@ -137,3 +137,12 @@ class RichMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.language})"
+
+
+# Rich menus live in their own module; importing them here makes them this app's models.
+from richmessages.richmenu_models import (  # noqa: E402, F401
+    RichMenu,
+    RichMenuAlias,
+    RichMenuDeployment,
+    RichMenuUserLink,
+)

@@ -89,6 +89,7 @@ class Call:
     raw: bytes = b""
     targets: list[str] = field(default_factory=list)
     retry_key: str | None = None
+    lose_answer: bool = False
 
     @property
     def params(self) -> dict[str, str]:
@@ -131,6 +132,7 @@ class LineDouble:
                 # neither large nor tracked by the garbage collector. The control API parses them when asked.
                 "body": call.raw,
                 "time": time.time(),
+                "answerLost": call.lose_answer and 200 <= status < 300,
             }
         )
 
@@ -146,6 +148,9 @@ class LineDouble:
             response = json_response(500, FAULT_BODIES[500])
         response.headers["X-Line-Request-Id"] = call.request_id
         self.record(call, response.status)
+        if call.lose_answer and 200 <= response.status < 300:
+            # Only what LINE accepted: a refusal changed nothing, so losing it would test nothing.
+            return _drop_connection(request)
         return response
 
     async def _checked(self, handler: Handler, call: Call) -> web.StreamResponse:
@@ -166,6 +171,7 @@ class LineDouble:
                 return _drop_connection(request)
             if decision.status:
                 return json_response(decision.status, FAULT_BODIES[decision.status])
+            call.lose_answer = decision.lose_answer
         if not self.rate_limiter.allow(operation.operation_id):
             return error(429, RATE_LIMITED)
         if call.retry_key is not None:

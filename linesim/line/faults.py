@@ -1,5 +1,7 @@
 """Fault injection and rate limiting, both keyed by operationId ("pushMessage") or "*" for every endpoint.
 
+A dropped request never reaches the endpoint; a lost answer does (LINE acted) and only its answer is lost (only
+successful answers are lost: a refused request changed nothing).
 Faults draw from one ``random.Random(seed)``: the same seed and the same sequence of requests give the
 same faults, so a test that sets ``{"seed": 7, "errors": [{"endpoint": "pushMessage", "status": 503, "rate": 0.5}]}``
 sees the same requests fail on every run.
@@ -26,6 +28,8 @@ class Decision:
     latency: float = 0.0
     drop: bool = False
     status: int | None = None
+    # LINE acts on the request, then the connection breaks before the answer reaches the client.
+    lose_answer: bool = False
 
 
 @dataclass
@@ -34,6 +38,7 @@ class Faults:
     latency_ms: dict[str, float] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
     drops: dict[str, float] = field(default_factory=dict)
+    lost_answers: dict[str, float] = field(default_factory=dict)
     rng: random.Random = field(default_factory=random.Random)
 
     def __post_init__(self) -> None:
@@ -41,7 +46,7 @@ class Faults:
 
     @property
     def active(self) -> bool:
-        return bool(self.latency_ms or self.errors or self.drops)
+        return bool(self.latency_ms or self.errors or self.drops or self.lost_answers)
 
     def configure(self, spec: dict[str, Any]) -> None:
         """Replace the fault set; raises FaultConfigError on a malformed spec (nothing changes then)."""
@@ -51,6 +56,7 @@ class Faults:
         latency = spec.get("latencyMs", {})
         drops = spec.get("dropRate", {})
         errors = spec.get("errors", [])
+        lost = spec.get("lostAnswerRate", {})
         if not isinstance(seed, int):
             raise FaultConfigError("seed must be an integer")
         if isinstance(latency, int | float):
@@ -61,6 +67,10 @@ class Faults:
             drops = {"*": drops}
         if not isinstance(drops, dict) or not all(_is_rate(v) for v in drops.values()):
             raise FaultConfigError("dropRate must be a rate or an object of endpoint → rate between 0 and 1")
+        if isinstance(lost, int | float):
+            lost = {"*": lost}
+        if not isinstance(lost, dict) or not all(_is_rate(v) for v in lost.values()):
+            raise FaultConfigError("lostAnswerRate must be a rate or an object of endpoint → rate between 0 and 1")
         if not isinstance(errors, list):
             raise FaultConfigError("errors must be a list")
         for rule in errors:
@@ -68,14 +78,20 @@ class Faults:
                 raise FaultConfigError(
                     f"each error needs endpoint, status in {list(FAULT_STATUSES)} and rate between 0 and 1"
                 )
-        self.seed, self.latency_ms, self.drops = seed, dict(latency), dict(drops)
+        self.seed, self.latency_ms, self.drops, self.lost_answers = seed, dict(latency), dict(drops), dict(lost)
         self.errors = [
             {"endpoint": rule.get("endpoint", "*"), "status": rule["status"], "rate": rule["rate"]} for rule in errors
         ]
         self.rng.seed(seed)
 
     def describe(self) -> dict[str, Any]:
-        return {"seed": self.seed, "latencyMs": self.latency_ms, "errors": self.errors, "dropRate": self.drops}
+        return {
+            "seed": self.seed,
+            "latencyMs": self.latency_ms,
+            "errors": self.errors,
+            "dropRate": self.drops,
+            "lostAnswerRate": self.lost_answers,
+        }
 
     def decide(self, endpoint: str) -> Decision:
         latency = self.latency_ms.get(endpoint, self.latency_ms.get("*", 0.0)) / 1000.0
@@ -85,6 +101,9 @@ class Faults:
         for rule in self.errors:
             if rule["endpoint"] in (endpoint, "*") and self.rng.random() < rule["rate"]:
                 return Decision(latency=latency, status=rule["status"])
+        lost_rate = self.lost_answers.get(endpoint, self.lost_answers.get("*", 0.0))
+        if lost_rate and self.rng.random() < lost_rate:
+            return Decision(latency=latency, lose_answer=True)
         return Decision(latency=latency)
 
 

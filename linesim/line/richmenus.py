@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import secrets
 from typing import Any
 
 from aiohttp import web
+from PIL import Image, UnidentifiedImageError
 
 from linesim.line.app import Call, LineDouble, error, json_response
 from linesim.line.state import Content, RichMenu
@@ -14,15 +16,28 @@ REQUIRED_FIELDS = ("size", "selected", "name", "chatBarText", "areas")
 IMAGE_TYPES = ("image/jpeg", "image/png")
 MAX_IMAGE_BYTES = 1024 * 1024
 MAX_AREAS = 20
+MIN_WIDTH, MAX_WIDTH, MIN_HEIGHT = 800, 2500, 250
+# Width divided by height, for the menu's size and for its image alike.
+MIN_ASPECT_RATIO = 1.45
 NOT_FOUND = "Not found"
 
 
+def _size_problem(width: int, height: int) -> str | None:
+    if not (MIN_WIDTH <= width <= MAX_WIDTH and height >= MIN_HEIGHT):
+        return f"width must be between {MIN_WIDTH} and {MAX_WIDTH}, height at least {MIN_HEIGHT}"
+    if width / height < MIN_ASPECT_RATIO:
+        return f"the aspect ratio (width / height) must be at least {MIN_ASPECT_RATIO}"
+    return None
+
+
 def _rules_violation(body: dict[str, Any]) -> web.Response | None:
-    """LINE's rich-menu rules beyond the spec: every field present, 800 to 2500 px wide, ≥250 px high, ≤20 areas."""
+    """LINE's rich-menu rules beyond the spec: every field present, 800 to 2500 px wide, ≥250 px high, a width /
+    height of at least 1.45, ≤20 areas."""
     details = [{"message": "must be specified", "property": name} for name in REQUIRED_FIELDS if name not in body]
     size = body.get("size") or {}
-    if "size" in body and not (800 <= size.get("width", 0) <= 2500 and size.get("height", 0) >= 250):
-        details.append({"message": "width must be between 800 and 2500, height at least 250", "property": "size"})
+    problem = _size_problem(size.get("width", 0), size.get("height", 0) or 1) if "size" in body else None
+    if problem:
+        details.append({"message": problem, "property": "size"})
     if len(body.get("areas") or []) > MAX_AREAS:
         details.append({"message": f"Size must be between 0 and {MAX_AREAS}", "property": "areas"})
     if details:
@@ -87,6 +102,14 @@ async def upload_image(double: LineDouble, call: Call) -> web.Response:
         return error(400, "The image must be 1 MB or smaller")
     if menu.image is not None:
         return error(400, "An image has already been uploaded to the richmenu")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, OSError):
+        return error(400, "The image could not be read")
+    problem = _size_problem(width, height)
+    if problem:
+        return error(400, f"Invalid image size: {problem}")
     menu.image = Content(data=data, content_type=content_type)
     return json_response(200, {})
 

@@ -70,13 +70,19 @@ class ControlClient:
         latency_ms: float | dict[str, float] | None = None,
         errors: list[dict[str, Any]] | None = None,
         drop_rate: float | dict[str, float] | None = None,
+        lost_answer_rate: float | dict[str, float] | None = None,
     ) -> dict[str, Any]:
-        """errors: ``[{"endpoint": "pushMessage", "status": 503, "rate": 1.0}]``; endpoints are operationIds or "*"."""
+        """errors: ``[{"endpoint": "pushMessage", "status": 503, "rate": 1.0}]``; endpoints are operationIds or "*".
+
+        ``lost_answer_rate``: the endpoint acts, then the connection breaks before its answer is sent.
+        """
         spec: dict[str, Any] = {"seed": seed, "errors": errors or []}
         if latency_ms is not None:
             spec["latencyMs"] = latency_ms
         if drop_rate is not None:
             spec["dropRate"] = drop_rate
+        if lost_answer_rate is not None:
+            spec["lostAnswerRate"] = lost_answer_rate
         return self.request("POST", "faults", spec)
 
     def clear_faults(self) -> None:

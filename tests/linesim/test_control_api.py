@@ -187,11 +187,10 @@ def test_it_marks_a_chat_as_read(line, api):
 
 
 def test_it_links_rich_menus_in_bulk(line, api, blob_api):
-    from linesim.line.webhook import BLANK_PNG
-    from tests.linesim.test_resources import rich_menu_request
+    from tests.linesim.test_resources import MENU_PNG, rich_menu_request
 
     rich_menu_id = api.create_rich_menu(rich_menu_request()).rich_menu_id
-    blob_api.set_rich_menu_image(rich_menu_id, BLANK_PNG, _headers={"Content-Type": "image/png"})
+    blob_api.set_rich_menu_image(rich_menu_id, MENU_PNG, _headers={"Content-Type": "image/png"})
 
     api.link_rich_menu_id_to_users(RichMenuBulkLinkRequest(richMenuId=rich_menu_id, userIds=[USER]))
     assert api.get_rich_menu_id_of_user(USER).rich_menu_id == rich_menu_id

@@ -173,6 +173,25 @@ def test_it_drops_connections(line, api):
     assert [entry["status"] for entry in line.control.requests(endpoint="pushMessage")] == [0]
 
 
+def test_it_loses_an_answer_after_acting_on_the_request(line, api):
+    line.control.set_faults(lost_answer_rate={"pushMessage": 1.0})
+
+    with pytest.raises(urllib3.exceptions.HTTPError):
+        push(api, text="acted on")
+
+    # LINE delivered the message; only the client never heard back.
+    assert [m["message"]["text"] for m in line.control.messages(user_id=USER)] == ["acted on"]
+    [entry] = line.control.requests(endpoint="pushMessage")
+    assert (entry["status"], entry["answerLost"]) == (200, True)
+
+
+def test_it_refuses_a_malformed_lost_answer_rate(line):
+    with pytest.raises(ControlError) as exc_info:
+        line.control.set_faults(lost_answer_rate={"pushMessage": 2})
+
+    assert exc_info.value.status == 400
+
+
 def outcomes(api, count):
     results = []
     for _ in range(count):

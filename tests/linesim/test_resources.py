@@ -1,5 +1,7 @@
 """Profiles, groups and rooms, message content, rich menus, insight and webhook settings via the real SDK."""
 
+import io
+
 import pytest
 from linebot.v3.insight import ApiClient as InsightApiClient
 from linebot.v3.insight import Configuration as InsightConfiguration
@@ -19,6 +21,7 @@ from linebot.v3.messaging import (
     UpdateRichMenuAliasRequest,
 )
 from linebot.v3.messaging.exceptions import ApiException
+from PIL import Image
 
 from linesim.line.messaging import line_day
 from linesim.line.webhook import BLANK_PNG
@@ -98,9 +101,18 @@ def test_it_marks_messages_as_read_with_a_token_from_a_webhook(line, api, receiv
     assert exc_info.value.status == 400
 
 
-def rich_menu_request(width=2500):
+def menu_png(width=2500, height=843) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (20, 120, 200)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+MENU_PNG = menu_png()
+
+
+def rich_menu_request(width=2500, height=843):
     return RichMenuRequest(
-        size=RichMenuSize(width=width, height=843),
+        size=RichMenuSize(width=width, height=height),
         selected=True,
         name="main",
         chatBarText="Menu",
@@ -144,9 +156,28 @@ def test_it_rejects_a_rich_menu_with_a_chat_bar_text_over_14_characters(api):
 def test_it_stores_and_serves_a_rich_menu_image(api, blob_api):
     rich_menu_id = api.create_rich_menu(rich_menu_request()).rich_menu_id
 
-    blob_api.set_rich_menu_image(rich_menu_id, BLANK_PNG, _headers={"Content-Type": "image/png"})
+    blob_api.set_rich_menu_image(rich_menu_id, MENU_PNG, _headers={"Content-Type": "image/png"})
 
-    assert bytes(blob_api.get_rich_menu_image(rich_menu_id)) == BLANK_PNG
+    assert bytes(blob_api.get_rich_menu_image(rich_menu_id)) == MENU_PNG
+
+
+def test_it_rejects_a_rich_menu_narrower_than_the_aspect_ratio_allows(api):
+    # 1000 / 800 = 1.25: inside the width and height limits, but below LINE's 1.45.
+    with pytest.raises(ApiException) as exc_info:
+        api.create_rich_menu(rich_menu_request(width=1000, height=800))
+
+    assert exc_info.value.status == 400
+    assert "aspect ratio" in exc_info.value.body
+
+
+def test_it_rejects_a_rich_menu_image_of_a_size_line_refuses(api, blob_api):
+    rich_menu_id = api.create_rich_menu(rich_menu_request()).rich_menu_id
+
+    with pytest.raises(ApiException) as exc_info:
+        blob_api.set_rich_menu_image(rich_menu_id, BLANK_PNG, _headers={"Content-Type": "image/png"})
+
+    assert exc_info.value.status == 400
+    assert "Invalid image size" in exc_info.value.body
 
 
 def test_it_rejects_a_rich_menu_image_that_is_not_png_or_jpeg(api, blob_api):
@@ -163,7 +194,7 @@ def test_it_links_a_rich_menu_to_a_user_and_as_default(api, blob_api):
     with pytest.raises(ApiException) as exc_info:
         api.link_rich_menu_id_to_user(USER, rich_menu_id)
     assert exc_info.value.status == 400  # no image yet
-    blob_api.set_rich_menu_image(rich_menu_id, BLANK_PNG, _headers={"Content-Type": "image/png"})
+    blob_api.set_rich_menu_image(rich_menu_id, MENU_PNG, _headers={"Content-Type": "image/png"})
 
     api.link_rich_menu_id_to_user(USER, rich_menu_id)
     api.set_default_rich_menu(rich_menu_id)
