@@ -1,5 +1,6 @@
 """Production: every service is real and every secret comes from the environment."""
 
+from core.db import pooled_connection_reset
 from core.logging import logging_config
 
 from .base import *  # noqa: F403
@@ -23,6 +24,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "min_size": env.int("DJANGO_DB_POOL_MIN_SIZE", default=2),
         "max_size": env.int("DJANGO_DB_POOL_MAX_SIZE", default=10),
         "timeout": env.float("DJANGO_DB_POOL_TIMEOUT", default=10.0),
+        # A session-level advisory lock its user failed to release must not pass to the next user.
+        "reset": pooled_connection_reset,
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
