@@ -33,7 +33,7 @@ else:
 
 REDIS_URL = env.url("REDIS_URL", required=True, schemes=("redis", "rediss", "unix"))
 CACHES = cache_settings(REDIS_URL, REDIS_KEY_PREFIX)  # noqa: F405
-CHANNEL_LAYERS = channel_layer_settings(REDIS_URL)
+CHANNEL_LAYERS = channel_layer_settings(REDIS_URL, REDIS_KEY_PREFIX)  # noqa: F405
 CELERY_BROKER_URL = env.url("CELERY_BROKER_URL", required=True, schemes=("amqp", "amqps", "pyamqp", "redis", "rediss"))
 if CELERY_BROKER_URL and CELERY_BROKER_URL.startswith("redis"):
     # With Redis as broker an unacknowledged task comes back after this timeout;
