@@ -7,8 +7,11 @@ from .base import *  # noqa: F403
 from .base import cache_settings, channel_layer_settings, env, simple_jwt_settings
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", required=True) or "missing"
-JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", required=True) or "missing"
+# Never a placeholder: a missing key is reported at start-up (core.E001) and, where checks are
+# skipped, stays unusable. Django refuses an empty SECRET_KEY the moment it is read, and a
+# JWT cannot be signed or verified without a key.
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", required=True) or ""
+JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", required=True)
 SIMPLE_JWT = simple_jwt_settings(JWT_SIGNING_KEY)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", required=True) or []
 

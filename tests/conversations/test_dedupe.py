@@ -282,6 +282,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.integration
 def test_it_dedupes_the_same_way_on_the_embedded_sqlite_database(tmp_path):
     env = {
         "PATH": os.environ["PATH"],
