@@ -13,7 +13,7 @@ from django.utils.text import Truncator
 
 from conversations import sent_images, staff_messages
 from conversations.line_messages import MAX_UTF16_UNITS
-from conversations.models import Conversation, LineUser, Message, WebhookEvent
+from conversations.models import Conversation, LineUser, Message, WebhookEvent, WebhookEventConflict
 from core.errors import AppError, ValidationError
 from core.readonly_admin import ReadOnlyAdmin, ReadOnlyInline
 
@@ -242,8 +242,16 @@ def _picture_placeholder(request, unavailable: sent_images.PictureUnavailable) -
     return response
 
 
+class WebhookEventConflictInline(ReadOnlyInline):
+    model = WebhookEventConflict
+    fields = ["received_at", "last_received_at", "deliveries", "content_digest", "correlation_id"]
+    readonly_fields = fields
+    show_change_link = True
+
+
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyAdmin):
+    inlines = [WebhookEventConflictInline]
     list_display = [
         "received_at",
         "event_type",
@@ -260,3 +268,17 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     list_filter = ["status", "event_type", "reply_state", "source_type"]
     search_fields = ["webhook_event_id", "line_user_id", "source_id", "correlation_id"]
     date_hierarchy = "received_at"
+
+
+@admin.register(WebhookEventConflict)
+class WebhookEventConflictAdmin(ReadOnlyAdmin):
+    """Bodies that came under a known webhookEventId with other content: kept, never answered."""
+
+    list_display = ["received_at", "webhook_event_id", "event", "deliveries", "last_received_at", "correlation_id"]
+    search_fields = ["event__webhook_event_id", "event__line_user_id", "correlation_id", "content_digest"]
+    list_select_related = ["event"]
+    date_hierarchy = "received_at"
+
+    @admin.display(description="webhook event id", ordering="event__webhook_event_id")
+    def webhook_event_id(self, obj):
+        return obj.event.webhook_event_id

@@ -120,9 +120,10 @@ class WebhookEvent(models.Model):
 
     FINAL_STATUSES = (Status.REPLIED, Status.IGNORED, Status.THROTTLED, Status.FAILED)
 
+    # LINE's unique id of the event; events without one (not as LINE sends them) use their digest.
     webhook_event_id = models.CharField(max_length=64)
-    # LINE's ids are unique, but a differing payload under a known id is a different event
-    # (LINE's own sample payloads share one id), so the pair is what identifies an event.
+    # Tells an identical redelivery (answered once) from a differing body under the same id
+    # (a WebhookEventConflict, never answered).
     content_digest = models.CharField(max_length=64)
     event_type = models.CharField(max_length=32, db_index=True)
     message_type = models.CharField(max_length=32, blank=True)
@@ -157,9 +158,7 @@ class WebhookEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["webhook_event_id", "content_digest"], name="one_row_per_webhook_event")
-        ]
+        constraints = [models.UniqueConstraint(fields=["webhook_event_id"], name="one_row_per_webhook_event_id")]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.webhook_event_id} ({self.status})"
@@ -169,3 +168,28 @@ class WebhookEvent(models.Model):
         if self.reply_sent_at is None:
             return None
         return int((self.reply_sent_at - self.received_at).total_seconds() * 1000)
+
+
+class WebhookEventConflict(models.Model):
+    """A body that came under a known ``webhookEventId`` but differs from the stored event.
+
+    LINE's ids are unique, so the bot answers the first body only; the others are kept here
+    for inspection, once per distinct body.
+    """
+
+    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="conflicts")
+    content_digest = models.CharField(max_length=64)
+    payload = models.JSONField()
+    correlation_id = models.CharField(max_length=128, blank=True)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_received_at = models.DateTimeField(default=timezone.now)
+    deliveries = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "content_digest"], name="one_row_per_webhook_event_conflict")
+        ]
+
+    def __str__(self) -> str:
+        return f"conflict on event {self.event_id}"

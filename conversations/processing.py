@@ -4,7 +4,9 @@ Safe to run any number of times, concurrently or after a worker died mid-way:
 
 * the runner holds a PostgreSQL session advisory lock on the event while it works.
   The lock dies with its connection, so the run that a broker redelivers after a
-  SIGKILL takes over at once, while a second live runner backs off.  Other
+  SIGKILL takes over at once, while a second live runner backs off.  A lock that
+  cannot be released ends its session, and the connection pool releases every lock
+  of a connection handed back (:mod:`core.db`), so no lock outlives its run.  Other
   databases (the SQLite default) use a lease on the row instead;
 * the answer is stored (with the messages it produced) in one transaction before
   anything is sent, so a rerun delivers that answer and never asks the model again;
@@ -17,7 +19,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -27,6 +29,7 @@ from conversations.models import LineUser, WebhookEvent
 from conversations.services import message_create
 from conversations.texts import text
 from core import correlation
+from core.db import session_end
 from core.errors import LineApiError
 from core.logging import get_logger
 
@@ -55,8 +58,7 @@ def _owned(event_id: int):
         try:
             yield
         finally:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, event_id])
+            _unlock(event_id)
         return
     now = timezone.now()
     taken = (
@@ -70,6 +72,23 @@ def _owned(event_id: int):
         yield
     finally:
         WebhookEvent.objects.filter(pk=event_id).update(lease_until=None)
+
+
+def _unlock(event_id: int) -> None:
+    """Releases the event's advisory lock, or ends the session so that the lock dies with it.
+
+    A lock left on a pooled connection would keep every later runner off the event.
+    """
+    released, error = False, None
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, event_id])
+            released = bool(cursor.fetchone()[0])
+    except DatabaseError as exc:  # e.g. the transaction around the run was aborted
+        error = type(exc).__name__
+    if not released:
+        log.warning("line_webhook_event_unlock_failed", event_id=event_id, error=error)
+        session_end(connection)
 
 
 def webhook_event_process(*, event_id: int) -> str:

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from conversations import tunables
 from conversations.context import context_clear
-from conversations.models import Conversation, LineUser, Message, WebhookEvent
+from conversations.models import Conversation, LineUser, Message, WebhookEvent, WebhookEventConflict
 from core.logging import get_logger
 from core.redis import get_redis
 
@@ -65,41 +65,103 @@ def _over_flood_limit(line_user_id: str) -> tuple[bool, bool]:
     return count > limit, count == limit + 1
 
 
-def _insert_once(row: WebhookEvent) -> tuple[int, bool]:
-    """Inserts the row unless the event is known; a known event's delivery count goes up. (id, inserted)."""
+_NEW, _REPEAT, _CONFLICT = "new", "repeat", "conflict"
+
+
+def _webhook_event_id(event: dict, digest: str) -> str:
+    """LINE's id of the event; the content digest stands in for a missing or unusable one."""
+    raw = event.get("webhookEventId")
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        return digest
+    value = str(raw)
+    # A longer id is not LINE's; cutting it could make two events one.
+    return value if 0 < len(value) <= 64 else digest
+
+
+def _known(row: WebhookEvent) -> tuple[int, str] | None:
+    """How a stored event with the row's id relates to the row: a repeat (counted) or a conflict."""
+    same = WebhookEvent.objects.filter(webhook_event_id=row.webhook_event_id, content_digest=row.content_digest)
+    if same.update(deliveries=F("deliveries") + 1):
+        return same.values_list("id", flat=True).first(), _REPEAT
+    other = WebhookEvent.objects.filter(webhook_event_id=row.webhook_event_id).values_list("id", flat=True).first()
+    return None if other is None else (other, _CONFLICT)
+
+
+def _insert_once(row: WebhookEvent) -> tuple[int, str]:
+    """Inserts the row unless its webhookEventId is known: (id of the stored event, new/repeat/conflict).
+
+    A repeat (same id, same content) only bumps the stored event's delivery count; a conflict
+    (same id, other content) leaves the stored event as it is.
+    """
     if connection.vendor != "postgresql":
-        existing = WebhookEvent.objects.filter(webhook_event_id=row.webhook_event_id, content_digest=row.content_digest)
-        if existing.update(deliveries=F("deliveries") + 1):
-            return existing.values_list("id", flat=True).first(), False
+        known = _known(row)
+        if known is not None:
+            return known
         try:
             with transaction.atomic():
                 row.save(force_insert=True)
         except IntegrityError:
-            existing.update(deliveries=F("deliveries") + 1)
-            return existing.values_list("id", flat=True).first(), False
-        return row.pk, True
+            known = _known(row)  # stored meanwhile by a concurrent delivery
+            if known is None:
+                raise
+            return known
+        return row.pk, _NEW
     # One round trip on the hot path: the insert and the repeat check are the same statement.
+    # A conflicting body updates nothing, so no row comes back and it is looked up below.
     meta = WebhookEvent._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     table = connection.ops.quote_name(meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     values = [f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields]
+    digest = connection.ops.quote_name(meta.get_field("content_digest").column)
     sql = (
         f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608  # nosec B608 - names from the model, values bound
-        f"ON CONFLICT (webhook_event_id, content_digest) "
-        f"DO UPDATE SET deliveries = {table}.deliveries + 1 "
+        f"ON CONFLICT ({connection.ops.quote_name(meta.get_field('webhook_event_id').column)}) "
+        f"DO UPDATE SET deliveries = {table}.deliveries + 1 WHERE {table}.{digest} = EXCLUDED.{digest} "
         f"RETURNING id, (xmax = 0)"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
-        event_id, inserted = cursor.fetchone()
-    return event_id, inserted
+        returned = cursor.fetchone()
+    if returned is not None:
+        event_id, inserted = returned
+        return event_id, _NEW if inserted else _REPEAT
+    known = _known(row)
+    # None only if the stored event was deleted in between: then this one is new after all.
+    return known if known is not None else _insert_once(row)
+
+
+def _conflict_record(*, event_id: int, row: WebhookEvent) -> None:
+    """Keeps a differing body once (counting its deliveries) so that it can be inspected."""
+    now = timezone.now()
+    same = WebhookEventConflict.objects.filter(event_id=event_id, content_digest=row.content_digest)
+    if not same.update(deliveries=F("deliveries") + 1, last_received_at=now):
+        try:
+            with transaction.atomic():
+                WebhookEventConflict.objects.create(
+                    event_id=event_id,
+                    content_digest=row.content_digest,
+                    payload=row.payload,
+                    correlation_id=row.correlation_id,
+                    received_at=now,
+                    last_received_at=now,
+                )
+        except IntegrityError:  # the same body, recorded meanwhile by a concurrent delivery
+            same.update(deliveries=F("deliveries") + 1, last_received_at=now)
+    log.warning(
+        "line_webhook_event_conflict",
+        webhook_event_id=row.webhook_event_id,
+        event_id=event_id,
+        content_digest=row.content_digest,
+    )
 
 
 def webhook_event_store(*, event: dict, destination: str, correlation_id: str | None) -> StoredEvent:
-    """Stores one event once; a repeat only bumps its delivery count.
+    """Stores one event once, by its webhookEventId; a repeat only bumps its delivery count.
 
+    A body that differs from the stored one under the same id is recorded as a conflict and
+    not processed: LINE's ids are unique, so answering it would answer one event twice.
     ``queued`` in the result says whether the event should be processed (the caller queues it).
     """
     digest = event_digest(event)
@@ -108,7 +170,7 @@ def webhook_event_store(*, event: dict, destination: str, correlation_id: str | 
     message = event.get("message") if isinstance(event.get("message"), dict) else {}
     delivery = event.get("deliveryContext") if isinstance(event.get("deliveryContext"), dict) else {}
     row = WebhookEvent(
-        webhook_event_id=str(event.get("webhookEventId") or digest)[:64],
+        webhook_event_id=_webhook_event_id(event, digest),
         content_digest=digest,
         event_type=event_type,
         message_type=str(message.get("type") or "")[:32],
@@ -122,8 +184,11 @@ def webhook_event_store(*, event: dict, destination: str, correlation_id: str | 
         destination=destination[:64],
         correlation_id=correlation_id or "",
     )
-    event_id, inserted = _insert_once(row)
-    if not inserted:
+    event_id, outcome = _insert_once(row)
+    if outcome == _CONFLICT:
+        _conflict_record(event_id=event_id, row=row)
+        return StoredEvent(id=event_id, created=False, queued=False)
+    if outcome == _REPEAT:
         log.info("line_webhook_event_repeated", webhook_event_id=row.webhook_event_id)
         return StoredEvent(id=event_id, created=False, queued=False)
 

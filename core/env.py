@@ -8,10 +8,12 @@ deployment stops at start-up without a stack trace.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import environ
 
@@ -84,3 +86,52 @@ class EnvReader:
 
 
 _BOOL_WORDS = {"1", "0", "true", "false", "yes", "no", "on", "off", "y", "n", "t", "f"}
+
+
+# The LINE double's credentials (linesim, scripts/run.sh): published, so anyone can sign with them.
+SIMULATOR_CHANNEL_SECRET = "simulator-channel-secret"  # noqa: S105 - published on purpose
+SIMULATOR_ACCESS_TOKEN = "simulator-access-token"  # noqa: S105 - published on purpose
+
+
+def is_loopback_url(url: str | None) -> bool:
+    """Whether ``url`` points at this machine (localhost, 127.0.0.0/8 or ::1)."""
+    try:
+        host = urlsplit(url or "").hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def simulator_credentials_problems(
+    *, channel_secret: str | None, access_token: str | None, api_base_url: str | None, data_api_base_url: str | None
+) -> list[EnvProblem]:
+    """The simulator's published credentials are refused unless every LINE base URL is on this machine.
+
+    With them, anyone could sign webhooks for the bot, or read what the real LINE Platform
+    answered to the simulator's token.
+    """
+    remote = [
+        f"{name} is {url}"
+        for name, url in (("LINE_API_BASE_URL", api_base_url), ("LINE_DATA_API_BASE_URL", data_api_base_url))
+        if not is_loopback_url(url)
+    ]
+    if not remote:
+        return []
+    published = (
+        ("LINE_CHANNEL_SECRET", channel_secret == SIMULATOR_CHANNEL_SECRET),
+        ("LINE_CHANNEL_ACCESS_TOKEN", access_token == SIMULATOR_ACCESS_TOKEN),
+    )
+    return [
+        EnvProblem(
+            name,
+            f"{name} is the LINE simulator's published value, accepted only while the LINE base URLs "
+            f"point at this machine ({'; '.join(remote)}): set the channel's own",
+        )
+        for name, is_published in published
+        if is_published
+    ]

@@ -5,13 +5,15 @@ when the store is full (cachetools' ``TLRUCache``).  What is written during an
 outage is remembered as *pending* so it can be merged into Redis later: values
 and deletions carry the wall-clock time they were written (Redis keeps whichever
 is newer), counters carry only the increments made here (Redis adds them up).
+Pending writes are bounded too: past ``maxsize`` the oldest is dropped and counted.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cachetools import TLRUCache
@@ -29,14 +31,22 @@ class Pending:
     # The increments made during the outage, for counters only.
     delta: int | None = None
 
+    @property
+    def is_counter(self) -> bool:
+        return self.delta is not None
+
 
 class FallbackStore:
     def __init__(self, maxsize: int, *, timer=time.monotonic, clock=time.time):
         self._timer = timer
         self._clock = clock
+        self._maxsize = maxsize
         self._cache: TLRUCache = TLRUCache(maxsize=maxsize, ttu=self._expiry, timer=timer)
-        self._pending: dict[str, Pending] = {}
+        # Oldest first, so that the oldest write is the one dropped when too many are pending.
+        self._pending: OrderedDict[str, Pending] = OrderedDict()
         self._lock = threading.RLock()
+        # Pending writes dropped because too many were pending; read and reset by take_dropped().
+        self._dropped = 0
 
     @staticmethod
     def _expiry(_key, entry, _now) -> float:
@@ -52,23 +62,38 @@ class FallbackStore:
         with self._lock:
             self._cache[key] = (value, expires_at)
             if dirty:
-                self._pending[key] = Pending(key, value, ttl, self._clock())
+                self._remember(Pending(key, value, ttl, self._clock()))
 
     def delete(self, key: str) -> None:
         with self._lock:
             self._cache.pop(key, None)
-            self._pending[key] = Pending(key, None, None, self._clock())
+            self._remember(Pending(key, None, None, self._clock()))
 
     def incr(self, key: str, ttl: float | None = None) -> int:
-        """Counts locally; the increments are added to Redis's own count once it is back."""
+        """Counts locally; the increments are added to Redis's own count once it is back.
+
+        After a value or a deletion written here during the same outage the count is a value
+        like any other (newest write wins), as INCR after SET or DEL would leave it in Redis.
+        """
         with self._lock:
             current = int(self.get(key) or 0) + 1
             remaining = self.ttl(key) or ttl
-            self.set(key, str(current).encode(), remaining, dirty=False)
+            value = str(current).encode()
+            self.set(key, value, remaining, dirty=False)
             earlier = self._pending.get(key)
-            delta = (earlier.delta or 0) + 1 if earlier is not None and earlier.delta is not None else 1
-            self._pending[key] = Pending(key, None, remaining, self._clock(), delta=delta)
+            if earlier is not None and not earlier.is_counter:
+                self._remember(Pending(key, value, remaining, self._clock()))
+            else:
+                delta = (earlier.delta if earlier is not None else 0) + 1
+                self._remember(Pending(key, None, remaining, self._clock(), delta=delta))
             return current
+
+    def _remember(self, item: Pending) -> None:
+        self._pending.pop(item.key, None)
+        self._pending[item.key] = item
+        while len(self._pending) > self._maxsize:
+            self._pending.popitem(last=False)
+            self._dropped += 1
 
     def ttl(self, key: str) -> float | None:
         with self._lock:
@@ -88,6 +113,29 @@ class FallbackStore:
             self._pending.clear()
             self._cache.clear()
         return items
+
+    def give_back(self, items: list[Pending]) -> None:
+        """Takes back writes that could not be merged into Redis, behind any written since.
+
+        A later write of the same key supersedes what is given back, except that increments add up.
+        """
+        with self._lock:
+            for item in reversed(items):
+                later = self._pending.get(item.key)
+                if later is None:
+                    self._pending[item.key] = item
+                    self._pending.move_to_end(item.key, last=False)
+                elif later.is_counter and item.is_counter:
+                    self._pending[item.key] = replace(later, delta=later.delta + item.delta)
+            while len(self._pending) > self._maxsize:
+                self._pending.popitem(last=False)
+                self._dropped += 1
+
+    def take_dropped(self) -> int:
+        """How many pending writes were dropped since the last call."""
+        with self._lock:
+            dropped, self._dropped = self._dropped, 0
+            return dropped
 
     def prune(self, fraction: float) -> int:
         """Drops the least recently used ``fraction`` of entries; used under memory pressure."""

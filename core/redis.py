@@ -41,8 +41,8 @@ class _BreakerListener(pybreaker.CircuitBreakerListener):
         STATE_CHANGES.labels(state=name).inc()
         BREAKER_STATE.set(0 if name == pybreaker.STATE_CLOSED else 1)
         log.warning("redis_circuit_state_changed", old=old_state.name if old_state else None, new=name)
-        if name == pybreaker.STATE_CLOSED:
-            self.manager._write_back()
+        # The write-back follows in RedisManager._call, outside the breaker's lock: pybreaker
+        # holds that lock for the whole call, and every Redis call of the process waits on it.
 
 
 # Keeps whichever write is newer: a process coming back from an outage must not replace
@@ -65,6 +65,15 @@ return 1
 """
 # How long a deletion is remembered, so that an older value cannot come back after an outage.
 _TOMBSTONE_MS = 24 * 3600 * 1000
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
+
+
+def _milliseconds(seconds: float) -> int:
+    """A TTL in milliseconds, never rounded down to 0 (which Redis refuses or, for EXPIRE, deletes at once)."""
+    return max(1, int(seconds * 1000))
 
 
 class RedisManager:
@@ -110,6 +119,10 @@ class RedisManager:
         """The full Redis key of one of our names (for tools that must reach Redis directly)."""
         return self.key_prefix + name
 
+    def pattern(self, name_glob: str) -> str:
+        """A SCAN pattern for our names matching ``name_glob``; glob characters in the prefix match only themselves."""
+        return _glob_escape(self.key_prefix) + name_glob
+
     @staticmethod
     def _written_key(full_key: str) -> str:
         return f"{full_key}:__written_at"
@@ -145,8 +158,9 @@ class RedisManager:
         except _REDIS_ERRORS as exc:
             log.warning("redis_operation_failed", op=op, error=type(exc).__name__)
         else:
-            if self.fallback.has_dirty:
-                self._write_back()
+            if self.fallback.has_dirty and self._write_back() and op == "get":
+                # The read ran before this process's own outage writes reached Redis.
+                return self._call(op, fn, *args, **kwargs)
             return True, result
         FALLBACK_OPS.labels(op=op).inc()
         return False, None
@@ -158,10 +172,11 @@ class RedisManager:
 
     def set(self, name: str, value: bytes | str, ttl: float | None = None) -> None:
         key = self.key(name)
-        px = int(ttl * 1000) if ttl else None
+        px = _milliseconds(ttl) if ttl else None
 
+        # MULTI/EXEC: a merge from another process must not fall between the value and its time.
         def _set():
-            pipe = self.client.pipeline(transaction=False)
+            pipe = self.client.pipeline(transaction=True)
             pipe.set(key, value, px=px)
             pipe.set(self._written_key(key), repr(self._clock()), px=px)
             return pipe.execute()
@@ -174,7 +189,7 @@ class RedisManager:
         key = self.key(name)
 
         def _delete():
-            pipe = self.client.pipeline(transaction=False)
+            pipe = self.client.pipeline(transaction=True)
             pipe.delete(key)
             pipe.set(self._written_key(key), repr(self._clock()), px=_TOMBSTONE_MS)
             return pipe.execute()
@@ -191,7 +206,7 @@ class RedisManager:
             pipe = self.client.pipeline()
             pipe.incr(key)
             if ttl:
-                pipe.expire(key, int(ttl), nx=True)
+                pipe.pexpire(key, _milliseconds(ttl), nx=True)
             return pipe.execute()[0]
 
         ok, value = self._call("incr", _incr)
@@ -200,40 +215,59 @@ class RedisManager:
         return self.fallback.incr(key, ttl)
 
     # --- recovery -----------------------------------------------------------------------
-    def _write_back(self) -> None:
+    def _write_back(self) -> bool:
+        """Merges what was written during an outage into Redis; True when something was written."""
         if self.client is None or not self._write_back_lock.acquire(blocking=False):
-            return
+            return False
+        written = 0
         try:
             items = self.fallback.take_dirty()
-            now = self._clock()
-            for item in items:
-                if item.delta is not None:
-                    # Counters add up: every process's increments during the outage count.
-                    pipe = self.client.pipeline()
-                    pipe.incrby(item.key, item.delta)
-                    if item.ttl:
-                        pipe.expire(item.key, max(1, int(item.ttl)), nx=True)
-                    pipe.execute()
-                    continue
-                remaining = item.ttl - (now - item.written_at) if item.ttl else None
-                if remaining is not None and remaining <= 0:
-                    continue
-                self._merge(
-                    keys=[item.key, self._written_key(item.key)],
-                    args=[
-                        item.value or b"",
-                        repr(item.written_at),
-                        int(remaining * 1000) if remaining else 0,
-                        "1" if item.value is None else "0",
-                        _TOMBSTONE_MS,
-                    ],
-                )
-            if items:
-                log.info("redis_fallback_written_back", keys=len(items))
-        except _REDIS_ERRORS as exc:
-            log.warning("redis_write_back_failed", error=type(exc).__name__)
+            for index, item in enumerate(items):
+                try:
+                    self._merge_one(item)
+                    written += 1
+                except redis.ResponseError as exc:
+                    # Redis refuses this one write (e.g. INCRBY on a key holding text); retrying cannot help.
+                    log.warning("redis_write_back_refused", key=item.key, error=str(exc)[:200])
+                except _REDIS_ERRORS as exc:
+                    # Redis went away again: keep what is not written yet for the next recovery.
+                    self.fallback.give_back(items[index:])
+                    log.warning("redis_write_back_failed", error=type(exc).__name__, kept=len(items) - index)
+                    break
+            if written:
+                log.info("redis_fallback_written_back", keys=written)
+            dropped = self.fallback.take_dropped()
+            if dropped:
+                log.warning("redis_fallback_writes_dropped", writes=dropped)
         finally:
             self._write_back_lock.release()
+        return written > 0
+
+    def _merge_one(self, item) -> None:
+        remaining_ms = None
+        if item.ttl:
+            remaining = item.ttl - (self._clock() - item.written_at)
+            if remaining <= 0:
+                return  # it would have expired in Redis by now
+            remaining_ms = _milliseconds(remaining)
+        if item.is_counter:
+            # Counters add up: every process's increments during the outage count.
+            pipe = self.client.pipeline()
+            pipe.incrby(item.key, item.delta)
+            if remaining_ms:
+                pipe.pexpire(item.key, remaining_ms, nx=True)
+            pipe.execute()
+            return
+        self._merge(
+            keys=[item.key, self._written_key(item.key)],
+            args=[
+                item.value or b"",
+                repr(item.written_at),
+                remaining_ms or 0,
+                "1" if item.value is None else "0",
+                _TOMBSTONE_MS,
+            ],
+        )
 
     def prune_fallback(self, fraction: float = 0.5) -> int:
         return self.fallback.prune(fraction)

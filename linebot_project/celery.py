@@ -2,19 +2,26 @@ import os
 
 from celery import Celery, signals
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linebot_project.settings.local")
+# The package imports this module first (linebot_project/__init__.py), so this default is every
+# entry point's, the WSGI and ASGI applications' too: production, as for a deployment.
+# manage.py and scripts/run.sh choose local themselves.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linebot_project.settings.production")
 
-app = Celery("linebot_project")
-app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
 
-
-@signals.worker_init.connect
-@signals.beat_init.connect
 def _check_environment(**kwargs):
     from core.startup import exit_on_bad_environment
 
     exit_on_bad_environment()
+
+
+# Workers and beat import their modules first thing, and Celery's Django fix-up sets Django up
+# then; connected before the app (and its fix-up) exists, the check runs ahead of that set-up,
+# which would stop with a traceback on a missing DJANGO_SECRET_KEY.
+signals.import_modules.connect(_check_environment, weak=False)
+
+app = Celery("linebot_project")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
 
 
 @signals.worker_process_init.connect

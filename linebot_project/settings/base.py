@@ -127,7 +127,7 @@ CELERY_BROKER_URL: str | None = env.url(
     "CELERY_BROKER_URL", default=None, schemes=("amqp", "amqps", "pyamqp", "redis", "rediss", "filesystem", "memory")
 )
 
-# Every key the project writes to Redis (cache, conversation memory, counters) starts with
+# Every key the project writes to Redis (cache, channel layer, conversation memory, counters) starts with
 # this, so several deployments or test runs can share one Redis server.
 REDIS_KEY_PREFIX: str = env.str("REDIS_KEY_PREFIX", default="linebot")
 
@@ -150,14 +150,16 @@ def cache_settings(redis_url: str | None, key_prefix: str = "") -> dict:
     return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "linebot"}}
 
 
-def channel_layer_settings(redis_url: str | None) -> dict:
+def channel_layer_settings(redis_url: str | None, key_prefix: str = "") -> dict:
     if redis_url:
-        return {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis_url]}}}
+        # Under the deployment's prefix too: channels-redis's flush() deletes everything under its own.
+        config = {"hosts": [redis_url], "prefix": f"{key_prefix}:asgi" if key_prefix else "asgi"}
+        return {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": config}}
     return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 
 CACHES = cache_settings(REDIS_URL, REDIS_KEY_PREFIX)
-CHANNEL_LAYERS = channel_layer_settings(REDIS_URL)
+CHANNEL_LAYERS = channel_layer_settings(REDIS_URL, REDIS_KEY_PREFIX)
 
 # --- Celery ---------------------------------------------------------------------------
 CELERY_TASK_SERIALIZER = "json"

@@ -9,6 +9,8 @@ piece to the real service.
 import os
 import secrets
 
+from core.env import SIMULATOR_ACCESS_TOKEN, SIMULATOR_CHANNEL_SECRET
+
 from .base import *  # noqa: F403
 from .base import VAR_DIR, env, simple_jwt_settings
 
@@ -62,8 +64,9 @@ if LLM_PROVIDER == "azure" and not AZURE_OPENAI_ENDPOINT:  # noqa: F405
     AZURE_OPENAI_DEPLOYMENT = AZURE_OPENAI_DEPLOYMENT or "gpt-4o-mini"  # noqa: F405
 
 # Offline, the bot talks to the local LINE double (python -m linesim.line) unless told otherwise.
-LINE_CHANNEL_SECRET = env.str("LINE_CHANNEL_SECRET", default=None) or "simulator-channel-secret"
-LINE_CHANNEL_ACCESS_TOKEN = env.str("LINE_CHANNEL_ACCESS_TOKEN", default=None) or "simulator-access-token"
+# The double's published credentials; core.checks refuses them once a LINE base URL leaves this machine.
+LINE_CHANNEL_SECRET = env.str("LINE_CHANNEL_SECRET", default=None) or SIMULATOR_CHANNEL_SECRET
+LINE_CHANNEL_ACCESS_TOKEN = env.str("LINE_CHANNEL_ACCESS_TOKEN", default=None) or SIMULATOR_ACCESS_TOKEN
 if "LINE_API_BASE_URL" not in os.environ:
     LINE_API_BASE_URL = "http://127.0.0.1:8081"
     # scripts/run.sh starts the double there; the front page links its chat simulator.

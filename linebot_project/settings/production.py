@@ -1,13 +1,17 @@
 """Production: every service is real and every secret comes from the environment."""
 
+from core.db import pooled_connection_reset
 from core.logging import logging_config
 
 from .base import *  # noqa: F403
 from .base import cache_settings, channel_layer_settings, env, simple_jwt_settings
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", required=True) or "missing"
-JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", required=True) or "missing"
+# Never a placeholder: a missing key is reported at start-up (core.E001) and, where checks are
+# skipped, stays unusable. Django refuses an empty SECRET_KEY the moment it is read, and a
+# JWT cannot be signed or verified without a key.
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", required=True) or ""
+JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", required=True)
 SIMPLE_JWT = simple_jwt_settings(JWT_SIGNING_KEY)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", required=True) or []
 
@@ -23,6 +27,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "min_size": env.int("DJANGO_DB_POOL_MIN_SIZE", default=2),
         "max_size": env.int("DJANGO_DB_POOL_MAX_SIZE", default=10),
         "timeout": env.float("DJANGO_DB_POOL_TIMEOUT", default=10.0),
+        # A session-level advisory lock its user failed to release must not pass to the next user.
+        "reset": pooled_connection_reset,
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
@@ -30,7 +36,7 @@ else:
 
 REDIS_URL = env.url("REDIS_URL", required=True, schemes=("redis", "rediss", "unix"))
 CACHES = cache_settings(REDIS_URL, REDIS_KEY_PREFIX)  # noqa: F405
-CHANNEL_LAYERS = channel_layer_settings(REDIS_URL)
+CHANNEL_LAYERS = channel_layer_settings(REDIS_URL, REDIS_KEY_PREFIX)  # noqa: F405
 CELERY_BROKER_URL = env.url("CELERY_BROKER_URL", required=True, schemes=("amqp", "amqps", "pyamqp", "redis", "rediss"))
 if CELERY_BROKER_URL and CELERY_BROKER_URL.startswith("redis"):
     # With Redis as broker an unacknowledged task comes back after this timeout;

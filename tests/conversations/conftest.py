@@ -1,9 +1,9 @@
 import pytest
-import redis
-from django.conf import settings
 
 from core.line import client as line_client
 from core.llm import client as llm_client
+from core.redis import get_redis
+from tests.redis_keys import delete_own_keys
 
 from .fakes import SECRET, FakeLine, FakeLLM, body_of, sign
 
@@ -19,15 +19,12 @@ def _conversation_settings(settings):
 
 @pytest.fixture(autouse=True)
 def _clean_conversation_keys():
-    """Flood counters and contexts live in Redis; each test starts without them."""
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    # Only this run's keys: the prefix is unique to the test run.
-    pattern = f"{settings.REDIS_KEY_PREFIX}:conv:*"
-    for key in client.scan_iter(pattern):
-        client.delete(key)
+    """Flood counters and contexts live in Redis; each test starts without them (this run's only)."""
+    # The manager of the test run's Redis, kept for the clean-up even if the test points elsewhere.
+    manager = get_redis()
+    delete_own_keys("conv:*", manager)
     yield
-    for key in client.scan_iter(pattern):
-        client.delete(key)
+    delete_own_keys("conv:*", manager)
 
 
 @pytest.fixture

@@ -25,6 +25,14 @@ def test_every_environment_variable_is_documented_in_the_readme():
     assert not missing, f"undocumented environment variables: {sorted(missing)}"
 
 
+def test_every_variable_the_compose_stack_reads_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", readme))
+    read = set(re.findall(r"\$\{([A-Z][A-Z0-9_]+)", (ROOT / "docker" / "compose.yml").read_text()))
+
+    assert read and not read - documented, f"undocumented compose variables: {sorted(read - documented)}"
+
+
 def test_the_readme_keeps_the_two_commands_at_the_top():
     top = (ROOT / "README.md").read_text().split("## ")[0]
 

@@ -54,3 +54,53 @@ def test_prune_drops_the_requested_fraction():
 
     assert store.prune(0.5) == 5
     assert len(store) == 5
+
+
+def test_pending_writes_are_bounded_and_the_oldest_dropped_first():
+    store = FallbackStore(3)
+    for name in ("a", "b", "c"):
+        store.delete(name)  # deletions are not in the cache, only pending
+    store.set("a", b"again")  # a is now the newest
+
+    store.delete("d")
+
+    assert [item.key for item in store.take_dirty()] == ["c", "a", "d"]
+    assert store.take_dropped() == 1
+    assert store.take_dropped() == 0
+
+
+def test_a_count_after_a_value_written_in_the_same_outage_is_a_value():
+    store = FallbackStore(10)
+    store.set("k", b"5", ttl=30)
+
+    assert store.incr("k") == 6
+
+    [item] = store.take_dirty()
+    assert (item.value, item.delta) == (b"6", None)
+
+
+def test_counts_alone_are_kept_as_increments():
+    store = FallbackStore(10)
+    store.incr("k", ttl=30)
+    store.incr("k", ttl=30)
+
+    [item] = store.take_dirty()
+    assert (item.value, item.delta) == (None, 2)
+    assert 0 < item.ttl <= 30
+
+
+def test_writes_given_back_yield_to_later_ones_and_increments_add_up():
+    store = FallbackStore(10)
+    store.set("value", b"old")
+    store.incr("count")
+    store.set("untouched", b"kept")
+    taken = store.take_dirty()
+    store.set("value", b"new")  # written after the failed write-back
+    store.incr("count")
+
+    store.give_back(taken)
+
+    items = {item.key: item for item in store.take_dirty()}
+    assert items["value"].value == b"new"
+    assert items["count"].delta == 2
+    assert items["untouched"].value == b"kept"

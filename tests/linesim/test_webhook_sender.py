@@ -2,8 +2,6 @@
 bot's status and latency recorded. A small aiohttp receiver checks each post with the SDK's WebhookParser."""
 
 import base64
-import json
-from pathlib import Path
 
 import pytest
 from linebot.v3 import WebhookParser
@@ -27,11 +25,11 @@ from ulid import ULID
 
 from linesim.line.testing import ControlError
 from linesim.line.webhook import signature
+from tests.line_samples import sample_payload, with_own_ids
 
 USER = "U" + "9" * 32
 GROUP = "C" + "a" * 32
 ROOM = "R" + "b" * 32
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "line-webhook-events.json"
 
 EVENTS = [
     ({"type": "text", "text": "hello"}, MessageEvent, TextMessageContent),
@@ -198,7 +196,7 @@ def test_the_python_api_sends_events_in_process(line, receiver):
 
 
 def test_it_replays_every_fixture_event_through_the_sender(line, receiver):
-    events = json.loads(FIXTURES.read_text())["events"]
+    events = with_own_ids(sample_payload()["events"])
 
     for event in events:
         delivery = line.control.post_events([event])

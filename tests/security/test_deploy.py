@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import uuid
 
 import pytest
 
@@ -73,6 +74,7 @@ def test_manage_py_refuses_to_run_without_a_required_variable():
 
 
 POOL_PROBE = """
+import sys
 import threading
 import django
 django.setup()
@@ -88,16 +90,20 @@ threads = [threading.Thread(target=query) for _ in range(40)]
 for t in threads: t.start()
 for t in threads: t.join()
 with connection.cursor() as cursor:
-    cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pool-probe'")
+    cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [sys.argv[1]])
     print("connections", cursor.fetchone()[0], "max", settings.DATABASES["default"]["OPTIONS"]["pool"]["max_size"])
 """
 
 
 def test_production_shares_a_bounded_connection_pool_across_threads():
+    # A name of its own: other test runs may probe the same server at the same time.
+    application_name = f"pool-probe-{uuid.uuid4().hex[:8]}"
     result = subprocess.run(
-        [sys.executable, "-c", POOL_PROBE],
+        [sys.executable, "-c", POOL_PROBE, application_name],
         cwd=REPO,
-        env=production_env(database_url=f"{DATABASE_URL}?application_name=pool-probe", DJANGO_DB_POOL_MAX_SIZE="4"),
+        env=production_env(
+            database_url=f"{DATABASE_URL}?application_name={application_name}", DJANGO_DB_POOL_MAX_SIZE="4"
+        ),
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,0 +1,123 @@
+"""A pooled PostgreSQL connection never carries an advisory lock to its next user."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import psycopg
+import pytest
+from django.db import connection
+from psycopg_pool import ConnectionPool
+
+from core.db import pooled_connection_reset
+from tests.security.production_env import REPO, production_env
+
+LOCK = (7, 77)
+
+
+def conninfo() -> str:
+    db = connection.settings_dict
+    return f"host={db['HOST']} port={db['PORT'] or 5432} user={db['USER']} dbname={db['NAME']}"
+
+
+def lock_is_free(timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(conninfo(), autocommit=True) as session:
+        while True:
+            if session.execute("SELECT pg_try_advisory_lock(%s, %s)", LOCK).fetchone()[0]:
+                session.execute("SELECT pg_advisory_unlock(%s, %s)", LOCK)
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+
+
+def advisory_locks_held(conn) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+    ).fetchone()[0]
+
+
+def one_connection_pool(**options) -> ConnectionPool:
+    return ConnectionPool(conninfo(), min_size=1, max_size=1, kwargs={"autocommit": True}, open=True, **options)
+
+
+def test_the_pool_releases_the_locks_of_a_connection_handed_back(transactional_db):
+    with one_connection_pool(reset=pooled_connection_reset) as pool:
+        with pool.connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s, %s)", LOCK)
+            first_pid = conn.info.backend_pid
+
+        with pool.connection() as conn:
+            assert conn.info.backend_pid == first_pid  # the same session, handed out again
+            assert advisory_locks_held(conn) == 0
+            assert lock_is_free(timeout=0)
+
+
+def test_without_the_reset_the_lock_would_pass_to_the_next_user(transactional_db):
+    # Why the reset is there: the pool keeps the session, and the session keeps the lock.
+    with one_connection_pool() as pool:
+        with pool.connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s, %s)", LOCK)
+
+        with pool.connection() as conn:
+            assert advisory_locks_held(conn) == 1
+            assert not lock_is_free(timeout=0)
+            conn.execute("SELECT pg_advisory_unlock_all()")
+
+
+def test_the_reset_leaves_a_connection_idle_outside_autocommit(transactional_db):
+    with psycopg.connect(conninfo(), autocommit=False) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s, %s)", LOCK)
+        conn.commit()
+
+        pooled_connection_reset(conn)
+
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert lock_is_free(timeout=0)
+
+
+POOL_LOCK_PROBE = """
+import django
+django.setup()
+from django.db import connection
+from django.conf import settings
+
+def pid_and_locks():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_backend_pid(), "
+            "(SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid())"
+        )
+        return cursor.fetchone()
+
+with connection.cursor() as cursor:
+    cursor.execute("SELECT pg_advisory_lock(7, 77)")
+before, held = pid_and_locks()
+connection.close()  # back to the pool, lock and all, as after a failed unlock
+after, held_after = pid_and_locks()
+
+from core.db import session_end
+session_end(connection)  # ends the session instead of handing it back
+ended, _ = pid_and_locks()
+print(before == after, held, held_after, ended != after)
+"""
+
+
+@pytest.mark.integration
+def test_production_settings_give_the_pool_the_reset_and_a_session_can_still_be_ended(transactional_db):
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    result = subprocess.run(
+        [sys.executable, "-c", POOL_LOCK_PROBE],
+        cwd=REPO,
+        env=production_env(database_url=url, DJANGO_DB_POOL_MIN_SIZE="1", DJANGO_DB_POOL_MAX_SIZE="1"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "1", "0", "True"]
