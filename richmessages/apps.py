@@ -5,4 +5,4 @@ class RichMessagesConfig(AppConfig):
     name = "richmessages"
 
     def ready(self):
-        from richmessages import runtime_settings  # noqa: F401 - registers this app's runtime settings
+        from richmessages import checks, runtime_settings  # noqa: F401 - registers this app's checks and runtime settings
