@@ -25,7 +25,9 @@ from dataclasses import dataclass, replace
 from PIL import Image, ImageCms, ImageFilter, ImageOps, UnidentifiedImageError
 
 from core.errors import ValidationError
+from richmessages.fonts import font_set
 from richmessages.layout import TextArea, parse_color
+from richmessages.linebreak import thai_words
 from richmessages.text_layout import FittedText, fit_text
 
 MAX_SIDE = 1024
@@ -85,6 +87,14 @@ def compose(*, background: bytes, title_area: TextArea, body_area: TextArea, tit
         height=size[1],
         truncated=any(text.truncated for text in fitted),
     )
+
+
+def warm_up() -> None:
+    """Resolves the fonts and builds the Thai dictionary now (about a second), so that the first composition of
+    a process does not pay for it; call it where a worker process starts. Raises ConfigurationError like
+    compose() when a font is missing."""
+    font_set()
+    thai_words("ก")
 
 
 def _areas_on(size: tuple[int, int], *, title_area: TextArea, body_area: TextArea) -> list[TextArea]:

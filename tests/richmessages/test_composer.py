@@ -12,7 +12,8 @@ from django.conf import settings
 from PIL import Image, ImageChops, ImageCms
 
 from core.errors import ValidationError
-from richmessages.composer import MAX_BYTES, background_cache, compose, text_box
+from richmessages import fonts
+from richmessages.composer import MAX_BYTES, background_cache, compose, text_box, warm_up
 from richmessages.layout import TextArea
 
 TITLE = "สวัสดีตอนเช้า วันใหม่ที่สดใส"
@@ -329,3 +330,11 @@ def test_it_refuses_text_that_is_not_a_string():
         compose(background=encoded(photo()), title_area=title_area, body_area=body_area, title=None, body="b")
 
     assert list(raised.value.details) == ["title"]
+
+
+def test_warming_up_resolves_the_fonts_before_the_first_composition(monkeypatch):
+    fonts.reset()
+    warm_up()
+    monkeypatch.setattr(fonts.subprocess, "run", lambda *args, **kwargs: pytest.fail("fonts resolved again"))
+
+    assert compose_on(encoded(photo((600, 400))), size=(600, 400)).width == 600
