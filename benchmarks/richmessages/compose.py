@@ -157,9 +157,9 @@ def run(iterations: int) -> dict:
     inputs = {"PNG": encoded(picture, "PNG"), "JPEG": encoded(picture, "JPEG")}
     load_before = os.getloadavg()[0]
 
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     compose(background=inputs["PNG"], title_area=areas[0], body_area=areas[1], title=TITLE, body=BODY)
-    first_ms = (time.perf_counter() - start) * 1000
+    first_ms, first_cpu_ms = (time.perf_counter() - start) * 1000, (time.process_time() - start_cpu) * 1000
     scenarios = {}
     for format, data in inputs.items():
         for cold in (True, False):
@@ -173,6 +173,7 @@ def run(iterations: int) -> dict:
         "machine": machine(),
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "first_composition_ms": round(first_ms, 1),
+        "first_composition_cpu_ms": round(first_cpu_ms, 1),
         "goal_ms": GOAL_MS,
         "scenarios": scenarios,
     }
@@ -183,7 +184,8 @@ def report(result: dict) -> str:
     lines = [
         f"{machine['date']}  {machine['cpu']}, {machine['cores']} cores, Python {machine['python']}, "
         f"Pillow {machine['pillow']}, load average {result['load_average'][0]} -> {result['load_average'][1]}",
-        f"first composition of the process: {result['first_composition_ms']} ms (fonts, Thai dictionary)",
+        f"first composition of the process: {result['first_composition_ms']} ms, "
+        f"{result['first_composition_cpu_ms']} ms CPU (fonts, Thai dictionary)",
         "",
         "| Background | p50 | p95 | max | CPU per image | output |",
         "|---|---|---|---|---|---|",

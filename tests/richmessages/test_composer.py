@@ -338,3 +338,25 @@ def test_warming_up_resolves_the_fonts_before_the_first_composition(monkeypatch)
     monkeypatch.setattr(fonts.subprocess, "run", lambda *args, **kwargs: pytest.fail("fonts resolved again"))
 
     assert compose_on(encoded(photo((600, 400))), size=(600, 400)).width == 600
+
+
+@pytest.mark.parametrize(
+    ("mode", "format", "content_type"),
+    [
+        ("L", "JPEG", "image/jpeg"),
+        ("CMYK", "JPEG", "image/jpeg"),
+        ("P", "PNG", "image/jpeg"),
+        ("LA", "PNG", "image/png"),
+        ("I;16", "PNG", "image/jpeg"),
+    ],
+)
+def test_it_composes_on_backgrounds_of_every_common_colour_mode(mode, format, content_type):
+    size = (600, 400)
+    image = photo(size).convert(mode) if mode != "LA" else photo(size).convert("L").convert("LA")
+    if mode == "LA":
+        image.putalpha(200)
+
+    result = compose_on(encoded(image, format=format), size=size)
+
+    assert result.content_type == content_type
+    assert (result.width, result.height) == size
