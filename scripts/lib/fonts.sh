@@ -25,9 +25,13 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
     || echo "WARNING: apt-get could not install ${PACKAGES[*]}" >&2
 fi
 if ! fonts_present; then
-  echo "ERROR: the fonts of rich-message images (${FAMILIES[*]}, bold) are missing;" \
-    "install Debian's ${PACKAGES[*]} (as root: apt-get install ${PACKAGES[*]})." >&2
-  if [ "${CI:-}" = "true" ]; then exit 1; fi
-  echo "         Rich-message images cannot be composed until then; everything else runs." >&2
+  families=$(printf '"%s", ' "${FAMILIES[@]}")
+  problem="the fonts of rich-message images (${families%, } in bold) are missing;"
+  problem+=" install Debian's ${PACKAGES[*]} (as root: apt-get install ${PACKAGES[*]})."
+  if [ "${CI:-}" = "true" ]; then
+    echo "ERROR: $problem" >&2
+    exit 1
+  fi
+  echo "WARNING: $problem Rich-message images cannot be composed until then; everything else runs." >&2
 fi
 exit 0
