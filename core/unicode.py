@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import regex
+
+_GRAPHEME = regex.compile(r"\X")
+
 
 def utf16_len(value: str) -> int:
     """LINE's limits (5,000 per text message, mention indexes) count UTF-16 code units."""
@@ -22,3 +26,9 @@ def utf16_cut(value: str, start: int, length: int) -> str:
     """``value`` without the ``length`` UTF-16 units that begin at unit ``start``."""
     units = value.encode("utf-16-le")
     return (units[: start * 2] + units[(start + length) * 2 :]).decode("utf-16-le", "replace")
+
+
+def grapheme_len(value: str) -> int:
+    """Characters as a reader sees them: extended grapheme clusters (a Thai consonant with its vowel
+    and tone marks, a flag, an emoji with its modifiers each count once)."""
+    return len(_GRAPHEME.findall(value))

@@ -6,8 +6,9 @@ class RichMessagesConfig(AppConfig):
     verbose_name = "Rich messages"
 
     def ready(self):
-        # The rich-menu tap handler, tasks and admin, kept in their own modules.
+        # Checks, runtime settings, and the rich-menu tap handler, tasks and admin in their own modules.
         from richmessages import (  # noqa: F401
+            checks,
             richmenu_admin,
             richmenu_postbacks,
             richmenu_tasks,

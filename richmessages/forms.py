@@ -12,17 +12,25 @@ from django import forms
 
 from core.errors import ValidationError
 from richmessages import backgrounds
+from richmessages.layout import OPTIONAL_KEYS, REQUIRED_KEYS
 from richmessages.metadata import BUTTONS
-from richmessages.validation import OPTIONAL_AREA_KEYS, REQUIRED_AREA_KEYS
 
 # Curated copy edited here; other languages given through the API are kept as they are.
 LANGUAGES = (("th", "Thai"), ("ja", "Japanese"), ("en", "English"))
 AREAS = (("title", "Title area"), ("body", "Body area"))
-AREA_KEYS = (*REQUIRED_AREA_KEYS, *OPTIONAL_AREA_KEYS)
+AREA_KEYS = (*REQUIRED_KEYS, *OPTIONAL_KEYS)
+_AREA_KINDS = {
+    "overlay_color": "color",
+    "stroke_color": "color",
+    "color": "color",
+    "line_height": "number",
+    "overlay_opacity": "number",
+    "shadow": "bool",
+}
 
 
 def _area_field(key: str) -> forms.Field:
-    kind = {**REQUIRED_AREA_KEYS, **OPTIONAL_AREA_KEYS}[key]
+    kind = _AREA_KINDS.get(key, "int")
     if kind == "int":
         return forms.IntegerField(required=False, widget=forms.NumberInput(attrs={"class": "vIntegerField"}))
     if kind == "number":

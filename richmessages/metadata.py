@@ -273,7 +273,7 @@ def clean(metadata: dict[str, Any], *, image_width: int, image_height: int) -> d
     }
     for kind, field in (("title", "title_area"), ("body", "body_area")):
         area = area_with_defaults(kind, metadata.get(field), image_width=image_width, image_height=image_height)
-        for problem in text_area_problems(area, image_width=image_width, image_height=image_height):
+        for problem in text_area_problems(area, field=field, image_width=image_width, image_height=image_height):
             problems.add(field, problem)
         cleaned[field] = area
     cleaned["curated_copy"] = _curated_copy(

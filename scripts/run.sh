@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 source scripts/lib/venv.sh
 # The doubles' own dependencies too: run.sh starts the LINE and LLM doubles.
 ensure_venv requirements/base.txt requirements/doubles.txt
+# The fonts rich-message images are drawn with (Debian's Noto packages, installed when missing).
+bash scripts/lib/fonts.sh
 
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-linebot_project.settings.local}"
 HOST="${HOST:-127.0.0.1}"

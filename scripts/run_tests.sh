@@ -14,6 +14,7 @@ source scripts/lib/services.sh
 ensure_venv requirements/base.txt requirements/doubles.txt requirements/dev.txt requirements/prod.txt
 ensure_services || { echo "Services missing: PostgreSQL, Redis and RabbitMQ are required." >&2; exit 1; }
 bash scripts/lib/browser.sh
+bash scripts/lib/fonts.sh
 
 export DJANGO_SETTINGS_MODULE=linebot_project.settings.test
 echo "==> ruff"

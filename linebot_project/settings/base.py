@@ -225,6 +225,15 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Rich messages ----------------------------------------------------------------------
+# The fonts drawn on rich-message images, one fontconfig pattern ("Family:style") per writing system, found with
+# fc-match at first use (richmessages/fonts.py); scripts/lib/fonts.sh and docker/Dockerfile install these.
+RICHMESSAGES_FONT_LATIN: str = env.str("RICHMESSAGES_FONT_LATIN", default="Noto Sans:bold")
+RICHMESSAGES_FONT_THAI: str = env.str("RICHMESSAGES_FONT_THAI", default="Noto Sans Thai:bold")
+RICHMESSAGES_FONT_CJK: str = env.str("RICHMESSAGES_FONT_CJK", default="Noto Sans CJK JP:bold")
+# When set, fonts are looked up in these directories only, instead of the system's.
+RICHMESSAGES_FONT_DIRS: list[str] = env.list("RICHMESSAGES_FONT_DIRS", default=[])
+
 # --- LLM ------------------------------------------------------------------------------
 LLM_PROVIDER: str = env.str("LLM_PROVIDER", default="azure")
 if LLM_PROVIDER not in ("azure", "openai"):

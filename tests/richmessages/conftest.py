@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from accounts import roles
+from richmessages.layout import TextArea
 
 
 def image_bytes(fmt: str = "PNG", size=(600, 400), color=(20, 120, 200)) -> bytes:
@@ -69,3 +70,23 @@ def administrator(make_user):
 @pytest.fixture
 def analyst(make_user):
     return make_user("analyst", role=roles.ANALYST)
+
+
+@pytest.fixture
+def make_area():
+    """A valid TextArea at the top left of its image; keyword arguments change any field."""
+
+    def make(**changes):
+        fields = {
+            "x": 0,
+            "y": 0,
+            "width": 300,
+            "height": 120,
+            "font_min": 12,
+            "font_max": 40,
+            "color": "#FFFFFF",
+            "line_height": 1.3,
+        }
+        return TextArea(**{**fields, **changes})
+
+    return make

@@ -150,8 +150,12 @@ def test_a_bad_upload_names_the_field_and_stores_nothing(editor, media_root, cas
 
 
 BAD_METADATA = {
-    "box outside the image": ({"title_area": {"x": 300, "y": 0, "width": 400, "height": 50}}, "title_area", "inside"),
-    "negative box": ({"body_area": {"x": -1, "y": 0, "width": 40, "height": 50}}, "body_area", "negative"),
+    "box outside the image": (
+        {"title_area": {"x": 300, "y": 0, "width": 400, "height": 50}},
+        "title_area",
+        "lies outside",
+    ),
+    "negative box": ({"body_area": {"x": -1, "y": 0, "width": 40, "height": 50}}, "body_area", "at least 0"),
     "area not an object": ({"title_area": [1, 2, 3, 4]}, "title_area", "must be an object"),
     "box value not a number": ({"title_area": {"x": "1", "y": 0, "width": 4, "height": 5}}, "title_area", "x must"),
     "font sizes swapped": (
@@ -164,7 +168,11 @@ BAD_METADATA = {
         "title_area",
         "colour",
     ),
-    "unknown area key": ({"body_area": {"x": 0, "y": 0, "width": 4, "height": 5, "font": 3}}, "body_area", "unknown"),
+    "unknown area key": (
+        {"body_area": {"x": 0, "y": 0, "width": 4, "height": 5, "font": 3}},
+        "body_area",
+        "not a known key",
+    ),
     "unknown button": ({"buttons": ["like", "buy"]}, "buttons", "buy"),
     "button twice": ({"buttons": ["like", "like"]}, "buttons", "once"),
     "unknown field": ({"colour": "red"}, "metadata", "colour"),
