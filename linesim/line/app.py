@@ -1,7 +1,8 @@
 """The LINE double's aiohttp application and the checks every Messaging API request goes through.
 
 Order of the checks, as LINE answers them: route → Bearer token (401) → injected faults → rate limit (429)
-→ X-Line-Retry-Key (400/409) → JSON body and OpenAPI spec (400) → the endpoint's own rules.
+→ X-Line-Retry-Key (400/409) → JSON body and OpenAPI spec (400) → the endpoint's own rules → a lost answer
+(injected: the endpoint acted, the client gets no response).
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ class LineDouble:
         self.faults = Faults(seed=self.config.seed)
         self.rate_limiter.reset()
 
-    def record(self, call: Call, status: int) -> None:
+    def record(self, call: Call, status: int, *, lost: bool = False) -> None:
         self.state.recorded.append(
             {
                 "requestId": call.request_id,
@@ -125,6 +126,8 @@ class LineDouble:
                 "method": call.operation.method,
                 "path": call.request.path,
                 "status": status,
+                # The endpoint answered ``status`` but the answer never reached the client.
+                "lost": lost,
                 "to": call.targets,
                 "retryKey": call.retry_key,
                 # The raw bytes, not the parsed body: under load this deque holds 100,000 entries, and bytes are
@@ -187,7 +190,11 @@ class LineDouble:
                 violation = check_message_rules(call.body)
             if violation is not None:
                 return spec_error(violation)
-        return await handler(self, call)
+        response = await handler(self, call)
+        if self.faults.active and self.faults.lose_answer(operation.operation_id):
+            self.record(call, response.status, lost=True)
+            return _drop_connection(request)
+        return response
 
     def _authorized(self, header: str) -> bool:
         scheme, _, token = header.partition(" ")

@@ -219,3 +219,56 @@ def test_reset_clears_faults_limits_and_records(line, api):
     assert push(api).sent_messages
     assert push(api).sent_messages
     assert [entry["status"] for entry in line.control.requests()] == [200, 200]
+
+
+def test_it_spends_an_error_rule_after_its_count(line, api):
+    line.control.set_faults(
+        errors=[
+            {"endpoint": "pushMessage", "status": 500, "rate": 1.0, "count": 1},
+            {"endpoint": "pushMessage", "status": 429, "rate": 1.0, "count": 1},
+        ]
+    )
+
+    assert outcomes(api, 3) == [500, 429, 200]
+    assert line.control.request("GET", "faults")["errors"] == []
+
+
+def test_it_carries_out_a_push_whose_answer_it_loses(line, api):
+    key = str(uuid.uuid4())
+    line.control.set_faults(lost_responses=[{"endpoint": "pushMessage", "count": 1}])
+
+    with pytest.raises(urllib3.exceptions.HTTPError):
+        push(api, "lost on the way back", x_line_retry_key=key)
+
+    assert [m["message"]["text"] for m in line.control.messages(user_id=USER)] == ["lost on the way back"]
+    [entry] = line.control.requests(endpoint="pushMessage")
+    assert (entry["status"], entry["lost"], entry["retryKey"]) == (200, True, key)
+
+
+def test_it_answers_the_retry_of_a_lost_push_with_409(line, api):
+    key = str(uuid.uuid4())
+    line.control.set_faults(lost_responses=[{"endpoint": "pushMessage", "rate": 1.0}])
+    with pytest.raises(urllib3.exceptions.HTTPError):
+        push(api, "once", x_line_retry_key=key)
+
+    with pytest.raises(ApiException) as exc_info:
+        push(api, "once", x_line_retry_key=key)
+
+    # A request refused before the endpoint acts is never lost, whatever the rule's rate.
+    assert exc_info.value.status == 409
+    assert len(line.control.messages(user_id=USER)) == 1
+
+
+def test_it_spends_the_reply_token_of_a_reply_whose_answer_it_loses(line, api):
+    token = line.control.issue_reply_token(USER)
+    request = ReplyMessageRequest(replyToken=token, messages=[TextMessage(text="x")])
+    line.control.set_faults(lost_responses=[{"endpoint": "replyMessage", "count": 1}])
+    with pytest.raises(urllib3.exceptions.HTTPError):
+        api.reply_message(request)
+
+    with pytest.raises(ApiException) as exc_info:
+        api.reply_message(request)
+
+    assert exc_info.value.status == 400
+    assert json.loads(exc_info.value.body)["message"] == "Invalid reply token"
+    assert len(line.control.messages(user_id=USER)) == 1
