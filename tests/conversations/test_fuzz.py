@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from conversations.models import WebhookEvent
 
-from .fakes import sign, text_event
+from .events import sign, text_event
 
 pytestmark = pytest.mark.django_db
 
@@ -42,24 +42,24 @@ FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 
 @FUZZ
 @given(body=bodies, signature=st.none() | st.text(max_size=60))
-def test_forged_bodies_are_refused_and_nothing_is_processed(client, fake_line, fake_llm, body, signature):
+def test_forged_bodies_are_refused_and_nothing_is_processed(client, line, llm, body, signature):
     headers = {} if signature is None else {"HTTP_X_LINE_SIGNATURE": signature}
     response = client.post("/line/webhook", data=body, content_type="application/json", **headers)
     assert response.status_code in (400, 401)
     assert not WebhookEvent.objects.exists()
-    assert fake_llm.calls == [] and fake_line.replies == [] and fake_line.pushes == []
+    assert llm.control.requests() == [] and line.control.requests() == []
 
 
 @FUZZ
 @given(body=bodies)
-def test_signed_garbage_never_causes_a_server_error(post_events, fake_line, fake_llm, body):
+def test_signed_garbage_never_causes_a_server_error(post_events, body):
     response = post_events(body=body)
     assert response.status_code < 500
 
 
 @FUZZ
 @given(event=event_like)
-def test_signed_odd_events_are_stored_and_never_fail_the_webhook(post_events, fake_line, fake_llm, event):
+def test_signed_odd_events_are_stored_and_never_fail_the_webhook(post_events, event):
     response = post_events(event)
     assert response.status_code == 200
 
