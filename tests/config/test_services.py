@@ -1,7 +1,8 @@
-from unittest import mock
+from contextlib import contextmanager
 
 import pytest
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError, connection
 
 from accounts.models import AuditEvent
 from core import config
@@ -10,6 +11,7 @@ from core.config.services import setting_rollback, setting_update
 from core.errors import PermissionDeniedError as PermissionDenied
 from core.errors import ValidationError
 from core.models import AppendOnlyError, RuntimeSetting, RuntimeSettingVersion
+from tests.ports import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -208,17 +210,34 @@ def test_every_registry_key_has_a_row_after_migrate():
     assert set(RuntimeSetting.objects.values_list("key", flat=True)) >= set(REGISTRY)
 
 
-def test_it_keeps_the_last_known_values_when_the_database_cannot_be_read(administrator, monkeypatch):
+@contextmanager
+def database_down():
+    """The database stops answering: this process's connection drops and a new one is refused."""
+    connection.close()
+    saved = connection.settings_dict["HOST"], connection.settings_dict["PORT"]
+    connection.settings_dict["HOST"], connection.settings_dict["PORT"] = "127.0.0.1", str(free_port())
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict["HOST"], connection.settings_dict["PORT"] = saved
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_keeps_the_last_known_values_when_the_database_cannot_be_read(administrator):
     setting_update(key="llm.temperature", value=1.2, actor=administrator, reason="warmer")
     assert config.get("llm.temperature") == 1.2
 
     runtime.state.invalidate()
-    with mock.patch("core.config.runtime._load_overrides", side_effect=RuntimeError("database down")):
+    with database_down():
+        with pytest.raises(OperationalError):
+            RuntimeSetting.objects.count()
         assert config.get("llm.temperature") == 1.2
 
 
+@pytest.mark.django_db(transaction=True)
 def test_it_serves_defaults_when_the_database_was_never_readable():
-    with mock.patch("core.config.runtime._load_overrides", side_effect=RuntimeError("database down")):
+    with database_down():
         assert config.get("llm.temperature") == 0.7
 
 
