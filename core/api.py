@@ -7,7 +7,8 @@ Validation errors add ``details`` with the per-field messages.
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.dispatch import Signal
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -65,3 +66,9 @@ def exception_handler(exc, context):
         # The audit log (accounts) records every refused request.
         api_request_denied.send(sender=exception_handler, context=context, status_code=status_code, code=code_of(body))
     return Response(body, status=status_code, headers=headers)
+
+
+@csrf_exempt
+def not_found(request, *args, **kwargs):
+    """Any path under /api/ that no endpoint serves: a 404 in the API's error shape, not the site's HTML page."""
+    return JsonResponse(error_body(code="not_found", message="There is no such API endpoint."), status=404)

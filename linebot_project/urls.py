@@ -1,6 +1,7 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from core.api import not_found
 from monitoring import health, metrics
 
 urlpatterns = [
@@ -10,4 +11,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("conversations.urls")),
     path("api/v1/", include("linebot_project.api_urls")),
+    re_path(r"^api/", not_found),
 ]

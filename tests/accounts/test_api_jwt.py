@@ -52,6 +52,12 @@ def test_a_staff_user_without_a_device_must_enroll_first(api_client, make_user):
     assert response.json()["error"]["code"] == "mfa_enrollment_required"
 
 
+def test_a_username_longer_than_any_account_s_is_refused_before_the_sign_in_is_tried(api_client):
+    response = api_client.post(TOKEN_URL, {"username": "u" * 300, "password": PASSWORD}, format="json")
+    assert response.status_code == 400
+    assert "username" in response.json()["error"]["details"]
+
+
 def test_a_wrong_password_gets_no_token(api_client, staff):
     response = api_client.post(TOKEN_URL, {"username": "ops", "password": "nope nope nope"}, format="json")
     assert response.status_code == 401

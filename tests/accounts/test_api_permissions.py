@@ -52,6 +52,39 @@ def test_a_bad_audit_filter_is_a_clear_error(api_client, administrator):
     assert "since" in response.json()["error"]["details"]
 
 
+@pytest.mark.parametrize(
+    "query",
+    [{"action": ""}, {"since": ""}, {"since": "2026-02-31T00:00:00Z"}, {"until": "0001-01-01T00:00:00+14:00"}],
+    ids=["empty-action", "empty-since", "no-such-day", "before-year-one-in-utc"],
+)
+def test_it_refuses_an_audit_filter_it_cannot_apply(api_client, administrator, query):
+    response = _as(api_client, administrator).get("/api/v1/audit-events/", query)
+    assert response.status_code == 400
+    assert set(response.json()["error"]["details"]) == set(query)
+
+
+def test_it_refuses_an_audit_filter_given_twice(api_client, administrator):
+    response = _as(api_client, administrator).get("/api/v1/audit-events/?action=login&action=logout")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"action": ["Give it once."]}
+
+
+def test_it_filters_the_audit_log_by_a_moment_with_any_utc_offset(api_client, administrator):
+    # PostgreSQL itself takes offsets up to ±15:59 only.
+    response = _as(api_client, administrator).get("/api/v1/audit-events/", {"since": "0189-03-19T17:41:50-17:20"})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["limit=abc", "limit=0", "limit=1001", "limit=", "offset=-1", "limit=1&limit=2"],
+)
+def test_it_refuses_a_page_it_cannot_read(api_client, administrator, query):
+    response = _as(api_client, administrator).get(f"/api/v1/audit-events/?{query}")
+    assert response.status_code == 400
+    assert set(response.json()["error"]["details"]) == {query.split("=")[0]}
+
+
 def test_the_audit_log_cannot_be_written_through_the_api(api_client, administrator):
     client = _as(api_client, administrator)
     event = audit.record(action=AuditEvent.Action.LOGIN)
@@ -139,3 +172,31 @@ def test_the_api_docs_and_schema_are_served_to_signed_in_staff_without_a_cdn(ver
     schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200
     assert "/api/v1/api-keys/" in schema.content.decode()
+
+
+def test_an_unknown_api_path_is_a_404_in_the_error_shape(api_client, administrator):
+    response = _as(api_client, administrator).get("/api/v1/api-keys/1.5/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_the_schema_describes_every_operation_s_errors_in_the_error_shape(verified_client, make_user):
+    client = verified_client(make_user("ada", role=roles.ADMINISTRATOR, device=True))
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+    error = {"$ref": "#/components/schemas/Error"}
+    assert schema["components"]["schemas"]["Error"]["required"] == ["error"]
+    operations = [op for item in schema["paths"].values() for op in item.values()]
+    assert operations
+    assert all(op["responses"]["401"]["content"]["application/json"]["schema"] == error for op in operations)
+    test_messages = schema["paths"]["/api/v1/test-messages"]["post"]["responses"]
+    assert {"404", "409", "502"} <= set(test_messages)
+    assert test_messages["409"]["content"]["application/json"]["schema"] == error
+
+
+def test_the_schema_describes_the_token_pair_the_token_endpoint_answers(verified_client, make_user):
+    client = verified_client(make_user("ada", role=roles.ADMINISTRATOR, device=True))
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+    answer = schema["paths"]["/api/v1/auth/token/"]["post"]["responses"]["200"]["content"]["application/json"]
+    component = schema["components"]["schemas"][answer["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert set(component["properties"]) == {"access", "refresh"}
