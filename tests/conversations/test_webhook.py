@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+import conversations.services
 from conversations.models import WebhookEvent
 from tests.doubles import delivered_texts
 
@@ -122,7 +123,16 @@ def test_it_replays_the_fixture_file(post_events, line):
     assert WebhookEvent.objects.count() == len(distinct)
 
 
-def test_flood_control_is_per_line_user(post_events, events, line, llm, runtime_setting):
+class _FrozenClock:
+    """A fixed instant well inside one minute: a minute boundary between two events would reset the count."""
+
+    @staticmethod
+    def time():
+        return 1_900_000_020.0
+
+
+def test_flood_control_is_per_line_user(post_events, events, line, llm, runtime_setting, monkeypatch):
+    monkeypatch.setattr(conversations.services, "time", _FrozenClock)
     runtime_setting("ratelimit.messages_per_minute", 3)
     flooder, other = "U" + "f" * 32, "U" + "b" * 32
     for i in range(6):
