@@ -15,20 +15,20 @@ CONFIG_PAGES = ["/admin/core/runtimesetting/", "/admin/core/runtimesettingversio
 
 
 @pytest.mark.parametrize("role", [roles.CONTENT_EDITOR, roles.ANALYST, roles.OPERATOR])
-def test_non_administrators_cannot_open_staff_or_configuration_pages(verified_client, make_user, role):
+def test_it_keeps_non_administrators_out_of_staff_and_configuration_pages(verified_client, make_user, role):
     client = verified_client(make_user("someone", role=role, device=True))
     assert client.get("/admin/").status_code == 200
     for page in STAFF_PAGES + CONFIG_PAGES:
         assert client.get(page).status_code == 403, page
 
 
-def test_an_administrator_opens_staff_and_configuration_pages(verified_client, administrator):
+def test_it_lets_an_administrator_open_staff_and_configuration_pages(verified_client, administrator):
     client = verified_client(administrator)
     for page in STAFF_PAGES + CONFIG_PAGES:
         assert client.get(page).status_code == 200, page
 
 
-def test_an_analyst_sees_monitoring_read_only_and_cannot_change_it(verified_client, make_user):
+def test_it_shows_monitoring_read_only_to_an_analyst(verified_client, make_user):
     alert = Alert.objects.create(kind="x", severity="warning", message="m")
     client = verified_client(make_user("analyst", role=roles.ANALYST, device=True))
     assert client.get("/admin/monitoring/alert/").status_code == 200
@@ -53,7 +53,9 @@ def test_an_operator_acknowledges_an_alert_and_the_change_is_audited(verified_cl
     assert event.details["object_ids"] == [str(alert.pk)]
 
 
-def test_an_admin_change_records_who_what_and_the_fields_before_and_after(verified_client, administrator, make_user):
+def test_it_records_who_changed_what_in_the_admin_with_the_fields_before_and_after(
+    verified_client, administrator, make_user
+):
     target = make_user("target", role=roles.ANALYST)
     client = verified_client(administrator)
     page = client.get(reverse("admin:accounts_user_change", args=[target.pk]))
@@ -81,7 +83,7 @@ def test_an_admin_change_records_who_what_and_the_fields_before_and_after(verifi
     assert "password" not in event.details["changes"]
 
 
-def test_an_admin_deletion_keeps_a_snapshot_of_the_row(verified_client, administrator):
+def test_it_keeps_a_snapshot_of_a_row_deleted_in_the_admin(verified_client, administrator):
     alert = Alert.objects.create(kind="disk", severity="critical", message="full")
     client = verified_client(administrator)
     response = client.post(reverse("admin:monitoring_alert_delete", args=[alert.pk]), {"post": "yes"})
@@ -90,7 +92,7 @@ def test_an_admin_deletion_keeps_a_snapshot_of_the_row(verified_client, administ
     assert event.details["before"]["message"] == "full"
 
 
-def test_the_audit_log_is_read_only_in_the_admin(verified_client, administrator):
+def test_it_shows_the_audit_log_read_only_in_the_admin(verified_client, administrator):
     event = audit.record(action=AuditEvent.Action.LOGIN, target="user:x")
     client = verified_client(administrator)
     assert client.get(reverse("admin:accounts_auditevent_add")).status_code == 403
@@ -100,7 +102,7 @@ def test_the_audit_log_is_read_only_in_the_admin(verified_client, administrator)
     assert 'name="_save"' not in page.content.decode()
 
 
-def test_the_audit_log_filters_by_action_actor_and_date(verified_client, administrator):
+def test_it_filters_the_audit_log_by_action_actor_and_date(verified_client, administrator):
     audit.record(action=AuditEvent.Action.LOGIN_FAILED, target="user:mallory")
     client = verified_client(administrator)
     changelist = reverse("admin:accounts_auditevent_changelist")
@@ -113,7 +115,7 @@ def test_the_audit_log_filters_by_action_actor_and_date(verified_client, adminis
     assert all(e.actor_username == "root-admin" for e in by_actor.context["cl"].result_list)
 
 
-def test_the_audit_log_exports_to_csv_without_spreadsheet_formulas(verified_client, administrator):
+def test_it_exports_the_audit_log_to_csv_without_spreadsheet_formulas(verified_client, administrator):
     first = audit.record(action=AuditEvent.Action.LOGIN_FAILED, target='=HYPERLINK("http://evil")')
     second = audit.record(action=AuditEvent.Action.LOGIN, target="user:ok")
     client = verified_client(administrator)
@@ -130,7 +132,7 @@ def test_the_audit_log_exports_to_csv_without_spreadsheet_formulas(verified_clie
     assert AuditEvent.objects.filter(action="audit_exported", actor=administrator).exists()
 
 
-def test_creating_an_api_key_in_the_admin_shows_it_once(verified_client, administrator, make_user):
+def test_it_shows_an_api_key_created_in_the_admin_once(verified_client, administrator, make_user):
     owner = make_user("robot", role=roles.OPERATOR)
     client = verified_client(administrator)
     response = client.post(
@@ -163,7 +165,7 @@ def test_rotating_and_revoking_keys_from_the_admin(verified_client, administrato
     assert new_key.revoked_at is not None
 
 
-def test_a_refused_admin_page_is_audited(verified_client, make_user):
+def test_it_audits_a_refused_admin_page(verified_client, make_user):
     editor = make_user("editor", role=roles.CONTENT_EDITOR, device=True)
     client = verified_client(editor)
     assert client.get("/admin/accounts/user/").status_code == 403

@@ -12,7 +12,7 @@ from tests.accounts.conftest import PASSWORD, fresh_code, totp_code
 pytestmark = pytest.mark.django_db
 
 
-def test_a_staff_user_without_a_device_is_sent_to_enrollment_from_every_admin_page(client, make_user):
+def test_it_sends_a_staff_user_without_a_device_to_enrollment_from_every_admin_page(client, make_user):
     make_user("fresh", role=roles.OPERATOR)
     response = client.post(reverse("admin:login"), {"username": "fresh", "password": PASSWORD, "next": "/admin/"})
     assert response.status_code == 302
@@ -22,7 +22,7 @@ def test_a_staff_user_without_a_device_is_sent_to_enrollment_from_every_admin_pa
         assert response["Location"] == reverse("admin:mfa_enroll")
 
 
-def test_the_enrollment_page_shows_an_inline_qr_code_and_a_new_secret_each_time(client, make_user):
+def test_it_shows_an_inline_qr_code_and_a_new_secret_on_each_enrollment_page(client, make_user):
     user = make_user("fresh", role=roles.OPERATOR)
     client.force_login(user)
     first = client.get(reverse("admin:mfa_enroll"))
@@ -63,7 +63,7 @@ def test_a_wrong_enrollment_code_is_refused_and_audited(client, make_user):
     assert client.get("/admin/").status_code == 302
 
 
-def test_a_password_alone_cannot_replace_an_enrolled_device(client, make_user):
+def test_it_does_not_let_a_password_alone_replace_an_enrolled_device(client, make_user):
     user = make_user("enrolled", role=roles.OPERATOR, device=True)
     client.force_login(user)  # password passed, second factor not
     response = client.get(reverse("admin:mfa_enroll"))
@@ -72,7 +72,7 @@ def test_a_password_alone_cannot_replace_an_enrolled_device(client, make_user):
     assert not TOTPDevice.objects.filter(user=user, confirmed=False).exists()
 
 
-def test_login_needs_the_totp_code_once_a_device_is_enrolled(make_user):
+def test_it_needs_the_totp_code_at_login_once_a_device_is_enrolled(make_user):
     user = make_user("enrolled", role=roles.OPERATOR, device=True)
     device = TOTPDevice.objects.get(user=user)
     client = Client()
@@ -98,7 +98,7 @@ def test_a_wrong_totp_code_is_refused_and_audited(client, make_user):
     assert event.actor == user and event.details["stage"] == "login"
 
 
-def test_a_totp_code_cannot_be_replayed(make_user):
+def test_it_refuses_a_replayed_totp_code(make_user):
     user = make_user("enrolled", role=roles.OPERATOR, device=True)
     device = TOTPDevice.objects.get(user=user)
     code = fresh_code(device)
@@ -108,7 +108,7 @@ def test_a_totp_code_cannot_be_replayed(make_user):
     assert again.status_code == 200
 
 
-def test_each_backup_code_works_exactly_once(make_user):
+def test_it_accepts_each_backup_code_exactly_once(make_user):
     user = make_user("enrolled", role=roles.OPERATOR, device=True)
     codes = mfa.backup_codes_regenerate(user=user)
     assert len(codes) == 10
@@ -119,7 +119,7 @@ def test_each_backup_code_works_exactly_once(make_user):
     assert AuditEvent.objects.filter(action="backup_code_used", actor=user).exists()
 
 
-def test_regenerating_backup_codes_voids_the_old_ones(verified_client, make_user):
+def test_it_voids_the_old_backup_codes_when_new_ones_are_generated(verified_client, make_user):
     user = make_user("enrolled", role=roles.OPERATOR, device=True)
     old = mfa.backup_codes_regenerate(user=user)
     client = verified_client(user)
@@ -151,7 +151,7 @@ def test_an_administrator_resets_a_device_which_is_audited_and_ends_the_users_se
     assert "_auth_user_id" not in SessionStore(victim_client.session.session_key).load()
 
 
-def test_only_an_administrator_may_reset_devices(verified_client, make_user):
+def test_it_lets_only_an_administrator_reset_devices(verified_client, make_user):
     operator = make_user("op", role=roles.OPERATOR, device=True)
     other = make_user("other", role=roles.OPERATOR, device=True)
     client = verified_client(operator)
@@ -161,7 +161,7 @@ def test_only_an_administrator_may_reset_devices(verified_client, make_user):
     assert not AuditEvent.objects.filter(action="device_reset").exists()
 
 
-def test_enrolling_a_new_device_ends_the_users_other_sessions(make_user, verified_client):
+def test_it_ends_the_users_other_sessions_when_a_new_device_is_enrolled(make_user, verified_client):
     user = make_user("rotator", role=roles.OPERATOR, device=True)
     other = Client()
     other.force_login(user)

@@ -12,7 +12,7 @@ def admin_client(verified_client):
     return verified_client(get_user_model().objects.create_superuser("root", "root@example.com", "a-long-password-123"))
 
 
-def test_webhook_events_are_searchable_by_correlation_id_and_line_user(post_events, events, admin_client):
+def test_it_finds_webhook_events_by_correlation_id_and_line_user(post_events, events, admin_client):
     post_events(events.text("find me", user_id="U" + "c" * 32), HTTP_X_REQUEST_ID="corr-findme")
     post_events(events.text("not me", user_id="U" + "d" * 32))
     page = admin_client.get("/admin/conversations/webhookevent/", {"q": "corr-findme"})
@@ -24,7 +24,7 @@ def test_webhook_events_are_searchable_by_correlation_id_and_line_user(post_even
     assert page.context["cl"].result_count == 1
 
 
-def test_a_conversation_shows_its_transcript_read_only(post_events, events, admin_client):
+def test_it_shows_a_conversations_transcript_read_only(post_events, events, admin_client):
     post_events(events.text("show my transcript"))
     conversation = Conversation.objects.get()
     page = admin_client.get(f"/admin/conversations/conversation/{conversation.pk}/change/")

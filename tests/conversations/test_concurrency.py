@@ -65,7 +65,7 @@ def finish(first, llm):
     assert not first.is_alive()
 
 
-def test_a_second_runner_backs_off_while_the_first_holds_the_event(stalled_first_runner, line, llm):
+def test_it_makes_a_second_runner_back_off_while_the_first_holds_the_event(stalled_first_runner, line, llm):
     event_id, first = stalled_first_runner
     second = Runner(lambda: webhook_event_process(event_id=event_id))
     second.start()
@@ -81,7 +81,7 @@ def test_a_second_runner_backs_off_while_the_first_holds_the_event(stalled_first
     assert WebhookEvent.objects.get(pk=event_id).attempts == 1
 
 
-def test_a_task_that_finds_the_event_held_reports_it_busy(stalled_first_runner, line, llm):
+def test_it_reports_busy_from_a_task_that_finds_the_event_held(stalled_first_runner, line, llm):
     event_id, first = stalled_first_runner
     second = Runner(lambda: process_webhook_event.apply(args=[event_id]).get())
     second.start()
@@ -92,7 +92,7 @@ def test_a_task_that_finds_the_event_held_reports_it_busy(stalled_first_runner, 
     assert delivered_texts(line, user_id=USER) == ["echo: Who answers?"]
 
 
-def test_a_runner_after_the_first_sees_the_final_status_and_sends_nothing(stalled_first_runner, line, llm):
+def test_it_shows_a_later_runner_the_final_status_and_sends_nothing_more(stalled_first_runner, line, llm):
     event_id, first = stalled_first_runner
     finish(first, llm)
     calls = len(line.control.requests())

@@ -29,7 +29,7 @@ def outcomes(requests) -> list[tuple[int, bool]]:
     return [(request["status"], request["lost"]) for request in requests]
 
 
-def test_a_task_run_twice_sends_one_reply(post_events, events, line, llm):
+def test_it_sends_one_reply_when_the_task_runs_twice(post_events, events, line, llm):
     post_events(events.text("Twice"))
     event = WebhookEvent.objects.get()
     assert process_webhook_event.apply(args=[event.pk]).get() == WebhookEvent.Status.REPLIED
@@ -38,7 +38,7 @@ def test_a_task_run_twice_sends_one_reply(post_events, events, line, llm):
     assert len(llm.control.requests()) == 1
 
 
-def test_the_reply_is_stored_with_its_retry_key_before_line_is_called(post_events, events, line, llm, settings):
+def test_it_stores_the_reply_with_its_retry_key_before_calling_line(post_events, events, line, llm, settings):
     settings.LINE_API_ATTEMPTS = 1
     # LINE acts on neither call: the reply fails, then the push that stands in for it.
     line.control.set_faults(
@@ -59,7 +59,7 @@ def test_the_reply_is_stored_with_its_retry_key_before_line_is_called(post_event
     assert delivered_texts(line) == []
 
 
-def test_a_refused_reply_token_falls_back_to_one_push(post_events, events, line, llm):
+def test_it_falls_back_to_one_push_when_line_refuses_the_reply_token(post_events, events, line, llm):
     post_events(events.text("Late", reply_ttl=0))  # the token has expired by the time the bot replies
     stored = WebhookEvent.objects.get()
     assert outcomes(replies(line)) == [(400, False)]
@@ -72,7 +72,7 @@ def test_a_refused_reply_token_falls_back_to_one_push(post_events, events, line,
     assert delivered_texts(line, user_id=USER) == ["echo: Late"]
 
 
-def test_work_beyond_the_reply_budget_is_pushed(post_events, events, line, llm, settings):
+def test_it_pushes_an_answer_ready_after_the_reply_budget(post_events, events, line, llm, settings):
     settings.CONVERSATION_REPLY_BUDGET_SECONDS = 0
     post_events(events.text("Slow"))
     assert replies(line) == []
@@ -80,7 +80,7 @@ def test_work_beyond_the_reply_budget_is_pushed(post_events, events, line, llm, 
     assert delivered_texts(line) == ["echo: Slow"]
 
 
-def test_a_push_retried_after_a_lost_response_reuses_its_key_and_sends_once(post_events, events, line, llm):
+def test_it_sends_once_when_a_push_is_retried_after_a_lost_response(post_events, events, line, llm):
     # LINE delivers the first push but its answer never arrives: the client sees a broken connection.
     line.control.set_faults(lost_responses=[{"endpoint": "pushMessage", "count": 1}])
     post_events(events.text("Lost", reply_ttl=0))
@@ -91,7 +91,7 @@ def test_a_push_retried_after_a_lost_response_reuses_its_key_and_sends_once(post
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.REPLIED
 
 
-def test_line_5xx_and_429_are_retried(post_events, events, line, llm):
+def test_it_retries_line_5xx_and_429(post_events, events, line, llm):
     line.control.set_faults(
         errors=[{"endpoint": "replyMessage", "status": status, "rate": 1.0, "count": 1} for status in (500, 429, 503)]
     )
@@ -101,7 +101,7 @@ def test_line_5xx_and_429_are_retried(post_events, events, line, llm):
     assert delivered_texts(line) == ["echo: Burst"]
 
 
-def test_a_reply_that_keeps_failing_with_5xx_is_pushed(post_events, events, line, llm, settings):
+def test_it_pushes_a_reply_that_keeps_failing_with_5xx(post_events, events, line, llm, settings):
     settings.LINE_API_ATTEMPTS = 2
     line.control.set_faults(errors=[{"endpoint": "replyMessage", "status": 500, "rate": 1.0}])
     post_events(events.text("Down"))
@@ -110,7 +110,7 @@ def test_a_reply_that_keeps_failing_with_5xx_is_pushed(post_events, events, line
     assert delivered_texts(line) == ["echo: Down"]
 
 
-def test_a_run_that_died_while_replying_never_pushes_a_second_answer(post_events, events, line, llm, settings):
+def test_it_never_pushes_a_second_answer_after_a_run_died_while_replying(post_events, events, line, llm, settings):
     settings.LINE_API_ATTEMPTS = 1
     # LINE takes the reply, the answer is lost, and the run gives up: it cannot know whether the user has it.
     line.control.set_faults(lost_responses=[{"endpoint": "replyMessage", "count": 1}])
@@ -125,7 +125,9 @@ def test_a_run_that_died_while_replying_never_pushes_a_second_answer(post_events
     assert delivered_texts(line, user_id=USER) == ["echo: Crash"]
 
 
-def test_a_redelivered_task_after_a_crash_before_sending_delivers_the_stored_answer(post_events, events, line, llm):
+def test_it_delivers_the_stored_answer_when_a_task_is_redelivered_after_a_crash_before_sending(
+    post_events, events, line, llm
+):
     event = events.text("Prepared")
     post_events(event)
     row = WebhookEvent.objects.get()
@@ -146,7 +148,7 @@ def test_a_redelivered_task_after_a_crash_before_sending_delivers_the_stored_ans
     assert len(llm.control.requests()) == 1  # the model is not asked again
 
 
-def test_long_answers_are_split_into_at_most_five_messages(post_events, events, line, llm, settings):
+def test_it_splits_a_long_answer_into_at_most_five_messages(post_events, events, line, llm, settings):
     settings.CONVERSATION_MAX_TOKENS = 20_000  # the model may answer at length
     post_events(events.text("long: 40000"))  # the LLM double answers with 40,000 characters
     [reply] = replies(line)
@@ -156,7 +158,7 @@ def test_long_answers_are_split_into_at_most_five_messages(post_events, events, 
     assert all(len(m["text"].encode("utf-16-le")) // 2 <= 5000 for m in messages)
 
 
-def test_events_stuck_before_a_final_status_are_queued_again(post_events, events, line, llm, settings):
+def test_it_queues_again_events_stuck_before_a_final_status(post_events, events, line, llm, settings):
     settings.CONVERSATION_STALLED_AFTER_SECONDS = 60
     post_events(events.text("Stuck"))
     row = WebhookEvent.objects.get()

@@ -39,7 +39,7 @@ def test_text_is_answered_with_the_conversation_context(post_events, events, lin
     assert loading_shown_to(line) == [[USER], [USER]]
 
 
-def test_token_usage_and_latency_are_recorded_per_message(post_events, events, line, llm):
+def test_it_records_the_token_usage_latency_and_model_of_each_answer(post_events, events, line, llm):
     llm.control.configure(latency_ms=50)
     post_events(events.text("Count me"))
     answer = Message.objects.get(role="assistant")
@@ -52,7 +52,7 @@ def test_token_usage_and_latency_are_recorded_per_message(post_events, events, l
     assert Message.objects.get(role="user").content == "Count me"
 
 
-def test_the_persona_and_model_settings_come_from_configuration(post_events, events, llm, runtime_setting):
+def test_it_takes_the_persona_and_model_settings_from_the_runtime_settings(post_events, events, llm, runtime_setting):
     runtime_setting("persona", "You are Pirate Pete.")
     runtime_setting("llm.model", "gpt-4o")
     runtime_setting("llm.temperature", 0.1)
@@ -70,7 +70,7 @@ def test_it_answers_in_the_language_of_the_profile(post_events, events, line, ll
     assert LineUser.objects.get().display_name == "Aiko"
 
 
-def test_an_llm_failure_gets_an_apology_in_the_users_language(post_events, events, line, llm, settings):
+def test_it_apologises_in_the_users_language_when_the_model_fails(post_events, events, line, llm, settings):
     settings.LLM_READ_TIMEOUT = 0.3
     line.control.add_user(USER, "Aiko", language="ja")
     llm.control.add_fault("timeout", hang_seconds=5)
@@ -99,7 +99,7 @@ def test_help_reset_and_lang_commands(post_events, events, line, llm):
     assert len(llm.control.requests()) == 2  # commands never reach the model
 
 
-def test_a_bad_lang_code_is_explained(post_events, events, line):
+def test_it_explains_a_bad_lang_code(post_events, events, line):
     post_events(events.text("/lang ???"))
     assert "language code" in delivered_texts(line)[-1]
 
@@ -119,7 +119,7 @@ def test_groups_are_answered_only_when_addressed(post_events, events, line, llm)
     assert loading_shown_to(line) == []  # the loading indicator is for 1:1 chats only
 
 
-def test_an_image_is_transposed_downscaled_and_sent_as_a_vision_request(post_events, events, line, llm, settings):
+def test_it_sends_an_image_upright_and_downscaled_as_a_vision_request(post_events, events, line, llm, settings):
     settings.CONVERSATION_IMAGE_MAX_SIDE = 100
     image = Image.new("RGB", (400, 200), "red")
     exif = image.getexif()
@@ -139,14 +139,14 @@ def test_an_image_is_transposed_downscaled_and_sent_as_a_vision_request(post_eve
     ]
 
 
-def test_a_broken_image_gets_a_polite_answer(post_events, events, line, llm):
+def test_it_answers_a_broken_image_politely(post_events, events, line, llm):
     message_id = line.control.add_content(b"not an image", content_type="image/jpeg")
     post_events(events.of("message", message={"id": message_id, "type": "image", "contentProvider": {"type": "line"}}))
     assert delivered_texts(line) == ["Sorry, I couldn't open that picture."]
     assert llm.control.requests() == []
 
 
-def test_a_text_file_is_summarised(post_events, events, line, llm):
+def test_it_summarises_a_text_file(post_events, events, line, llm):
     content = b"Quarterly report: sales went up."
     message_id = line.control.add_content(content, content_type="text/plain", file_name="r.txt")
     post_events(
@@ -202,7 +202,7 @@ def test_join_greets_the_group_and_leave_closes_its_conversation(post_events, ev
     assert Conversation.objects.filter(source_id=group["groupId"], ended_at__isnull=True).count() == 0
 
 
-def test_postbacks_are_routed_to_registered_handlers(post_events, events, line, llm):
+def test_it_routes_postbacks_to_registered_handlers(post_events, events, line, llm):
     @postbacks.register("coupon")
     def coupon(request):
         return [{"type": "text", "text": f"Coupon {request.params['id']} saved"}]
@@ -215,7 +215,7 @@ def test_postbacks_are_routed_to_registered_handlers(post_events, events, line, 
     assert delivered_texts(line) == ["Coupon 7 saved", "Sorry, that button is no longer available."]
 
 
-def test_a_user_over_the_daily_token_budget_is_told_politely(post_events, events, line, llm, runtime_setting):
+def test_it_tells_a_user_over_the_daily_token_budget_politely(post_events, events, line, llm, runtime_setting):
     post_events(events.text("one"))
     used = Message.objects.aggregate(total=Sum(F("prompt_tokens") + F("completion_tokens")))["total"]
     runtime_setting("budget.daily_tokens", used + 1)
@@ -225,7 +225,7 @@ def test_a_user_over_the_daily_token_budget_is_told_politely(post_events, events
     assert delivered_texts(line)[-1] == "You've reached today's usage limit. Let's talk again tomorrow!"
 
 
-def test_the_context_is_trimmed_to_its_token_budget(post_events, events, settings):
+def test_it_trims_the_context_to_its_token_budget(post_events, events, settings):
     settings.CONVERSATION_CONTEXT_TOKENS = 60
     for i in range(10):
         post_events(events.text(f"Message number {i} " + "blah " * 10))
@@ -236,18 +236,18 @@ def test_the_context_is_trimmed_to_its_token_budget(post_events, events, setting
     assert context.summary  # older turns are folded into a summary
 
 
-def test_split_text_counts_utf16_units():
+def test_it_splits_text_by_utf16_units():
     emoji = "😀" * 3000  # 6,000 UTF-16 units
     pieces = split_text(emoji, max_units=5000)
     assert [len(p.encode("utf-16-le")) // 2 for p in pieces] == [5000, 1000]
 
 
-def test_unsupported_message_types_get_a_polite_not_supported(post_events, events, line):
+def test_it_answers_an_unsupported_message_type_with_a_polite_not_supported(post_events, events, line):
     post_events(events.of("message", message={"id": str(uuid.uuid4().int)[:14], "type": "video", "duration": 1}))
     assert delivered_texts(line)[0].startswith("Sorry, I can't read this kind of message")
 
 
-def test_web_search_is_offered_as_a_tool_when_configured_and_switched_on(
+def test_it_offers_web_search_as_a_tool_when_configured_and_switched_on(
     post_events, events, llm, settings, runtime_setting
 ):
     settings.WEB_SEARCH_PROVIDER = "fake"
@@ -259,7 +259,7 @@ def test_web_search_is_offered_as_a_tool_when_configured_and_switched_on(
     assert [tool["function"]["name"] for tool in second["body"]["tools"]] == ["web_search"]
 
 
-def test_images_are_declined_when_image_understanding_is_off(post_events, events, line, llm, runtime_setting):
+def test_it_declines_images_when_image_understanding_is_off(post_events, events, line, llm, runtime_setting):
     runtime_setting("features.image_understanding", False)
     message_id = line.control.add_content(base64.b64decode(_PNG), content_type="image/png")
     post_events(events.of("message", message={"id": message_id, "type": "image", "contentProvider": {"type": "line"}}))
@@ -268,7 +268,7 @@ def test_images_are_declined_when_image_understanding_is_off(post_events, events
     assert llm.control.requests() == []
 
 
-def test_a_context_lost_from_redis_is_rebuilt_from_the_stored_messages(post_events, events, llm):
+def test_it_rebuilds_a_context_lost_from_redis_from_the_stored_messages(post_events, events, llm):
     post_events(events.text("My name is Ann"))
     context_clear(Conversation.objects.get().pk)
     post_events(events.text("What is my name?"))
@@ -276,7 +276,7 @@ def test_a_context_lost_from_redis_is_rebuilt_from_the_stored_messages(post_even
     assert [m["content"] for m in second[1:]] == ["My name is Ann", "echo: My name is Ann", "What is my name?"]
 
 
-def test_an_unsent_message_is_forgotten(post_events, events):
+def test_it_forgets_an_unsent_message(post_events, events):
     event = events.text("my secret phone number")
     post_events(event)
     post_events(events.of("unsend", unsend={"messageId": event["message"]["id"]}))
@@ -285,7 +285,7 @@ def test_an_unsent_message_is_forgotten(post_events, events):
     assert "secret" not in str(WebhookEvent.objects.get(webhook_event_id=event["webhookEventId"]).payload)
 
 
-def test_a_mention_after_an_emoji_is_cut_at_its_utf16_position(post_events, events, llm):
+def test_it_cuts_a_mention_after_an_emoji_at_its_utf16_position(post_events, events, llm):
     group = {"type": "group", "groupId": "C" + "3" * 32, "userId": USER}
     event = events.text("😀 @Bot hello", source=group)
     # "😀" is two UTF-16 units, so the mention starts at 3.

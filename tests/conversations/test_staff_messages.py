@@ -74,7 +74,7 @@ def test_an_operator_sends_a_test_message_with_a_retry_key(line, alice, make_use
     assert event.details["retry_key"] == body["retry_key"]
 
 
-def test_each_test_message_gets_a_fresh_retry_key(line, alice, make_user):
+def test_it_gives_each_test_message_a_fresh_retry_key(line, alice, make_user):
     client = key_client(make_user("olga", roles.OPERATOR))
     for text in ("one", "two"):
         assert client.post(URL, {"line_user_id": ALICE, "text": text}, format="json").status_code == 201
@@ -82,7 +82,7 @@ def test_each_test_message_gets_a_fresh_retry_key(line, alice, make_user):
     assert first["retryKey"] != second["retryKey"]
 
 
-def test_a_retry_after_a_server_error_reuses_the_key_and_sends_once(line, alice, make_user):
+def test_it_sends_once_when_a_retry_after_a_server_error_reuses_the_key(line, alice, make_user):
     line.control.set_faults(errors=[{"endpoint": "pushMessage", "status": 500, "rate": 1.0, "count": 1}])
     response = key_client(make_user("olga", roles.OPERATOR)).post(
         URL, {"line_user_id": ALICE, "text": "despite a 500"}, format="json"
@@ -106,7 +106,7 @@ def test_roles_without_the_permission_are_refused_and_audited(line, alice, make_
     assert not Message.objects.exists()
 
 
-def test_an_api_key_without_the_scope_is_refused(line, alice, make_user):
+def test_it_refuses_an_api_key_without_the_scope(line, alice, make_user):
     client = key_client(make_user("olga", roles.OPERATOR), scopes=("conversations:read",))
     response = client.post(URL, {"line_user_id": ALICE, "text": "hi"}, format="json")
     assert response.status_code == 403
@@ -116,7 +116,7 @@ def test_an_api_key_without_the_scope_is_refused(line, alice, make_user):
     assert pushes(line) == []
 
 
-def test_an_anonymous_caller_is_refused(line, alice):
+def test_it_refuses_an_anonymous_caller(line, alice):
     response = APIClient().post(URL, {"line_user_id": ALICE, "text": "hi"}, format="json")
     assert response.status_code == 401
     assert pushes(line) == []
@@ -127,7 +127,7 @@ def test_an_anonymous_caller_is_refused(line, alice):
     ["", "   \n ", "x" * 5001, "😀" * 2501],
     ids=["empty", "blank", "5001-chars", "5002-utf16-units"],
 )
-def test_unfit_text_is_refused_and_nothing_is_sent(line, alice, make_user, text):
+def test_it_refuses_unfit_text_and_sends_nothing(line, alice, make_user, text):
     response = key_client(make_user("olga", roles.OPERATOR)).post(
         URL, {"line_user_id": ALICE, "text": text}, format="json"
     )
@@ -141,7 +141,7 @@ def test_unfit_text_is_refused_and_nothing_is_sent(line, alice, make_user, text)
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.TEST_MESSAGE_SENT).exists()
 
 
-def test_the_longest_text_line_accepts_is_sent(line, alice, make_user):
+def test_it_sends_the_longest_text_line_accepts(line, alice, make_user):
     text = "😀" * 2500  # 5,000 UTF-16 units
     response = key_client(make_user("olga", roles.OPERATOR)).post(
         URL, {"line_user_id": ALICE, "text": text}, format="json"
@@ -150,7 +150,7 @@ def test_the_longest_text_line_accepts_is_sent(line, alice, make_user):
     assert pushes(line)[0]["body"]["messages"][0]["text"] == text
 
 
-def test_an_unknown_line_user_is_not_found(line, make_user):
+def test_it_answers_404_for_an_unknown_line_user(line, make_user):
     response = key_client(make_user("olga", roles.OPERATOR)).post(
         URL, {"line_user_id": "U" + "0" * 32, "text": "hi"}, format="json"
     )
@@ -159,7 +159,7 @@ def test_an_unknown_line_user_is_not_found(line, make_user):
     assert pushes(line) == []
 
 
-def test_an_unfollowed_user_gets_nothing(line, alice, make_user):
+def test_it_sends_nothing_to_a_user_who_unfollowed(line, alice, make_user):
     alice.status = LineUser.Status.INACTIVE
     alice.save()
     response = key_client(make_user("olga", roles.OPERATOR)).post(
@@ -171,7 +171,7 @@ def test_an_unfollowed_user_gets_nothing(line, alice, make_user):
     assert not Message.objects.exists()
 
 
-def test_a_line_failure_is_reported_and_nothing_is_recorded(line, alice, make_user, settings):
+def test_it_reports_a_line_failure_and_records_nothing(line, alice, make_user, settings):
     settings.LINE_API_ATTEMPTS = 2
     line.control.set_faults(errors=[{"endpoint": "pushMessage", "status": 503, "rate": 1.0}])
     try:
@@ -187,7 +187,7 @@ def test_a_line_failure_is_reported_and_nothing_is_recorded(line, alice, make_us
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.TEST_MESSAGE_SENT).exists()
 
 
-def test_the_service_checks_the_text_before_anything_else(line, alice, make_user):
+def test_it_checks_the_text_before_anything_else(line, alice, make_user):
     with pytest.raises(ValidationError):
         staff_messages.staff_message_send(line_user=alice, text="a\x00b", actor=make_user("olga", roles.OPERATOR))
     assert pushes(line) == []
@@ -202,7 +202,7 @@ def console(verified_client):
 CHANGELIST = "/admin/conversations/lineuser/"
 
 
-def test_an_operator_sends_a_test_message_from_the_console(line, alice, make_user, console):
+def test_it_lets_an_operator_send_a_test_message_from_the_console(line, alice, make_user, console):
     operator = make_user("olga", roles.OPERATOR)
     client = console(operator)
     form = client.post(CHANGELIST, {"action": "send_test_message", "_selected_action": [alice.pk], "index": 0})
@@ -224,7 +224,7 @@ def test_an_operator_sends_a_test_message_from_the_console(line, alice, make_use
     assert AuditEvent.objects.get(action=AuditEvent.Action.TEST_MESSAGE_SENT).actor == operator
 
 
-def test_the_console_form_shows_a_text_error_and_sends_nothing(line, alice, make_user, console):
+def test_it_shows_a_text_error_in_the_console_form_and_sends_nothing(line, alice, make_user, console):
     client = console(make_user("olga", roles.OPERATOR))
     page = client.post(
         CHANGELIST,
@@ -235,7 +235,7 @@ def test_the_console_form_shows_a_text_error_and_sends_nothing(line, alice, make
     assert pushes(line) == []
 
 
-def test_the_console_action_is_hidden_without_the_permission(line, alice, make_user, console):
+def test_it_hides_the_console_action_without_the_permission(line, alice, make_user, console):
     analyst = make_user("anna", roles.ANALYST)
     # Analysts cannot see LINE users at all; view access makes the action permission the only difference.
     analyst.user_permissions.add(Permission.objects.get(codename="view_lineuser"))
@@ -252,14 +252,14 @@ def test_the_console_action_is_hidden_without_the_permission(line, alice, make_u
     assert not Message.objects.exists()
 
 
-def test_an_administrator_sends_through_a_console_session(line, alice, make_user, console):
+def test_it_lets_an_administrator_send_through_a_console_session(line, alice, make_user, console):
     client = console(make_user("root", roles.ADMINISTRATOR))
     response = client.post(URL, {"line_user_id": ALICE, "text": "from a session"}, content_type="application/json")
     assert response.status_code == 201, response.content
     assert [m["message"]["text"] for m in line.control.messages(user_id=ALICE)] == ["from a session"]
 
 
-def test_the_console_refuses_an_unfollowed_user_with_a_message(line, alice, make_user, console):
+def test_it_refuses_an_unfollowed_user_in_the_console_with_a_message(line, alice, make_user, console):
     alice.status = LineUser.Status.INACTIVE
     alice.save()
     client = console(make_user("olga", roles.OPERATOR))

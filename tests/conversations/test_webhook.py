@@ -75,7 +75,7 @@ def test_it_stores_an_event_with_its_raw_payload_and_answers_it(post_events, eve
     assert reply["body"]["messages"] == [{"type": "text", "text": "echo: Hi there"}]
 
 
-def test_a_redelivered_event_is_acknowledged_and_not_processed_again(post_events, events, line, llm):
+def test_it_acknowledges_a_redelivered_event_without_processing_it_again(post_events, events, line, llm):
     event = events.text("Once")
     post_events(event)
     redelivered = {**event, "deliveryContext": {"isRedelivery": True}}
@@ -89,7 +89,7 @@ def test_a_redelivered_event_is_acknowledged_and_not_processed_again(post_events
     assert delivered_texts(line) == ["echo: Once"]
 
 
-def test_unknown_event_types_are_stored_and_acknowledged(post_events, line):
+def test_it_stores_and_acknowledges_an_unknown_event_type(post_events, line):
     event = {"type": "somethingNew", "webhookEventId": "01NEW", "timestamp": 1, "source": {"type": "user"}}
     assert post_events(event).status_code == 200
     stored = WebhookEvent.objects.get()
@@ -131,7 +131,7 @@ class _FrozenClock:
         return 1_900_000_020.0
 
 
-def test_flood_control_is_per_line_user(post_events, events, line, llm, runtime_setting, monkeypatch):
+def test_it_controls_floods_per_line_user(post_events, events, line, llm, runtime_setting, monkeypatch):
     monkeypatch.setattr(conversations.services, "time", _FrozenClock)
     runtime_setting("ratelimit.messages_per_minute", 3)
     flooder, other = "U" + "f" * 32, "U" + "b" * 32

@@ -167,7 +167,7 @@ def test_it_refuses_to_register_a_reply_token_twice(line):
     assert exc_info.value.status == 400
 
 
-def test_wait_for_messages_returns_once_the_bot_has_answered(line, api):
+def test_it_waits_for_messages_until_the_bot_has_answered(line, api):
     timer = threading.Timer(
         0.2, lambda: api.push_message(PushMessageRequest(to=USER, messages=[TextMessage(text="late")]))
     )
@@ -178,7 +178,7 @@ def test_wait_for_messages_returns_once_the_bot_has_answered(line, api):
     assert messages[0]["message"]["text"] == "late"
 
 
-def test_wait_for_messages_gives_up_after_the_timeout(line):
+def test_it_gives_up_waiting_for_messages_after_the_timeout(line):
     started = time.monotonic()
 
     with pytest.raises(TimeoutError):
@@ -198,7 +198,7 @@ def test_it_lists_users_and_groups(line):
     assert groups[1]["roomId"].startswith("R")
 
 
-def test_the_bot_can_leave_a_group(line, api):
+def test_it_lets_the_bot_leave_a_group(line, api):
     line.control.add_group(GROUP, "Team", members=[USER])
 
     api.leave_group(GROUP)
@@ -213,7 +213,7 @@ def test_it_rejects_a_multicast_to_a_group_id(api):
     assert json.loads(exc_info.value.body)["details"][0]["property"] == "to[0]"
 
 
-def test_narrowcast_respects_the_limit(line, api, receiver):
+def test_it_narrowcasts_to_at_most_the_limit(line, api, receiver):
     for digit in "123":
         line.control.send_webhook(type="follow", userId="U" + digit * 32)
 

@@ -70,7 +70,7 @@ def test_it_rejects_a_retry_key_that_is_not_a_uuid(api):
     assert json.loads(exc_info.value.body)["details"][0]["property"] == "X-Line-Retry-Key"
 
 
-def test_a_retry_key_stays_usable_after_a_failed_attempt(line, api):
+def test_it_keeps_a_retry_key_usable_after_a_failed_attempt(line, api):
     key = str(uuid.uuid4())
     line.control.set_faults(errors=[{"endpoint": "pushMessage", "status": 500, "rate": 1.0}])
     with pytest.raises(ApiException) as exc_info:
@@ -98,7 +98,7 @@ def test_it_rate_limits_each_endpoint_separately(line, api):
     assert api.get_message_quota().type == "none"
 
 
-def test_rate_limits_reopen_after_their_window(line, api):
+def test_it_reopens_a_rate_limit_after_its_window(line, api):
     line.control.set_rate_limit("pushMessage", 1, per_seconds=0.2)
     push(api)
     with pytest.raises(ApiException):
@@ -109,7 +109,7 @@ def test_rate_limits_reopen_after_their_window(line, api):
     assert push(api).sent_messages
 
 
-def test_rate_limits_can_be_switched_off(line, api):
+def test_it_switches_rate_limits_off(line, api):
     line.control.set_rate_limit("pushMessage", 1, per_seconds=60)
     line.control.configure(rateLimits=False)
 
@@ -131,7 +131,7 @@ def test_it_refuses_pushes_beyond_the_monthly_quota(line, api):
     assert api.get_message_quota_consumption().total_usage == 2
 
 
-def test_replies_do_not_count_against_the_quota(line, api):
+def test_it_does_not_count_replies_against_the_quota(line, api):
     api.reply_message(
         ReplyMessageRequest(replyToken=line.control.issue_reply_token(USER), messages=[TextMessage(text="x")])
     )
@@ -184,7 +184,7 @@ def outcomes(api, count):
     return results
 
 
-def test_faults_are_deterministic_by_seed(line, api):
+def test_it_draws_the_same_faults_from_the_same_seed(line, api):
     faults = [{"endpoint": "pushMessage", "status": 503, "rate": 0.5}]
     line.control.set_faults(seed=42, errors=faults)
     first = outcomes(api, 12)
@@ -208,7 +208,7 @@ def test_it_rejects_a_malformed_fault_spec_and_keeps_the_previous_one(line):
     assert line.control.request("GET", "faults")["errors"][0]["status"] == 503
 
 
-def test_reset_clears_faults_limits_and_records(line, api):
+def test_it_clears_faults_limits_and_records_on_reset(line, api):
     line.control.set_faults(errors=[{"endpoint": "*", "status": 500, "rate": 1.0}])
     line.control.set_rate_limit("pushMessage", 1, per_seconds=60)
     with pytest.raises(ApiException):
