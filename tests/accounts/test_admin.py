@@ -41,13 +41,23 @@ def test_it_shows_monitoring_read_only_to_an_analyst(verified_client, make_user)
     assert response.status_code in (200, 302, 403)
 
 
-def test_an_operator_acknowledges_an_alert_and_the_change_is_audited(verified_client, make_user):
+def _acknowledge(verified_client, make_user):
     alert = Alert.objects.create(kind="x", severity="warning", message="m")
     operator = make_user("op", role=roles.OPERATOR, device=True)
-    client = verified_client(operator)
-    client.post("/admin/monitoring/alert/", {"action": "acknowledge", "_selected_action": [alert.pk]})
+    verified_client(operator).post(
+        "/admin/monitoring/alert/", {"action": "acknowledge", "_selected_action": [alert.pk]}
+    )
+    return alert, operator
+
+
+def test_it_lets_an_operator_acknowledge_an_alert(verified_client, make_user):
+    alert, _ = _acknowledge(verified_client, make_user)
     alert.refresh_from_db()
     assert alert.acknowledged_at is not None
+
+
+def test_it_audits_an_acknowledged_alert(verified_client, make_user):
+    alert, operator = _acknowledge(verified_client, make_user)
     event = AuditEvent.objects.get(action="admin_change", actor=operator)
     assert event.details["action"] == "acknowledge"
     assert event.details["object_ids"] == [str(alert.pk)]
@@ -149,18 +159,31 @@ def test_it_shows_an_api_key_created_in_the_admin_once(verified_client, administ
     assert AuditEvent.objects.filter(action="api_key_created", actor=administrator).exists()
 
 
-def test_rotating_and_revoking_keys_from_the_admin(verified_client, administrator, make_user):
+def _rotate_from_the_admin(client, key):
+    rotated = client.post(
+        reverse("admin:accounts_apikey_changelist"), {"action": "rotate_keys", "_selected_action": [key.pk]}
+    )
+    assert rotated.status_code == 200
+    return rotated.context["issued"][0].plaintext
+
+
+def test_it_rotates_a_key_from_the_admin(verified_client, administrator, make_user):
     from accounts import api_keys
 
-    owner = make_user("robot", role=roles.OPERATOR)
-    key = api_keys.api_key_create(user=owner, name="ci", scopes=["me:read"]).api_key
+    key = api_keys.api_key_create(user=make_user("robot", role=roles.OPERATOR), name="ci", scopes=["me:read"]).api_key
+    new_plaintext = _rotate_from_the_admin(verified_client(administrator), key)
+    assert ApiKey.objects.filter(prefix=new_plaintext.split(".")[0]).exists()
+
+
+def test_it_revokes_a_key_from_the_admin(verified_client, administrator, make_user):
+    from accounts import api_keys
+
+    key = api_keys.api_key_create(user=make_user("robot", role=roles.OPERATOR), name="ci", scopes=["me:read"]).api_key
     client = verified_client(administrator)
-    changelist = reverse("admin:accounts_apikey_changelist")
-    rotated = client.post(changelist, {"action": "rotate_keys", "_selected_action": [key.pk]})
-    assert rotated.status_code == 200
-    new_plaintext = rotated.context["issued"][0].plaintext
-    new_key = ApiKey.objects.get(prefix=new_plaintext.split(".")[0])
-    client.post(changelist, {"action": "revoke_keys", "_selected_action": [new_key.pk]})
+    new_key = ApiKey.objects.get(prefix=_rotate_from_the_admin(client, key).split(".")[0])
+    client.post(
+        reverse("admin:accounts_apikey_changelist"), {"action": "revoke_keys", "_selected_action": [new_key.pk]}
+    )
     new_key.refresh_from_db()
     assert new_key.revoked_at is not None
 

@@ -11,10 +11,14 @@ def _as(api_client, user):
     return api_client
 
 
-def test_an_anonymous_request_is_refused_and_audited(api_client):
+def test_it_refuses_an_anonymous_request(api_client):
     response = api_client.get("/api/v1/audit-events/")
     assert response.status_code == 401
     assert set(response.json()["error"]) >= {"code", "message", "correlation_id"}
+
+
+def test_it_audits_a_refused_anonymous_request(api_client):
+    api_client.get("/api/v1/audit-events/")
     denial = AuditEvent.objects.get(action="permission_denied")
     assert denial.actor is None
     assert denial.details["status"] == 401
@@ -30,17 +34,29 @@ def test_it_lets_only_an_administrator_read_the_audit_log(api_client, make_user,
     assert denial.actor == user and denial.details["status"] == 403
 
 
-def test_an_administrator_reads_and_filters_the_audit_log(api_client, administrator, make_user):
+@pytest.fixture
+def logins_and_logouts(make_user):
     other = make_user("other", role=roles.ANALYST)
     audit.record(action=AuditEvent.Action.LOGIN, actor=other)
     audit.record(action=AuditEvent.Action.LOGOUT, actor=other)
-    client = _as(api_client, administrator)
-    everything = client.get("/api/v1/audit-events/").json()
+
+
+@pytest.mark.usefixtures("logins_and_logouts")
+def test_it_lets_an_administrator_read_the_audit_log(api_client, administrator):
+    everything = _as(api_client, administrator).get("/api/v1/audit-events/").json()
     assert {e["action"] for e in everything["results"]} >= {"login", "logout"}
-    logins = client.get("/api/v1/audit-events/", {"action": "login", "actor": "other"}).json()
+
+
+@pytest.mark.usefixtures("logins_and_logouts")
+def test_it_filters_the_audit_log_by_action_and_actor(api_client, administrator):
+    logins = _as(api_client, administrator).get("/api/v1/audit-events/", {"action": "login", "actor": "other"}).json()
     assert logins["count"] == 1
     assert [e["action"] for e in logins["results"]] == ["login"]
-    page = client.get("/api/v1/audit-events/", {"limit": 1}).json()
+
+
+@pytest.mark.usefixtures("logins_and_logouts")
+def test_it_pages_through_the_audit_log(api_client, administrator):
+    page = _as(api_client, administrator).get("/api/v1/audit-events/", {"limit": 1}).json()
     assert len(page["results"]) == 1 and page["next"]
 
 

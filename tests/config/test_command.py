@@ -44,21 +44,30 @@ def test_it_refuses_to_set_a_critical_setting_for_a_non_administrator(operator):
         _run("set", "llm.model", "gpt-4o", "--as", "otto", "--reason", "bigger")
 
 
-def test_rollback_and_history(administrator):
+def _set_twice_and_roll_back():
     _run("set", "llm.temperature", "0.2", "--as", "ada", "--reason", "calm")
     _run("set", "llm.temperature", "0.9", "--as", "ada", "--reason", "lively")
     first = RuntimeSettingVersion.objects.get(number=1)
-
     _run("rollback", str(first.pk), "--as", "ada", "--reason", "too lively")
 
+
+def test_it_rolls_back_to_a_version(administrator):
+    _set_twice_and_roll_back()
     assert config.get("llm.temperature") == 0.2
+
+
+def test_it_shows_the_history_of_a_setting(administrator):
+    _set_twice_and_roll_back()
     history = _run("history", "llm.temperature")
     assert "v3" in history
     assert "0.9 → 0.2  (too lively)" in history
 
 
-def test_an_unknown_key_or_user_is_a_clear_error(administrator):
+def test_it_answers_an_unknown_key_with_a_clear_error(administrator):
     with pytest.raises(CommandError, match="unknown runtime setting"):
         _run("set", "llm.temp", "1", "--as", "ada", "--reason", "x")
+
+
+def test_it_answers_an_unknown_user_with_a_clear_error(administrator):
     with pytest.raises(CommandError, match="there is no user 'nobody'"):
         _run("set", "llm.temperature", "1", "--as", "nobody", "--reason", "x")

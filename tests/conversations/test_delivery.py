@@ -177,7 +177,10 @@ def test_it_queues_again_events_stuck_before_a_final_status(post_events, events,
     assert requeue_stalled_webhook_events.apply().get() == 0
 
 
-def test_an_unexpected_failure_still_gets_an_apology_and_is_recorded(post_events, events, line, llm):
+@pytest.fixture
+def broken_postback(post_events, events):
+    """A postback whose handler has a bug."""
+
     @postbacks.register("broken")
     def broken(request):
         raise RuntimeError("a bug")
@@ -186,7 +189,13 @@ def test_an_unexpected_failure_still_gets_an_apology_and_is_recorded(post_events
         post_events(events.of("postback", postback={"data": "action=broken"}))
     finally:
         postbacks.unregister("broken")
-    row = WebhookEvent.objects.get()
+    return WebhookEvent.objects.get()
+
+
+def test_it_apologises_after_an_unexpected_failure(broken_postback, line):
     assert delivered_texts(line) == ["Sorry, I can't answer right now. Please try again in a moment."]
-    assert row.status == WebhookEvent.Status.REPLIED
-    assert "RuntimeError: a bug" in row.error
+    assert broken_postback.status == WebhookEvent.Status.REPLIED
+
+
+def test_it_records_an_unexpected_failure(broken_postback):
+    assert "RuntimeError: a bug" in broken_postback.error

@@ -27,7 +27,7 @@ def loading_shown_to(line) -> list[list[str]]:
     return [request["to"] for request in line.control.requests(endpoint="showLoadingAnimation")]
 
 
-def test_text_is_answered_with_the_conversation_context(post_events, events, line, llm):
+def test_it_answers_a_text_with_the_conversation_context(post_events, events, line, llm):
     post_events(events.text("My name is Ann"))
     post_events(events.text("What is my name?"))
     second = llm.control.requests()[1]["body"]["messages"]
@@ -36,6 +36,11 @@ def test_text_is_answered_with_the_conversation_context(post_events, events, lin
     assert {"role": "assistant", "content": "echo: My name is Ann"} in second
     assert second[-1] == {"role": "user", "content": "What is my name?"}
     assert delivered_texts(line) == ["echo: My name is Ann", "echo: What is my name?"]
+
+
+def test_it_shows_the_loading_indicator_for_each_message(post_events, events, line, llm):
+    post_events(events.text("My name is Ann"))
+    post_events(events.text("What is my name?"))
     assert loading_shown_to(line) == [[USER], [USER]]
 
 
@@ -81,22 +86,34 @@ def test_it_apologises_in_the_users_language_when_the_model_fails(post_events, e
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.REPLIED
 
 
-def test_help_reset_and_lang_commands(post_events, events, line, llm):
-    post_events(events.text("Remember 42"))
-    first = Conversation.objects.get()
+def test_it_lists_the_commands_on_help(post_events, events, line, llm):
     post_events(events.text("/help"))
     assert "/reset" in delivered_texts(line)[-1]
+
+
+def test_it_ends_the_conversation_on_reset(post_events, events, line, llm):
+    post_events(events.text("Remember 42"))
+    first = Conversation.objects.get()
     post_events(events.text("/reset"))
     first.refresh_from_db()
     assert first.ended_at is not None
+    post_events(events.text("Fresh start"))
+    messages = llm.control.requests()[-1]["body"]["messages"]
+    assert all("Remember 42" not in str(m["content"]) for m in messages)
+
+
+def test_it_switches_the_users_language_on_lang(post_events, events, line, llm):
     post_events(events.text("/lang th"))
     assert LineUser.objects.get().language == "th"
     assert "ไทย" in delivered_texts(line)[-1]
     post_events(events.text("Fresh start"))
-    messages = llm.control.requests()[-1]["body"]["messages"]
-    assert all("Remember 42" not in str(m["content"]) for m in messages)
-    assert "'th'" in messages[0]["content"]
-    assert len(llm.control.requests()) == 2  # commands never reach the model
+    assert "'th'" in llm.control.requests()[-1]["body"]["messages"][0]["content"]
+
+
+def test_it_never_sends_a_command_to_the_model(post_events, events, line, llm):
+    for command in ("/help", "/reset", "/lang th"):
+        post_events(events.text(command))
+    assert llm.control.requests() == []
 
 
 def test_it_explains_a_bad_lang_code(post_events, events, line):
@@ -104,19 +121,28 @@ def test_it_explains_a_bad_lang_code(post_events, events, line):
     assert "language code" in delivered_texts(line)[-1]
 
 
-def test_groups_are_answered_only_when_addressed(post_events, events, line, llm):
-    group = {"type": "group", "groupId": "C" + "1" * 32, "userId": USER}
-    post_events(events.text("just chatting", source=group))
-    assert llm.control.requests() == []
-    assert line.control.requests(endpoint="replyMessage") == []
-    post_events(events.text("/bot what time is it?", source=group))
+GROUP = {"type": "group", "groupId": "C" + "1" * 32, "userId": USER}
+
+
+def _chat_in_a_group(post_events, events):
+    post_events(events.text("just chatting", source=GROUP))
+    post_events(events.text("/bot what time is it?", source=GROUP))
     mention = {"mentionees": [{"index": 0, "length": 4, "type": "user", "isSelf": True}]}
-    event = events.text("@Bot tell a joke", source=group)
+    event = events.text("@Bot tell a joke", source=GROUP)
     event["message"]["mention"] = mention
     post_events(event)
+
+
+def test_it_answers_a_group_only_when_addressed(post_events, events, line, llm):
+    _chat_in_a_group(post_events, events)
     assert asked(llm) == ["what time is it?", "tell a joke"]
-    assert delivered_texts(line, chat=f"group:{group['groupId']}") == ["echo: what time is it?", "echo: tell a joke"]
-    assert loading_shown_to(line) == []  # the loading indicator is for 1:1 chats only
+    assert delivered_texts(line, chat=f"group:{GROUP['groupId']}") == ["echo: what time is it?", "echo: tell a joke"]
+    assert len(line.control.requests(endpoint="replyMessage")) == 2
+
+
+def test_it_shows_the_loading_indicator_in_one_to_one_chats_only(post_events, events, line, llm):
+    _chat_in_a_group(post_events, events)
+    assert loading_shown_to(line) == []
 
 
 def test_it_sends_an_image_upright_and_downscaled_as_a_vision_request(post_events, events, line, llm, settings):
@@ -156,50 +182,84 @@ def test_it_summarises_a_text_file(post_events, events, line, llm):
     assert "Summarise the document r.txt" in prompt and "sales went up" in prompt
 
 
-def test_unsupported_and_oversized_files_are_declined(post_events, events, line, llm):
+def test_it_declines_a_file_of_an_unsupported_kind(post_events, events, line, llm):
     post_events(events.of("message", message={"id": "1001", "type": "file", "fileName": "a.exe", "fileSize": 10}))
-    post_events(
-        events.of("message", message={"id": "1002", "type": "file", "fileName": "a.pdf", "fileSize": 30 * 2**20})
-    )
     assert delivered_texts(line)[0].startswith("Sorry, I can't read this kind of message")
-    assert delivered_texts(line)[1] == "Sorry, that file is too large for me (the limit is 20 MB)."
-    assert line.control.requests(endpoint="getMessageContent") == []  # neither is downloaded
+    assert line.control.requests(endpoint="getMessageContent") == []
     assert llm.control.requests() == []
 
 
-def test_stickers_and_locations_get_a_short_friendly_reply(post_events, events, line, llm):
+def test_it_declines_a_file_over_the_size_limit_without_downloading_it(post_events, events, line, llm):
+    post_events(
+        events.of("message", message={"id": "1002", "type": "file", "fileName": "a.pdf", "fileSize": 30 * 2**20})
+    )
+    assert delivered_texts(line) == ["Sorry, that file is too large for me (the limit is 20 MB)."]
+    assert line.control.requests(endpoint="getMessageContent") == []
+    assert llm.control.requests() == []
+
+
+def test_it_answers_a_sticker_with_a_short_friendly_reply(post_events, events, line, llm):
     post_events(events.of("message", message={"id": "1", "type": "sticker", "packageId": "1", "stickerId": "2"}))
+    assert delivered_texts(line) == ["Nice sticker! 😊"]
+    assert llm.control.requests() == []
+
+
+def test_it_answers_a_location_with_a_short_friendly_reply(post_events, events, line, llm):
     post_events(
         events.of(
             "message", message={"id": "2", "type": "location", "title": "Shibuya", "latitude": 1.0, "longitude": 2.0}
         )
     )
-    assert delivered_texts(line) == ["Nice sticker! 😊", "Thanks for sharing your location (Shibuya)! 📍"]
+    assert delivered_texts(line) == ["Thanks for sharing your location (Shibuya)! 📍"]
     assert llm.control.requests() == []
 
 
-def test_follow_greets_and_stores_the_profile_and_unfollow_keeps_the_user(post_events, events, line, llm):
+@pytest.fixture
+def ann(line):
     line.control.add_user(USER, "Ann", pictureUrl="https://p/1.png", statusMessage="hi", language="en")
+
+
+@pytest.mark.usefixtures("ann")
+def test_it_greets_a_new_follower(post_events, events, line):
     post_events(events.of("follow"))
     assert delivered_texts(line) == [
         "Hello Ann! Thanks for adding me. Ask me anything, send a photo or a document. Type /help for commands."
     ]
+
+
+@pytest.mark.usefixtures("ann")
+def test_it_stores_the_followers_profile(post_events, events):
+    post_events(events.of("follow"))
     user = LineUser.objects.get()
     assert (user.display_name, user.picture_url, user.status) == ("Ann", "https://p/1.png", "active")
+
+
+@pytest.mark.usefixtures("ann")
+def test_it_keeps_a_user_who_unfollows_as_inactive_without_answering(post_events, events, line):
+    post_events(events.of("follow"))
     post_events(events.of("unfollow"))
-    user.refresh_from_db()
-    assert user.status == LineUser.Status.INACTIVE
+    assert LineUser.objects.get().status == LineUser.Status.INACTIVE
     assert len(line.control.requests(endpoint="replyMessage")) == 1
 
 
-def test_join_greets_the_group_and_leave_closes_its_conversation(post_events, events, line, llm):
-    group = {"type": "group", "groupId": "C" + "2" * 32}
-    post_events(events.of("join", source=group))
+JOINED = {"type": "group", "groupId": "C" + "2" * 32}
+
+
+def test_it_greets_a_group_it_joins(post_events, events, line):
+    post_events(events.of("join", source=JOINED))
     assert "Hello everyone" in delivered_texts(line)[0]
-    post_events(events.of("memberJoined", source=group, joined={"members": [{"type": "user", "userId": USER}]}))
+
+
+def test_it_welcomes_a_new_group_member(post_events, events, line):
+    post_events(events.of("join", source=JOINED))
+    post_events(events.of("memberJoined", source=JOINED, joined={"members": [{"type": "user", "userId": USER}]}))
     assert delivered_texts(line)[1] == "Welcome!"
-    post_events(events.of("leave", source=group))
-    assert Conversation.objects.filter(source_id=group["groupId"], ended_at__isnull=True).count() == 0
+
+
+def test_it_closes_the_conversation_of_a_group_it_leaves(post_events, events, line):
+    post_events(events.of("join", source=JOINED))
+    post_events(events.of("leave", source=JOINED))
+    assert Conversation.objects.filter(source_id=JOINED["groupId"], ended_at__isnull=True).count() == 0
 
 
 def test_it_routes_postbacks_to_registered_handlers(post_events, events, line, llm):

@@ -45,21 +45,32 @@ def pushes(line):
     return line.control.requests(endpoint="pushMessage")
 
 
-def test_an_operator_sends_a_test_message_with_a_retry_key(line, alice, make_user):
-    operator = make_user("olga", roles.OPERATOR)
+@pytest.fixture
+def operator(make_user):
+    return make_user("olga", roles.OPERATOR)
+
+
+@pytest.fixture
+def sent(operator, alice):
+    """An operator's test message to Alice, through the API: the response's body."""
     response = key_client(operator).post(URL, {"line_user_id": ALICE, "text": "Hello from ops 👋"}, format="json")
     assert response.status_code == 201, response.content
-    body = response.json()
+    return response.json()
+
+
+def test_it_pushes_a_test_message_with_a_retry_key(line, sent):
     [push] = pushes(line)
     assert push["status"] == 200
     assert push["to"] == [ALICE]
-    assert push["retryKey"] == body["retry_key"]
+    assert push["retryKey"] == sent["retry_key"]
     uuid.UUID(push["retryKey"])
     assert push["body"]["messages"] == [{"type": "text", "text": "Hello from ops 👋"}]
-    assert body["line_request_id"] == push["requestId"]
+    assert sent["line_request_id"] == push["requestId"]
     assert [m["message"]["text"] for m in line.control.messages(user_id=ALICE)] == ["Hello from ops 👋"]
 
-    message = Message.objects.get(pk=body["id"])
+
+def test_it_stores_a_sent_test_message_with_its_sender(sent, operator, alice):
+    message = Message.objects.get(pk=sent["id"])
     assert (message.role, message.content, message.sent_by, message.line_user) == (
         Message.Role.ASSISTANT,
         "Hello from ops 👋",
@@ -67,11 +78,14 @@ def test_an_operator_sends_a_test_message_with_a_retry_key(line, alice, make_use
         alice,
     )
     assert message.conversation.source_id == ALICE
+
+
+def test_it_audits_a_sent_test_message(sent, operator):
     event = AuditEvent.objects.get(action=AuditEvent.Action.TEST_MESSAGE_SENT)
     assert event.actor == operator
     assert event.target == f"line_user:{ALICE}"
-    assert event.details["message_id"] == message.pk
-    assert event.details["retry_key"] == body["retry_key"]
+    assert event.details["message_id"] == sent["id"]
+    assert event.details["retry_key"] == sent["retry_key"]
 
 
 def test_it_gives_each_test_message_a_fresh_retry_key(line, alice, make_user):
@@ -95,15 +109,20 @@ def test_it_sends_once_when_a_retry_after_a_server_error_reuses_the_key(line, al
 
 
 @pytest.mark.parametrize("role", [roles.CONTENT_EDITOR, roles.ANALYST])
-def test_roles_without_the_permission_are_refused_and_audited(line, alice, make_user, role):
-    user = make_user("someone", role)
-    response = key_client(user).post(URL, {"line_user_id": ALICE, "text": "hi"}, format="json")
+def test_it_refuses_roles_without_the_permission(line, alice, make_user, role):
+    response = key_client(make_user("someone", role)).post(URL, {"line_user_id": ALICE, "text": "hi"}, format="json")
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"
-    denial = AuditEvent.objects.get(action=AuditEvent.Action.PERMISSION_DENIED)
-    assert denial.actor == user and denial.target == URL
     assert pushes(line) == []
     assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize("role", [roles.CONTENT_EDITOR, roles.ANALYST])
+def test_it_audits_a_refused_role(line, alice, make_user, role):
+    user = make_user("someone", role)
+    key_client(user).post(URL, {"line_user_id": ALICE, "text": "hi"}, format="json")
+    denial = AuditEvent.objects.get(action=AuditEvent.Action.PERMISSION_DENIED)
+    assert denial.actor == user and denial.target == URL
 
 
 def test_it_refuses_an_api_key_without_the_scope(line, alice, make_user):
