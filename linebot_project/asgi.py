@@ -1,19 +1,24 @@
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linebot_project.settings.local")
 # Django must be set up before anything imports models.
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.core.handlers.asgi import ASGIHandler  # noqa: E402
 
-from core.startup import exit_on_bad_environment  # noqa: E402
+from core.processes import DAPHNE  # noqa: E402
+from core.startup import exit_on_bad_environment, start_process  # noqa: E402
 from linebot_project.routing import websocket_urlpatterns  # noqa: E402
 
 exit_on_bad_environment()
+# Before the handler loads the middleware: tracing adds its own (what get_asgi_application does, split).
+start_process(DAPHNE)
+django_asgi_app = ASGIHandler()
 
 application = ProtocolTypeRouter(
     {
@@ -21,7 +26,3 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
-
-from core.memory import get_memory_monitor  # noqa: E402
-
-get_memory_monitor().start()

@@ -163,7 +163,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=90)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler, binding a fresh correlation id for each task it sends.
+CELERY_BEAT_SCHEDULER = "core.beat:CorrelatedScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- LINE -----------------------------------------------------------------------------
@@ -258,6 +259,13 @@ REDIS_FALLBACK_MAX_ITEMS = env.int("REDIS_FALLBACK_MAX_ITEMS", default=10_000)
 MEMORY_WARNING_PERCENT = env.float("MEMORY_WARNING_PERCENT", default=70.0)
 MEMORY_CRITICAL_PERCENT = env.float("MEMORY_CRITICAL_PERCENT", default=90.0)
 METRICS_TOKEN: str | None = env.str("METRICS_TOKEN", default=None)
+
+# --- Observability ----------------------------------------------------------------------
+# Traces go to this OTLP/HTTP collector (e.g. http://otel-collector:4318); unset, tracing is off.
+OTEL_EXPORTER_OTLP_ENDPOINT: str | None = env.url(
+    "OTEL_EXPORTER_OTLP_ENDPOINT", default=None, schemes=("http", "https"), require_host=True
+)
+OTEL_SERVICE_NAME: str = env.str("OTEL_SERVICE_NAME", default="linebot")
 
 # --- Staff authentication -------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
