@@ -5,5 +5,5 @@ class MonitoringConfig(AppConfig):
     name = "monitoring"
 
     def ready(self):
-        # Connects the Celery metrics to Celery's signals.
-        from monitoring import celery_metrics  # noqa: F401
+        # Connects the Celery metrics and the error capture to Celery's and Django's signals.
+        from monitoring import celery_metrics, error_capture  # noqa: F401

@@ -266,6 +266,8 @@ OTEL_EXPORTER_OTLP_ENDPOINT: str | None = env.url(
     "OTEL_EXPORTER_OTLP_ENDPOINT", default=None, schemes=("http", "https"), require_host=True
 )
 OTEL_SERVICE_NAME: str = env.str("OTEL_SERVICE_NAME", default="linebot")
+# Exceptions of every process are grouped on the errors page (monitoring.error_capture).
+ERROR_CAPTURE_ENABLED: bool = env.bool("ERROR_CAPTURE_ENABLED", default=True)
 
 # --- Staff authentication -------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -407,4 +409,6 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 
 from core.logging import logging_config  # noqa: E402
 
-LOGGING = logging_config(json=LOG_JSON, level=LOG_LEVEL)
+# Every ERROR record that carries an exception also goes to the errors page.
+LOG_EXTRA_HANDLERS = {"errors": {"class": "monitoring.error_capture.ErrorCaptureHandler", "level": "ERROR"}}
+LOGGING = logging_config(json=LOG_JSON, level=LOG_LEVEL, extra_handlers=LOG_EXTRA_HANDLERS)

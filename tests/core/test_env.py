@@ -90,5 +90,7 @@ def test_it_rejects_a_url_without_a_usable_host_where_one_is_required(reader, mo
 def test_it_accepts_a_url_with_a_host_and_port(reader, monkeypatch):
     monkeypatch.setenv("OTLP", "http://otel-collector:4318")
 
-    assert reader.url("OTLP", default=None, schemes=("http", "https"), require_host=True) == "http://otel-collector:4318"
+    assert (
+        reader.url("OTLP", default=None, schemes=("http", "https"), require_host=True) == "http://otel-collector:4318"
+    )
     assert reader.problems == []
