@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.text import Truncator
+from django.utils.safestring import mark_safe
 
 from core.processes import KINDS
 from core.readonly_admin import ReadOnlyAdmin
@@ -27,6 +27,10 @@ class AlertAdmin(admin.ModelAdmin):
     def acknowledge(self, request, queryset):
         count = queryset.filter(acknowledged_at__isnull=True).update(acknowledged_at=timezone.now())
         self.message_user(request, f"{count} alert(s) acknowledged.")
+
+
+def _compact(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def events_url(correlation_id: str) -> str | None:
@@ -56,7 +60,8 @@ class ProcessKindFilter(admin.SimpleListFilter):
 class ErrorKindAdmin(ReadOnlyAdmin):
     """The errors page: exceptions of every process grouped by fingerprint, latest first."""
 
-    list_display = ["exception_type", "location", "count", "first_seen", "last_seen", "processes", "latest", "events"]
+    # The columns that tell most come first: the location can be long.
+    list_display = ["exception_type", "count", "last_seen_at", "first_seen_at", "processes", "events", "location"]
     list_filter = [ProcessKindFilter, ("last_seen", admin.DateFieldListFilter)]
     search_fields = ["exception_type", "location", "message", "fingerprint", "correlation_ids"]
     ordering = ["-last_seen", "-id"]
@@ -74,13 +79,17 @@ class ErrorKindAdmin(ReadOnlyAdmin):
     ]
     readonly_fields = ["processes", "broken_events", "formatted_traceback"]
 
+    @admin.display(description="last seen", ordering="last_seen")
+    def last_seen_at(self, obj):
+        return _compact(obj.last_seen)
+
+    @admin.display(description="first seen", ordering="first_seen")
+    def first_seen_at(self, obj):
+        return _compact(obj.first_seen)
+
     @admin.display(description="processes")
     def processes(self, obj):
         return ", ".join(obj.process_kinds)
-
-    @admin.display(description="latest message")
-    def latest(self, obj):
-        return Truncator(obj.message).chars(120)
 
     @admin.display(description="events")
     def events(self, obj):
@@ -92,10 +101,8 @@ class ErrorKindAdmin(ReadOnlyAdmin):
         links = [(url, cid) for cid in obj.correlation_ids if (url := events_url(cid))]
         if not links:
             return "-"
-        return format_html(
-            '<ul class="errors-correlation-ids">{}</ul>', format_html_join("", '<li><a href="{}">{}</a></li>', links)
-        )
+        return format_html_join(mark_safe("<br>"), '<a href="{}">{}</a>', links)
 
-    @admin.display(description="traceback (latest)")
+    @admin.display(description="traceback (a recent one)")
     def formatted_traceback(self, obj):
         return format_html("<pre>{}</pre>", obj.traceback) if obj.traceback else "-"
