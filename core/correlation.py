@@ -15,7 +15,6 @@ import uuid
 
 import structlog
 from celery import Task, signals
-from celery.worker.strategy import default as default_strategy
 
 HEADER = "X-Request-ID"
 _TASK_HEADER = "x_request_id"
@@ -77,7 +76,9 @@ def task_strategy(task, app, consumer, **kwargs):
     The worker's main process logs "Task ... received" here, before any task signal.  A
     message without an id gets a fresh one in its headers, which the run then binds too.
     """
-    handle = default_strategy(task, app, consumer, **kwargs)
+    from celery.worker.strategy import default  # worker code: web processes never need it
+
+    handle = default(task, app, consumer, **kwargs)
 
     def task_message_handler(message, body, ack, reject, callbacks, **handler_kwargs):
         headers = message.headers
