@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 
 from core.processes import KINDS
 from core.readonly_admin import ReadOnlyAdmin
@@ -101,7 +100,7 @@ class ErrorKindAdmin(ReadOnlyAdmin):
         links = [(url, cid) for cid in obj.correlation_ids if (url := events_url(cid))]
         if not links:
             return "-"
-        return format_html_join(mark_safe("<br>"), '<a href="{}">{}</a>', links)
+        return format_html_join("", '<a href="{}">{}</a><br>', links)
 
     @admin.display(description="traceback (a recent one)")
     def formatted_traceback(self, obj):

@@ -13,6 +13,7 @@ so an error storm costs one upsert per kind per second per process, with nothing
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -102,10 +103,8 @@ class ErrorRecorder:
         if getattr(exc, _SEEN, False) or threading.current_thread() is self._thread:
             # Counted already, or the writer's own failure: it logs that, and must not feed on it.
             return
-        try:
+        with contextlib.suppress(AttributeError, TypeError):  # an exception class with __slots__ stays unmarked
             setattr(exc, _SEEN, True)
-        except (AttributeError, TypeError):
-            pass
         if tb is not None and exc.__traceback__ is None:
             exc = exc.with_traceback(tb)
         fingerprint = fingerprint_of(exc)
@@ -210,8 +209,9 @@ class ErrorRecorder:
                 continue
             try:
                 self.flush()
-            except Exception:  # noqa: BLE001, S110 - the writer must outlive anything a flush meets
-                pass
+            except Exception as exc:  # noqa: BLE001 - the writer must outlive anything a flush meets
+                # Without the exception itself: an ERROR with one would come back to this recorder.
+                log.warning("error_capture_flush_failed", reason=f"{type(exc).__name__}: {exc}"[:300])
             finally:
                 # This thread's own connections: back to the pool, or closed, between flushes.
                 connections.close_all()
