@@ -22,6 +22,7 @@ from conversations.models import WebhookEvent
 from core.errors import LineApiError
 from core.line.client import InvalidReplyTokenError, RetryRecord, get_line_client, with_retries
 from core.logging import get_logger
+from monitoring.business_metrics import ANSWERS_SENT, PUSH_DUPLICATES, REPLY_FALLBACKS
 
 log = get_logger(__name__)
 
@@ -52,6 +53,7 @@ def _mark_sent(event: WebhookEvent, *, method: str, request_id: str) -> None:
     )
     event.reply_state, event.reply_method, event.reply_sent_at = State.SENT, method, now
     event.status, event.processed_at = WebhookEvent.Status.REPLIED, now
+    ANSWERS_SENT.labels(method=method).inc()
     log.info("line_answer_sent", method=method, webhook_event_id=event.webhook_event_id, line_request_id=request_id)
 
 
@@ -65,9 +67,13 @@ def deliver(event: WebhookEvent) -> None:
     client = get_line_client()
     messages = event.reply_messages or []
     attempts = RetryRecord()
+    # Why an answer that had a reply token goes by push instead, for the fallback metric.
+    fallback = None
 
     if event.reply_state == State.PREPARED and _reply_token_usable(event):
         _move(event, from_states=(State.PREPARED,), to_state=State.SENDING_REPLY)
+    elif event.reply_state == State.PREPARED and event.reply_token:
+        fallback = "budget_exceeded"
     elif event.reply_state == State.SENDING_REPLY:
         # A previous run stopped while replying: it may or may not have reached LINE.
         attempts.ambiguous = True
@@ -81,21 +87,26 @@ def deliver(event: WebhookEvent) -> None:
                 _mark_sent(event, method="reply", request_id="")
                 return
             log.info("line_reply_token_refused_pushing", webhook_event_id=event.webhook_event_id)
+            fallback = "token_refused"
         except LineApiError as exc:
             if not exc.retryable or attempts.ambiguous:
                 raise
             # LINE failed every reply attempt without acting on it: push instead.
             log.warning("line_reply_failed_pushing", status=exc.status)
+            fallback = "reply_failed"
         else:
             _mark_sent(event, method="reply", request_id=result.request_id)
             return
 
     if not event.source_id:
         raise LineApiError("There is no chat to push the answer to.", details={"endpoint": "push"})
-    _move(event, from_states=(State.PREPARED, State.SENDING_REPLY), to_state=State.SENDING_PUSH)
+    moved = _move(event, from_states=(State.PREPARED, State.SENDING_REPLY), to_state=State.SENDING_PUSH)
     if event.reply_state != State.SENDING_PUSH:
         return
+    if moved and fallback:
+        REPLY_FALLBACKS.labels(reason=fallback).inc()
     result = with_retries(lambda: client.push(event.source_id, messages, retry_key=event.retry_key), attempts)
     if result.duplicate:
+        PUSH_DUPLICATES.inc()
         log.info("line_push_already_accepted", webhook_event_id=event.webhook_event_id)
     _mark_sent(event, method="push", request_id=result.request_id)

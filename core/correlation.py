@@ -1,7 +1,11 @@
 """The correlation id that ties a request to its log lines and the tasks it starts.
 
 The id lives in structlog's context variables, so every log line picks it up.
-Celery carries it in a message header from the producer to the worker.
+Celery carries it in a message header from the producer to the worker, where it
+is bound from the moment the message arrives ("Task ... received") to the end of
+the task's run.  A task published with no id bound (a shell, a process outside a
+request) gets a fresh one on arrival; beat binds a fresh one for each task it
+sends (:mod:`core.beat`).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import re
 import uuid
 
 import structlog
-from celery import signals
+from celery import Task, signals
 
 HEADER = "X-Request-ID"
 _TASK_HEADER = "x_request_id"
@@ -64,3 +68,32 @@ def _bind_in_worker(task=None, **kwargs):
 def _unbind_in_worker(task=None, **kwargs):
     if task is not None and not task.request.is_eager:
         clear()
+
+
+def task_strategy(task, app, consumer, **kwargs):
+    """Celery's default strategy, with the message's correlation id bound while the worker takes it in.
+
+    The worker's main process logs "Task ... received" here, before any task signal.  A
+    message without an id gets a fresh one in its headers, which the run then binds too.
+    """
+    from celery.worker.strategy import default  # worker code: web processes never need it
+
+    handle = default(task, app, consumer, **kwargs)
+
+    def task_message_handler(message, body, ack, reject, callbacks, **handler_kwargs):
+        headers = message.headers
+        correlation_id = headers.get(_TASK_HEADER) if isinstance(headers, dict) else None
+        if not (correlation_id and _SAFE_ID.match(str(correlation_id))):
+            correlation_id = new_id()
+            if isinstance(headers, dict):
+                headers[_TASK_HEADER] = correlation_id
+        with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
+            return handle(message, body, ack, reject, callbacks, **handler_kwargs)
+
+    return task_message_handler
+
+
+class CorrelatedTask(Task):
+    """The base class of every task of the project's Celery app (``task_cls``)."""
+
+    Strategy = "core.correlation:task_strategy"

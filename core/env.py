@@ -77,12 +77,35 @@ class EnvReader:
             return None
         return parsed
 
-    def url(self, name: str, default: Any = _MISSING, *, schemes: tuple[str, ...], required: bool = False) -> Any:
+    def url(
+        self,
+        name: str,
+        default: Any = _MISSING,
+        *,
+        schemes: tuple[str, ...],
+        required: bool = False,
+        require_host: bool = False,
+    ) -> Any:
         value = self._read("str", name, default, required)
-        if value and value.split("://", 1)[0] not in schemes:
+        if not value:
+            return value
+        scheme = value.split("://", 1)[0]
+        if scheme not in schemes:
             self.problems.append(EnvProblem(name, f"{name} is malformed: expected a {'/'.join(schemes)} URL"))
             return None if default is _MISSING else default
+        if require_host and not _host_of(value):
+            self.problems.append(EnvProblem(name, f"{name} is malformed: expected a {scheme}:// URL with a host"))
+            return None if default is _MISSING else default
         return value
+
+
+def _host_of(url: str) -> str | None:
+    try:
+        parsed = urlsplit(url)
+        parsed.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return None
+    return parsed.hostname
 
 
 _BOOL_WORDS = {"1", "0", "true", "false", "yes", "no", "on", "off", "y", "n", "t", "f"}

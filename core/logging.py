@@ -16,7 +16,8 @@ _SHARED_PROCESSORS = [
 ]
 
 
-def logging_config(*, json: bool, level: str) -> dict:
+def logging_config(*, json: bool, level: str, extra_handlers: dict | None = None) -> dict:
+    """The ``LOGGING`` setting; ``extra_handlers`` (dictConfig handler entries) also get every root record."""
     renderer = (
         structlog.processors.JSONRenderer()
         if json
@@ -28,6 +29,7 @@ def logging_config(*, json: bool, level: str) -> dict:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+    handlers = {"console": {"class": "logging.StreamHandler", "formatter": "structured"}, **(extra_handlers or {})}
     final = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
     if json:
         final.append(structlog.processors.format_exc_info)
@@ -41,8 +43,8 @@ def logging_config(*, json: bool, level: str) -> dict:
                 "foreign_pre_chain": _SHARED_PROCESSORS,
             }
         },
-        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
-        "root": {"handlers": ["console"], "level": level},
+        "handlers": handlers,
+        "root": {"handlers": list(handlers), "level": level},
         "loggers": {
             "django.server": {"level": "WARNING"},
             "celery": {"level": level},

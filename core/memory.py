@@ -3,6 +3,10 @@
 Levels are ``ok``, ``warning`` (default 70%) and ``critical`` (default 90%).
 Subscribers are called on every check that is not ``ok`` so that caches keep
 shrinking while pressure lasts; level changes are also logged.
+
+Each check also exports this process's resident memory, labelled by its kind
+(web, daphne, worker, beat: :mod:`core.processes`), and both thresholds, for the
+dashboard and alert rules.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Callable
 import psutil
 from prometheus_client import Gauge
 
+from core import processes
 from core.lazy import ProcessWide
 from core.logging import get_logger
 
@@ -20,6 +25,23 @@ log = get_logger(__name__)
 
 OK, WARNING, CRITICAL = "ok", "warning", "critical"
 MEMORY_PERCENT = Gauge("host_memory_used_percent", "Host memory in use, percent")
+# One series per live process (prometheus adds the pid in multiprocess mode): sum or max them by kind.
+PROCESS_RSS = Gauge(
+    "process_memory_rss_bytes", "Resident memory of this process", ["kind"], multiprocess_mode="liveall"
+)
+WARNING_THRESHOLD = Gauge(
+    "host_memory_warning_threshold_percent",
+    "Host memory percent at which caches start shrinking",
+    multiprocess_mode="max",
+)
+CRITICAL_THRESHOLD = Gauge(
+    "host_memory_critical_threshold_percent", "Host memory percent counted as critical", multiprocess_mode="max"
+)
+
+
+def _own_rss() -> int:
+    return psutil.Process().memory_info().rss
+
 
 Subscriber = Callable[[str, float], None]
 
@@ -31,12 +53,14 @@ class MemoryMonitor:
         warning_percent: float = 70.0,
         critical_percent: float = 90.0,
         read_percent: Callable[[], float] = lambda: psutil.virtual_memory().percent,
+        read_rss: Callable[[], int] = _own_rss,
     ):
         if not 0 < warning_percent < critical_percent <= 100:
             raise ValueError("memory thresholds must satisfy 0 < warning < critical <= 100")
         self.warning_percent = warning_percent
         self.critical_percent = critical_percent
         self._read_percent = read_percent
+        self._read_rss = read_rss
         self._subscribers: list[Subscriber] = []
         self.level = OK
         self._thread: threading.Thread | None = None
@@ -58,6 +82,9 @@ class MemoryMonitor:
     def check(self) -> str:
         percent = self._read_percent()
         MEMORY_PERCENT.set(percent)
+        WARNING_THRESHOLD.set(self.warning_percent)
+        CRITICAL_THRESHOLD.set(self.critical_percent)
+        PROCESS_RSS.labels(kind=processes.kind()).set(self._read_rss())
         level = self.level_for(percent)
         if level != self.level:
             log.warning("memory_level_changed", old=self.level, new=level, percent=percent)
@@ -71,14 +98,23 @@ class MemoryMonitor:
         return level
 
     def start(self, interval: float = 15.0) -> None:
-        """Checks in a daemon thread until :meth:`stop`."""
+        """Checks at once, then every ``interval`` seconds in a daemon thread until :meth:`stop`.
+
+        Safe to call again, e.g. in a process forked from one where it ran: the thread did not
+        survive the fork and starts anew.
+        """
         if self._thread and self._thread.is_alive():
             return
         self._stop.clear()
 
         def run():
-            while not self._stop.wait(interval):
-                self.check()
+            while True:
+                try:
+                    self.check()
+                except Exception:
+                    log.exception("memory_check_failed")
+                if self._stop.wait(interval):
+                    return
 
         self._thread = threading.Thread(target=run, name="memory-monitor", daemon=True)
         self._thread.start()

@@ -1,7 +1,8 @@
-"""Fail fast, in one line per problem, when a process starts with a bad environment.
+"""What each long-running process does first: check its environment, say what it is, start watching.
 
 ``manage.py`` commands run system checks themselves; the ASGI/WSGI servers and
-Celery do not, so their entry points call :func:`exit_on_bad_environment`.
+Celery do not, so their entry points call :func:`exit_on_bad_environment`, then
+:func:`start_process`.
 """
 
 import sys
@@ -19,3 +20,18 @@ def exit_on_bad_environment(*, exit_code: int = 1) -> None:
         for line in errors:
             print(f"configuration error: {line}", file=sys.stderr)
         raise SystemExit(exit_code)
+
+
+def start_process(kind: str) -> None:
+    """Labels this process (web, daphne, worker or beat), sets tracing up and starts the memory monitor.
+
+    The web servers call it before their handler loads the middleware (tracing adds one).
+    Safe to call again in a forked child: what did not survive the fork starts anew.
+    """
+    from core import processes
+    from core.memory import get_memory_monitor
+    from core.tracing import setup_tracing
+
+    processes.set_kind(kind)
+    setup_tracing(process_kind=kind)
+    get_memory_monitor().start()

@@ -9,16 +9,23 @@ from core.startup import exit_on_bad_environment
 # Before Django loads the apps, which stop with a traceback on a missing DJANGO_SECRET_KEY.
 exit_on_bad_environment()
 
-from django.core.asgi import get_asgi_application  # noqa: E402
+import django  # noqa: E402
 
 # Django must be set up before anything imports models.
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.core.handlers.asgi import ASGIHandler  # noqa: E402
 
+from core.processes import DAPHNE  # noqa: E402
+from core.startup import start_process  # noqa: E402
 from linebot_project.routing import websocket_urlpatterns  # noqa: E402
+
+# Before the handler loads the middleware: tracing adds its own (what get_asgi_application does, split).
+start_process(DAPHNE)
+django_asgi_app = ASGIHandler()
 
 application = ProtocolTypeRouter(
     {
@@ -26,7 +33,3 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
-
-from core.memory import get_memory_monitor  # noqa: E402
-
-get_memory_monitor().start()

@@ -19,13 +19,39 @@ def _check_environment(**kwargs):
 # which would stop with a traceback on a missing DJANGO_SECRET_KEY.
 signals.import_modules.connect(_check_environment, weak=False)
 
-app = Celery("linebot_project")
+# The task class carries the correlation id into the worker's "Task ... received" line too.
+app = Celery("linebot_project", task_cls="core.correlation:CorrelatedTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-@signals.worker_process_init.connect
-def _watch_memory(**kwargs):
-    from core.memory import get_memory_monitor
+@signals.setup_logging.connect
+def _keep_django_logging(**kwargs):
+    """Django set logging up from ``LOGGING`` (JSON, correlation ids, error capture) when Celery loaded it.
 
-    get_memory_monitor().start()
+    Without a receiver of this signal Celery would replace the root handlers with plain-text ones.
+    """
+
+
+@signals.worker_init.connect
+def _start_worker(**kwargs):
+    from core.processes import WORKER
+    from core.startup import start_process
+
+    start_process(WORKER)
+
+
+@signals.worker_process_init.connect
+def _start_pool_process(**kwargs):
+    from core.processes import WORKER
+    from core.startup import start_process
+
+    start_process(WORKER)
+
+
+@signals.beat_init.connect
+def _start_beat(**kwargs):
+    from core.processes import BEAT
+    from core.startup import start_process
+
+    start_process(BEAT)

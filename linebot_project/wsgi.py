@@ -9,6 +9,15 @@ from core.startup import WSGI_BOOT_ERROR, exit_on_bad_environment
 # Before Django loads the apps, which stop with a traceback on a missing DJANGO_SECRET_KEY.
 exit_on_bad_environment(exit_code=WSGI_BOOT_ERROR)
 
-from django.core.wsgi import get_wsgi_application  # noqa: E402
+import django  # noqa: E402
 
-application = get_wsgi_application()
+django.setup(set_prefix=False)
+
+from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
+
+from core.processes import WEB  # noqa: E402
+from core.startup import start_process  # noqa: E402
+
+# Before the handler loads the middleware: tracing adds its own (what get_wsgi_application does, split).
+start_process(WEB)
+application = WSGIHandler()

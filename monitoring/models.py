@@ -22,3 +22,34 @@ class Alert(models.Model):
 
     def __str__(self):
         return f"[{self.severity}] {self.kind}: {self.message}"
+
+
+class ErrorKind(models.Model):
+    """One kind of exception, grouped by fingerprint (see monitoring/fingerprints.py) across every process.
+
+    Written only through ``monitoring.services.error_kind_record``, which adds to the count.
+    """
+
+    RECENT_CORRELATION_IDS = 10
+
+    fingerprint = models.CharField(max_length=64, unique=True)
+    exception_type = models.CharField(max_length=255)
+    location = models.CharField(max_length=1000, blank=True)
+    # The message of the latest occurrence, the traceback of a recent one.
+    message = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+    count = models.BigIntegerField(default=0)
+    first_seen = models.DateTimeField(db_index=True)
+    last_seen = models.DateTimeField(db_index=True)
+    # Kinds of process that raised it (web, daphne, worker, beat, other), sorted.
+    process_kinds = models.JSONField(default=list, blank=True)
+    # Newest first, at most RECENT_CORRELATION_IDS.
+    correlation_ids = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen", "-id"]
+        verbose_name = "error"
+        verbose_name_plural = "errors"
+
+    def __str__(self):
+        return f"{self.exception_type} at {self.location or 'unknown location'}"

@@ -175,7 +175,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=90)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler, binding a fresh correlation id for each task it sends.
+CELERY_BEAT_SCHEDULER = "core.beat:CorrelatedScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- LINE -----------------------------------------------------------------------------
@@ -281,6 +282,15 @@ REDIS_FALLBACK_MAX_ITEMS = env.int("REDIS_FALLBACK_MAX_ITEMS", default=10_000)
 MEMORY_WARNING_PERCENT = env.float("MEMORY_WARNING_PERCENT", default=70.0)
 MEMORY_CRITICAL_PERCENT = env.float("MEMORY_CRITICAL_PERCENT", default=90.0)
 METRICS_TOKEN: str | None = env.str("METRICS_TOKEN", default=None)
+
+# --- Observability ----------------------------------------------------------------------
+# Traces go to this OTLP/HTTP collector (e.g. http://otel-collector:4318); unset, tracing is off.
+OTEL_EXPORTER_OTLP_ENDPOINT: str | None = env.url(
+    "OTEL_EXPORTER_OTLP_ENDPOINT", default=None, schemes=("http", "https"), require_host=True
+)
+OTEL_SERVICE_NAME: str = env.str("OTEL_SERVICE_NAME", default="linebot")
+# Exceptions of every process are grouped on the errors page (monitoring.error_capture).
+ERROR_CAPTURE_ENABLED: bool = env.bool("ERROR_CAPTURE_ENABLED", default=True)
 
 # --- Staff authentication -------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -426,4 +436,6 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 
 from core.logging import logging_config  # noqa: E402
 
-LOGGING = logging_config(json=LOG_JSON, level=LOG_LEVEL)
+# Every ERROR record that carries an exception also goes to the errors page.
+LOG_EXTRA_HANDLERS = {"errors": {"class": "monitoring.error_capture.ErrorCaptureHandler", "level": "ERROR"}}
+LOGGING = logging_config(json=LOG_JSON, level=LOG_LEVEL, extra_handlers=LOG_EXTRA_HANDLERS)

@@ -76,5 +76,5 @@ CONTENT_SECURITY_POLICY = {
 }
 
 LOG_JSON = env.bool("LOG_JSON", default=True)
-LOGGING = logging_config(json=LOG_JSON, level=LOG_LEVEL)  # noqa: F405
+LOGGING = logging_config(json=LOG_JSON, level=LOG_LEVEL, extra_handlers=LOG_EXTRA_HANDLERS)  # noqa: F405
 ENV_PROBLEMS = env.problems

@@ -40,4 +40,6 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 # Counters in the shared Redis would make unrelated tests hit 429; tests of the limits turn them on.
 RATELIMIT_ENABLE = False
+# Unit tests capture errors only where they say so; processes the tests start may turn it on.
+ERROR_CAPTURE_ENABLED = env.bool("ERROR_CAPTURE_ENABLED", default=False)
 ENV_PROBLEMS = env.problems

@@ -1,6 +1,7 @@
 """The correlation id: echoed on responses, carried into Celery tasks and their log lines."""
 
 import logging
+import re
 import time
 
 import pytest
@@ -68,3 +69,35 @@ def test_it_carries_the_id_into_the_task_and_its_log_lines(real_worker, caplog):
     task_lines = [r for r in caplog.records if "inside_task" in r.getMessage()]
     assert task_lines
     assert all("corr-777" in str(r.msg) for r in task_lines)
+
+
+class ContextOfEachLine(logging.Handler):
+    """Keeps each line with the correlation id bound when it was logged (the formatter would add that id)."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.lines: list[tuple[str, str | None]] = []
+
+    def emit(self, record):
+        self.lines.append((record.getMessage(), correlation.current()))
+
+
+@pytest.mark.django_db
+def test_a_task_sent_without_an_id_gets_one_on_arrival_for_every_line_of_its_run(real_worker):
+    seen_in_task.clear()
+    correlation.clear()
+    lines = ContextOfEachLine()
+    logging.getLogger().addHandler(lines)
+    try:
+        record_correlation_id.delay()
+        deadline = time.monotonic() + 10
+        while not [m for m, _ in lines.lines if "succeeded" in m] and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        logging.getLogger().removeHandler(lines)
+
+    (fresh,) = seen_in_task
+    assert re.fullmatch(r"[0-9a-f]{32}", fresh)
+    about_the_task = [(m, cid) for m, cid in lines.lines if "tests.record_correlation_id" in m or "inside_task" in m]
+    assert [m for m, _ in about_the_task if "received" in m]
+    assert {cid for _, cid in about_the_task} == {fresh}

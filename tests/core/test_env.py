@@ -70,3 +70,27 @@ def test_it_names_each_problem_once_in_the_system_check(settings):
     errors = check_environment()
 
     assert [(e.obj, e.msg, e.id) for e in errors] == [("X", "X is required but not set", "core.E001")]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("collector:4318", "OTLP is malformed: expected a http/https URL"),
+        ("http://", "OTLP is malformed: expected a http:// URL with a host"),
+        ("https://collector:port", "OTLP is malformed: expected a https:// URL with a host"),
+    ],
+)
+def test_it_rejects_a_url_without_a_usable_host_where_one_is_required(reader, monkeypatch, value, message):
+    monkeypatch.setenv("OTLP", value)
+
+    assert reader.url("OTLP", default=None, schemes=("http", "https"), require_host=True) is None
+    assert [p.message for p in reader.problems] == [message]
+
+
+def test_it_accepts_a_url_with_a_host_and_port(reader, monkeypatch):
+    monkeypatch.setenv("OTLP", "http://otel-collector:4318")
+
+    assert (
+        reader.url("OTLP", default=None, schemes=("http", "https"), require_host=True) == "http://otel-collector:4318"
+    )
+    assert reader.problems == []
