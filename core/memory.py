@@ -19,7 +19,8 @@ from core.logging import get_logger
 log = get_logger(__name__)
 
 OK, WARNING, CRITICAL = "ok", "warning", "critical"
-MEMORY_PERCENT = Gauge("host_memory_used_percent", "Host memory in use, percent")
+# Every process of a host sees the same number; across hosts the fullest one counts.
+MEMORY_PERCENT = Gauge("host_memory_used_percent", "Host memory in use, percent", multiprocess_mode="livemax")
 
 Subscriber = Callable[[str, float], None]
 

@@ -6,19 +6,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linebot_project.settings.local"
 # Django must be set up before anything imports models.
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from core.startup import exit_on_bad_environment  # noqa: E402
-from linebot_project.routing import websocket_urlpatterns  # noqa: E402
+from linebot_project.routing import websocket_application  # noqa: E402
 
 exit_on_bad_environment()
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # Origin checked first (ALLOWED_HOSTS and CSRF_TRUSTED_ORIGINS), then the session cookie.
+        "websocket": websocket_application(),
     }
 )
 
