@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 from channels.security.websocket import OriginValidator
+from channels.sessions import SessionMiddlewareStack
 from django.conf import settings
 from django.urls import path
 
@@ -32,4 +32,6 @@ class SiteOriginValidator(OriginValidator):
 
 
 def websocket_application():
-    return SiteOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+    # Only the session cookie is read on the way in: consumers check the session themselves after
+    # accepting (accounts.websocket_auth), so no database work holds up a handshake.
+    return SiteOriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns)))

@@ -2,11 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 
 from monitoring import health, metrics
+from monitoring.dashboards.views import dashboard_page
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
+    # Behind the ops console's sign-in and MFA, like every admin page.
+    path("admin/dashboards/<slug:name>/", admin.site.admin_view(dashboard_page), name="dashboard"),
     path("admin/", admin.site.urls),
     path("", include("conversations.urls")),
     path("api/v1/", include("linebot_project.api_urls")),

@@ -7,6 +7,7 @@ with 4401 (no valid session) or 4403 (no right to this dashboard).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 from asgiref.sync import async_to_sync
@@ -34,9 +35,17 @@ def notify_users(user_ids, message: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
     for user_id in set(user_ids):
+        # Sockets also re-check on their own schedule, so a message that cannot be sent is logged only.
         try:
-            async_to_sync(layer.group_send)(user_group(user_id), message)
+            if loop is not None:  # synchronous code called from an event loop's own thread
+                loop.create_task(layer.group_send(user_group(user_id), message))
+            else:
+                async_to_sync(layer.group_send)(user_group(user_id), message)
         except Exception:
             log.warning("dashboard_access_notify_failed", user_id=user_id, exc_info=True)
 
