@@ -13,7 +13,9 @@ when the session's idle or absolute lifetime is reached, and at least every
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
 import random
 import time
 
@@ -42,6 +44,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.closed = False
         self.groups_joined: list[str] = []
         self.last_snapshot = 0.0
+        self.pending_check = None
         # Accepted first: a close code only reaches the browser on an open socket.
         await self.accept()
         if self.dashboard is None:
@@ -59,6 +62,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code):
         self.closed = True
+        if self.pending_check is not None:
+            self.pending_check.cancel()
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
         self.groups_joined = []
@@ -75,13 +80,22 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     # --- messages from the channel layer --------------------------------------------------------
     async def dashboard_update(self, event):
-        if self.closed or (self._recheck_due() and not await self._recheck()):
+        if self.closed:
             return
+        if self.expires_at is not None and time.time() >= self.expires_at:
+            # The session may have timed out (or been extended by the user's other pages): ask first.
+            if not await self._recheck():
+                return
+        elif time.monotonic() >= self.recheck_at and self.pending_check is None:
+            # A routine re-check must not hold up the update: it runs beside it and closes the socket
+            # if the session is gone.
+            self.recheck_at = math.inf
+            self.pending_check = asyncio.ensure_future(self._recheck())
+            self.pending_check.add_done_callback(self._check_done)
         await self.send(text_data=event["text"])
 
-    def _recheck_due(self) -> bool:
-        timed_out = self.expires_at is not None and time.time() >= self.expires_at
-        return timed_out or time.monotonic() >= self.recheck_at
+    def _check_done(self, task) -> None:
+        self.pending_check = None
 
     async def access_revoked(self, event):
         if event.get("session") == session_hash(self.session_key):

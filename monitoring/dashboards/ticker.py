@@ -161,7 +161,10 @@ class Ticker:
         ctx = TickContext(now=now, today_start=today_start(now), samples=samples, history=self.history)
         if at - self._last_sweep >= SWEEP_EVERY:
             self._last_sweep = at
-            await sync_to_async(multiprocess.sweep, thread_sensitive=False)()
+            try:
+                await sync_to_async(multiprocess.sweep, thread_sensitive=False)()
+            except OSError:
+                log.warning("metrics_sweep_failed", exc_info=True)
 
         sent = {}
         for state in self.states.values():
@@ -239,11 +242,13 @@ class Ticker:
         state.last_published = time.monotonic()
         ts = round(self.clock(), 3)
         update = {"type": "update", "seq": state.seq, "ts": ts, "data": delta}
-        snapshot = orjson.dumps({"type": "snapshot", "seq": state.seq, "ts": ts, "data": data}).decode()
-        await sync_to_async(snapshot_save, thread_sensitive=False)(state.dashboard.name, snapshot)
         await self.channel_layer.group_send(
             state.dashboard.group, {"type": "dashboard.update", "text": orjson.dumps(update).decode()}
         )
+        # Stored after sending, so that ts is the publishing time; a socket that asks in between
+        # gets the previous snapshot, sees the gap and asks again.
+        snapshot = orjson.dumps({"type": "snapshot", "seq": state.seq, "ts": ts, "data": data}).decode()
+        await sync_to_async(snapshot_save, thread_sensitive=False)(state.dashboard.name, snapshot)
         return update
 
     async def _cancel_panels(self) -> None:

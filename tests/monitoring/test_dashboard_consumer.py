@@ -1,5 +1,6 @@
 """``/ws/dashboards/<name>/``: who may connect, what they get, and when they are sent away."""
 
+import asyncio
 import json
 import time
 
@@ -221,9 +222,10 @@ async def test_it_rechecks_on_a_tick_and_closes_when_the_session_was_deleted(ope
     await _open(socket)
 
     await database_sync_to_async(Session.objects.filter(session_key=key).delete)()
-    await _update("operations", 1, {"alerts_open": 3})
+    sent = await _update("operations", 1, {"alerts_open": 3})
 
-    # The update is not forwarded to a socket whose session is gone.
+    # The routine re-check runs beside the update (it must not delay it) and ends the socket.
+    assert await socket.receive_from(timeout=3) == sent
     assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
 
 
@@ -236,4 +238,23 @@ async def test_it_closes_when_the_session_times_out_while_watching(operator, set
     time.sleep(2.2)
     await _update("operations", 1, {"alerts_open": 3})
 
+    # Past the session's own limit nothing more is sent before the check.
     assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
+
+
+async def test_on_the_embedded_default_the_first_socket_starts_the_ticker_in_the_server(operator, settings):
+    from monitoring.dashboards import ticker
+
+    settings.DASHBOARD_TICKER_IN_PROCESS = True
+    key = await database_sync_to_async(session_for)(operator)
+    socket = dashboard_socket("operations", key)
+    await _open(socket)
+    try:
+        update = json.loads(await socket.receive_from(timeout=5))
+        assert update["type"] == "update"
+        assert "webhook_events_total" in update["data"]
+    finally:
+        await socket.disconnect()
+        task = ticker._in_process.pop(asyncio.get_running_loop())
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
