@@ -62,3 +62,32 @@ def verified_session(session_key: str | None) -> SessionCheck:
     if not _verified(session, user):
         return SessionCheck(None, "not_verified")
     return SessionCheck(user, "", _expires_at(session))
+
+
+def ended_sessions(session_keys) -> set[str]:
+    """Which of these sessions are gone, expired or timed out: one query for all of them on the
+    database backend, so that a server with a thousand open sockets checks them every few seconds."""
+    keys = set(session_keys)
+    if not keys:
+        return set()
+    engine = import_module(settings.SESSION_ENGINE)
+    now = time.time()
+    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
+        from django.contrib.sessions.models import Session
+        from django.utils import timezone
+
+        decoder = engine.SessionStore()
+        alive = {
+            key
+            for key, data in Session.objects.filter(session_key__in=keys, expire_date__gt=timezone.now()).values_list(
+                "session_key", "session_data"
+            )
+            if not expired_reason(decoder.decode(data), now)
+        }
+    else:
+        alive = set()
+        for key in keys:
+            session = engine.SessionStore(key)
+            if session.exists(key) and not expired_reason(session, now):
+                alive.add(key)
+    return keys - alive

@@ -23,6 +23,7 @@ class Viewer:
     def __init__(self):
         self.seq: int | None = None
         self.lags: list[float] = []
+        self.stamps: list[float] = []
         self.lost = 0
         self.updates = 0
         self.error: str | None = None
@@ -59,6 +60,7 @@ async def watch(url: str, origin: str, cookie: str, viewer: Viewer, until: float
                 if measure_from.is_set():
                     viewer.updates += 1
                     viewer.lags.append(received - message["ts"])
+                    viewer.stamps.append(received)
                     if viewer.seq is not None and message["seq"] > viewer.seq + 1:
                         viewer.lost += message["seq"] - viewer.seq - 1
                 viewer.seq = message["seq"]
@@ -105,6 +107,12 @@ async def main(url, origin, sessions_file, n, seconds, server_pid, ticker_pid):
     await asyncio.gather(*tasks, return_exceptions=True)
 
     lags = [lag for v in viewers for lag in v.lags]
+    # Lag over the run, by 10-second window: a backlog shows as a lag that keeps growing.
+    windows: dict[int, list[float]] = {}
+    for v in viewers:
+        for lag, at in zip(v.lags, v.stamps, strict=True):
+            windows.setdefault(int((at - started) // 10), []).append(lag)
+    lag_p95_by_10s = [round(1000 * percentile(windows[w], 0.95), 1) for w in sorted(windows)]
     errors = [v.error or "never connected" for v in viewers if v.error or v.seq is None]
     expected = int(elapsed)  # one update per second per viewer
     print(
@@ -124,6 +132,7 @@ async def main(url, origin, sessions_file, n, seconds, server_pid, ticker_pid):
                 "lag_ms_p99": round(1000 * percentile(lags, 0.99), 1) if lags else None,
                 "lag_ms_max": round(1000 * max(lags), 1) if lags else None,
                 "lag_ms_mean": round(1000 * statistics.fmean(lags), 1) if lags else None,
+                "lag_ms_p95_by_10s": lag_p95_by_10s,
                 "server_rss_mb": round(rss_connected / 2**20, 1),
                 "memory_per_connection_kb": round((rss_connected - rss_before) / max(1, n) / 1024, 1),
                 "cpu_percent_of_a_core": cpu,

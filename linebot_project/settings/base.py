@@ -289,9 +289,9 @@ PROMETHEUS_MULTIPROC_DIR: str | None = env.str("PROMETHEUS_MULTIPROC_DIR", defau
 # --- Live dashboards (monitoring/dashboards) --------------------------------------------
 # The ticker publishes at most one message per dashboard per period; less than a second is refused.
 DASHBOARD_TICK_SECONDS: float = max(1.0, env.float("DASHBOARD_TICK_SECONDS", default=1.0))
-# A dashboard socket reloads its session and user at least this often (logouts and role changes
-# are pushed at once; this catches the rest, e.g. a session deleted by an administrator).
-DASHBOARD_RECHECK_SECONDS: float = env.float("DASHBOARD_RECHECK_SECONDS", default=60.0)
+# Each server process checks the sessions of its open dashboard sockets this often, all in one query
+# (logouts and role changes are pushed at once; this catches the rest, e.g. a deleted session).
+DASHBOARD_RECHECK_SECONDS: float = env.float("DASHBOARD_RECHECK_SECONDS", default=10.0)
 # Without a shared channel layer (no Redis) the web server runs the ticker itself.
 DASHBOARD_TICKER_IN_PROCESS: bool = False
 

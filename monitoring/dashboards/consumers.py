@@ -6,17 +6,17 @@ joins the dashboard's group and its user's group and sends the latest snapshot. 
 updates are forwarded as they are (one JSON text, serialised once by the ticker).  The client asks
 ``{"type": "snapshot_request"}`` after a gap in ``seq``; a reconnect gets a snapshot anyway.
 
-Rights are re-checked when a message on the user's group says so (logout, role or user change),
-when the session's idle or absolute lifetime is reached, and at least every
-``DASHBOARD_RECHECK_SECONDS`` (checked on each tick, so a session deleted behind our back ends too).
+Rights are re-checked when a message on the user's group says so (logout, role or user change)
+and, on each tick, once the session's idle or absolute lifetime is reached.  Besides, every
+``DASHBOARD_RECHECK_SECONDS`` each server process checks the sessions of all its open sockets in
+one query and closes those whose session is gone (deleted, flushed, expired): one query per process
+rather than one per socket, which a thousand viewers would turn into a queue that delays updates.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import math
-import random
 import time
 
 from asgiref.sync import sync_to_async
@@ -24,11 +24,14 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from accounts.websocket_auth import verified_session
+from accounts.websocket_auth import ended_sessions, verified_session
+from core.logging import get_logger
 from monitoring.dashboards.access import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, session_hash, user_group
 from monitoring.dashboards.registry import DASHBOARDS
 from monitoring.dashboards.store import snapshot_load
 from monitoring.dashboards.ticker import ensure_in_process_ticker
+
+log = get_logger(__name__)
 
 # A client in a loop of gaps gets at most this many snapshots per second.
 SNAPSHOT_REQUESTS_PER_SECOND = 1.0
@@ -44,7 +47,6 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.closed = False
         self.groups_joined: list[str] = []
         self.last_snapshot = 0.0
-        self.pending_check = None
         # Accepted first: a close code only reaches the browser on an open socket.
         await self.accept()
         if self.dashboard is None:
@@ -57,13 +59,13 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         for group in (self.dashboard.group, user_group(self.user_id)):
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups_joined.append(group)
+        _open_sessions().add(self)
         ensure_in_process_ticker()
         await self._send_snapshot()
 
     async def disconnect(self, code):
         self.closed = True
-        if self.pending_check is not None:
-            self.pending_check.cancel()
+        _open_sessions().discard(self)
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
         self.groups_joined = []
@@ -82,20 +84,10 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     async def dashboard_update(self, event):
         if self.closed:
             return
-        if self.expires_at is not None and time.time() >= self.expires_at:
-            # The session may have timed out (or been extended by the user's other pages): ask first.
-            if not await self._recheck():
-                return
-        elif time.monotonic() >= self.recheck_at and self.pending_check is None:
-            # A routine re-check must not hold up the update: it runs beside it and closes the socket
-            # if the session is gone.
-            self.recheck_at = math.inf
-            self.pending_check = asyncio.ensure_future(self._recheck())
-            self.pending_check.add_done_callback(self._check_done)
+        # The session may have timed out (or been extended by the user's other pages): ask first.
+        if self.expires_at is not None and time.time() >= self.expires_at and not await self._recheck():
+            return
         await self.send(text_data=event["text"])
-
-    def _check_done(self, task) -> None:
-        self.pending_check = None
 
     async def access_revoked(self, event):
         if event.get("session") == session_hash(self.session_key):
@@ -116,8 +108,6 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             return FORBIDDEN
         self.user_id = check.user.pk
         self.expires_at = check.expires_at
-        # Spread out, so that a thousand sockets opened together do not all re-check in one tick.
-        self.recheck_at = time.monotonic() + settings.DASHBOARD_RECHECK_SECONDS * random.uniform(0.5, 1.0)  # noqa: S311
         return 0
 
     async def _recheck(self) -> bool:
@@ -139,3 +129,46 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         text = await sync_to_async(snapshot_load, thread_sensitive=False)(self.dashboard.name)
         if not self.closed:
             await self.send(text_data=text or EMPTY_SNAPSHOT)
+
+
+class OpenSessions:
+    """The sessions behind one server process's open sockets, checked together."""
+
+    def __init__(self):
+        self.sockets: dict[str, set[DashboardConsumer]] = {}
+        self.task: asyncio.Task | None = None
+
+    def add(self, consumer: DashboardConsumer) -> None:
+        self.sockets.setdefault(consumer.session_key, set()).add(consumer)
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(self._watch())
+
+    def discard(self, consumer: DashboardConsumer) -> None:
+        sockets = self.sockets.get(consumer.session_key)
+        if sockets is not None:
+            sockets.discard(consumer)
+            if not sockets:
+                del self.sockets[consumer.session_key]
+
+    async def _watch(self) -> None:
+        while self.sockets:
+            await asyncio.sleep(settings.DASHBOARD_RECHECK_SECONDS)
+            try:
+                ended = await database_sync_to_async(ended_sessions)(list(self.sockets))
+            except Exception:  # the database is away: try again next round
+                log.warning("dashboard_session_check_failed", exc_info=True)
+                continue
+            for key in ended:
+                for consumer in list(self.sockets.get(key, ())):
+                    await consumer._close(UNAUTHENTICATED)
+
+
+_open: dict[asyncio.AbstractEventLoop, OpenSessions] = {}
+
+
+def _open_sessions() -> OpenSessions:
+    loop = asyncio.get_running_loop()
+    if loop not in _open:
+        _open.clear()  # a closed test loop's sockets are gone with it
+        _open[loop] = OpenSessions()
+    return _open[loop]
