@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
 import sys
 import time
@@ -17,6 +18,9 @@ from pathlib import Path
 
 import psutil
 from websockets.asyncio.client import connect
+
+# Seconds between two viewers opening their sockets (VIEWER_RAMP_MS).
+RAMP_SECONDS = float(os.environ.get("VIEWER_RAMP_MS", "10")) / 1000
 
 
 class Viewer:
@@ -86,7 +90,7 @@ async def main(url, origin, sessions_file, n, seconds, server_pid, ticker_pid):
     tasks = []
     for viewer, cookie in zip(viewers, cookies, strict=True):
         tasks.append(asyncio.create_task(watch(url, origin, f"sessionid={cookie}", viewer, until, measure_from)))
-        await asyncio.sleep(0.01)  # a ramp, as browsers arrive
+        await asyncio.sleep(RAMP_SECONDS)  # a ramp, as browsers arrive
     try:
         await asyncio.wait_for(asyncio.gather(*(v.connected.wait() for v in viewers)), timeout=120)
     except TimeoutError:
