@@ -7,6 +7,7 @@ Run it once per deployment (more for availability: a Redis lock lets one publish
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import signal
 
@@ -35,15 +36,13 @@ class Command(BaseCommand):
                 "On the embedded default the web server runs the ticker itself."
             )
         chosen = [DASHBOARDS[name] for name in dashboards] if dashboards else None
-        try:
-            if once:
-                sent = asyncio.run(self._once(chosen))
-                self.stdout.write(json.dumps(sent, indent=2, ensure_ascii=False))
-            else:
-                asyncio.run(self._run(chosen))
-        finally:
-            # This process ends: its metric files join the archive instead of waiting for a sweep.
-            multiprocess.retire(multiprocess.process_identifier())
+        # When this process ends its metric files join the archive instead of waiting for a sweep.
+        atexit.register(multiprocess.retire, multiprocess.process_identifier())
+        if once:
+            sent = asyncio.run(self._once(chosen))
+            self.stdout.write(json.dumps(sent, indent=2, ensure_ascii=False))
+        else:
+            asyncio.run(self._run(chosen))
 
     async def _once(self, chosen):
         ticker = Ticker(dashboards=chosen)
