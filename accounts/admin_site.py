@@ -58,6 +58,8 @@ class OpsAdminSite(OTPAdminSite):
     index_title = "Operations"
     login_form = OpsLoginForm
     login_template = "accounts/login.html"
+    # The home page is the live operations dashboard (monitoring.dashboards) above the model list.
+    index_template = "admin/ops_index.html"
 
     def __init__(self, name="admin"):
         super().__init__(name)

@@ -66,10 +66,17 @@ ROLES: dict[str, Role] = {
     CONTENT_EDITOR: Role(
         CONTENT_EDITOR,
         apps=(AppRule("richmessages", ALL),),
+        permissions=("monitoring.view_campaigns_dashboard", "monitoring.view_analytics_dashboard"),
         excluded=("richmessages.approve_richtemplate",),
     ),
-    ANALYST: Role(ANALYST, apps=(AppRule("analytics", VIEW), AppRule("monitoring", VIEW))),
+    ANALYST: Role(
+        ANALYST,
+        apps=(AppRule("analytics", VIEW), AppRule("monitoring", VIEW)),
+        permissions=("monitoring.view_analytics_dashboard",),
+    ),
 }
+# Live dashboards (monitoring.dashboards): operations for Administrators and Operators (Operators hold
+# every monitoring permission), campaigns also for Content editors, analytics also for Analysts.
 
 ROLE_NAMES = tuple(ROLES)
 

@@ -16,6 +16,7 @@ an answer the user already has, and answering twice is the worse failure.
 from __future__ import annotations
 
 from django.utils import timezone
+from prometheus_client import Histogram
 
 from conversations import tunables
 from conversations.models import WebhookEvent
@@ -27,6 +28,12 @@ from monitoring.business_metrics import ANSWERS_SENT, PUSH_DUPLICATES, REPLY_FAL
 log = get_logger(__name__)
 
 State = WebhookEvent.ReplyState
+
+REPLY_SECONDS = Histogram(
+    "webhook_reply_seconds",
+    "Time from receiving a LINE webhook event to LINE accepting our answer",
+    buckets=(0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0, 60.0, 120.0, 300.0),
+)
 
 
 def _move(event: WebhookEvent, *, from_states: tuple[str, ...], to_state: str, **fields) -> bool:
@@ -54,6 +61,7 @@ def _mark_sent(event: WebhookEvent, *, method: str, request_id: str) -> None:
     event.reply_state, event.reply_method, event.reply_sent_at = State.SENT, method, now
     event.status, event.processed_at = WebhookEvent.Status.REPLIED, now
     ANSWERS_SENT.labels(method=method).inc()
+    REPLY_SECONDS.observe(max(0.0, (now - event.received_at).total_seconds()))
     log.info("line_answer_sent", method=method, webhook_event_id=event.webhook_event_id, line_request_id=request_id)
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 
 import orjson
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from prometheus_client import Counter, Histogram
 
 from conversations import tunables
 from conversations.services import webhook_events_store
@@ -21,8 +23,19 @@ from core.logging import get_logger
 
 log = get_logger(__name__)
 
+# The hot path only touches these in memory (an mmap write in multiprocess mode); the dashboard
+# ticker reads them from another process.
+WEBHOOK_EVENTS = Counter("webhook_events_total", "Events in LINE webhook posts that were accepted")
+WEBHOOK_ACK_SECONDS = Histogram(
+    "webhook_ack_seconds",
+    "Time to answer a LINE webhook post",
+    buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0),
+)
+WEBHOOK_REJECTED = Counter("webhook_rejected_total", "LINE webhook posts refused, by reason", ["reason"])
+
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
+    WEBHOOK_REJECTED.labels(reason=code).inc()
     return JsonResponse(error_body(code=code, message=message), status=status)
 
 
@@ -82,6 +95,13 @@ def _valid_shape(payload) -> bool:
 @csrf_exempt
 @require_POST
 def line_webhook(request: HttpRequest) -> HttpResponse:
+    started = time.perf_counter()
+    response = _accept(request)
+    WEBHOOK_ACK_SECONDS.observe(time.perf_counter() - started)
+    return response
+
+
+def _accept(request: HttpRequest) -> HttpResponse:
     declared = (request.META.get("CONTENT_LENGTH") or "").strip()
     if declared and not declared.isdigit():
         return _error(400, "invalid", "Content-Length is not a number.")
@@ -104,6 +124,7 @@ def line_webhook(request: HttpRequest) -> HttpResponse:
     if not _valid_shape(payload):
         return _error(400, "invalid", "The body must be an object with an events list of objects.")
     stored = webhook_events_store(payload=payload, correlation_id=correlation.current())
+    WEBHOOK_EVENTS.inc(len(stored))
     to_process = [s.id for s in stored if s.queued]
     if to_process:
         transaction.on_commit(lambda: webhook_events_enqueue(event_ids=to_process))

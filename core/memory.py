@@ -24,7 +24,8 @@ from core.logging import get_logger
 log = get_logger(__name__)
 
 OK, WARNING, CRITICAL = "ok", "warning", "critical"
-MEMORY_PERCENT = Gauge("host_memory_used_percent", "Host memory in use, percent")
+# Every process of a host sees the same number; across hosts the fullest one counts.
+MEMORY_PERCENT = Gauge("host_memory_used_percent", "Host memory in use, percent", multiprocess_mode="livemax")
 # One series per live process (prometheus adds the pid in multiprocess mode): sum or max them by kind.
 PROCESS_RSS = Gauge(
     "process_memory_rss_bytes", "Resident memory of this process", ["kind"], multiprocess_mode="liveall"

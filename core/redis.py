@@ -25,7 +25,10 @@ from core.logging import get_logger
 
 log = get_logger(__name__)
 
-BREAKER_STATE = Gauge("redis_circuit_open", "1 while the Redis circuit breaker is not closed")
+# Merged across processes (monitoring.multiprocess): 1 while the breaker of any live process is not closed.
+BREAKER_STATE = Gauge(
+    "redis_circuit_open", "1 while the Redis circuit breaker is not closed", multiprocess_mode="livemax"
+)
 FALLBACK_OPS = Counter("redis_fallback_operations_total", "Operations served from the in-memory fallback", ["op"])
 STATE_CHANGES = Counter("redis_circuit_state_changes_total", "Redis circuit breaker transitions", ["state"])
 

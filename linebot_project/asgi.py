@@ -14,14 +14,12 @@ import django  # noqa: E402
 # Django must be set up before anything imports models.
 django.setup(set_prefix=False)
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.core.handlers.asgi import ASGIHandler  # noqa: E402
 
 from core.processes import DAPHNE  # noqa: E402
 from core.startup import start_process  # noqa: E402
-from linebot_project.routing import websocket_urlpatterns  # noqa: E402
+from linebot_project.routing import websocket_application  # noqa: E402
 
 # Before the handler loads the middleware: tracing adds its own (what get_asgi_application does, split).
 start_process(DAPHNE)
@@ -30,6 +28,7 @@ django_asgi_app = ASGIHandler()
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # Origin checked first (ALLOWED_HOSTS and CSRF_TRUSTED_ORIGINS), then the session cookie.
+        "websocket": websocket_application(),
     }
 )

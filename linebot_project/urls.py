@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from core import landing
 from core.api import not_found
 from monitoring import health, metrics
+from monitoring.dashboards.views import dashboard_page
 
 urlpatterns = [
     path("", landing.landing, name="landing"),
@@ -11,6 +12,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
+    # Behind the ops console's sign-in and MFA, like every admin page.
+    path("admin/dashboards/<slug:name>/", admin.site.admin_view(dashboard_page), name="dashboard"),
     path("admin/", admin.site.urls),
     path("", include("conversations.urls")),
     path("", include("richmessages.urls")),

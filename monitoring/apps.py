@@ -1,9 +1,20 @@
 from django.apps import AppConfig
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 
 class MonitoringConfig(AppConfig):
     name = "monitoring"
 
     def ready(self):
-        # Connects the Celery metrics and the error capture to Celery's and Django's signals.
-        from monitoring import celery_metrics, error_capture  # noqa: F401
+        from monitoring import multiprocess
+
+        if settings.PROMETHEUS_MULTIPROC_DIR and not multiprocess.is_enabled():
+            raise ImproperlyConfigured(
+                "PROMETHEUS_MULTIPROC_DIR is set but metrics are not in multiprocess mode: prometheus_client "
+                "was imported before the settings called monitoring.multiprocess.enable()."
+            )
+        # Celery metrics, error capture, runtime settings, the built-in dashboard panels, and the
+        # receivers that end dashboard sockets when a session ends or a role changes.
+        from monitoring import celery_metrics, error_capture, runtime_settings, signals  # noqa: F401
+        from monitoring.dashboards import panels  # noqa: F401

@@ -19,6 +19,12 @@ class Alert(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Who may open each live dashboard (monitoring.dashboards); accounts/roles.py grants them per role.
+        permissions = [
+            ("view_operations_dashboard", "Can view the operations dashboard"),
+            ("view_campaigns_dashboard", "Can view the campaigns dashboard"),
+            ("view_analytics_dashboard", "Can view the analytics dashboard"),
+        ]
 
     def __str__(self):
         return f"[{self.severity}] {self.kind}: {self.message}"

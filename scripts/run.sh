@@ -17,6 +17,10 @@ PY=.venv/bin/python
 # Rich-message images get absolute URLs on this address (LINE needs a public HTTPS one in production).
 export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://$HOST:$PORT}"
 mkdir -p var/log
+# Every process below writes its metrics here; this script starts them all, so what an earlier run
+# left is stale.
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-$PWD/var/prometheus}"
+rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 
 echo "==> migrating"
 $PY manage.py migrate --noinput >var/log/migrate.log
@@ -45,6 +49,11 @@ start linesim $PY -m linesim.line --host 127.0.0.1 --port 8081 --webhook-url "ht
 start web .venv/bin/daphne -b "$HOST" -p "$PORT" linebot_project.asgi:application
 start worker .venv/bin/celery -A linebot_project worker --loglevel=INFO --concurrency=2
 start beat .venv/bin/celery -A linebot_project beat --loglevel=INFO --pidfile=
+if [ -n "${REDIS_URL:-}" ]; then
+  start ticker $PY manage.py run_dashboard_ticker  # the live dashboards, through Redis
+else
+  echo "    (no REDIS_URL: the web server runs the dashboard ticker itself)"
+fi
 
 for _ in $(seq 1 60); do
   (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null && break

@@ -66,6 +66,8 @@ export LINE_CHANNEL_SECRET="$SECRET" LINE_CHANNEL_ACCESS_TOKEN=bench-access-toke
 export LINE_API_BASE_URL="http://127.0.0.1:$LINE_PORT" LINE_DATA_API_BASE_URL="http://127.0.0.1:$LINE_PORT"
 export LLM_PROVIDER=azure AZURE_OPENAI_ENDPOINT="http://127.0.0.1:$LLM_PORT" AZURE_OPENAI_API_KEY=local-llm-key
 export AZURE_OPENAI_DEPLOYMENT=gpt-4o-mini
+export PROMETHEUS_MULTIPROC_DIR="$PWD/$OUT/prometheus"
+rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 
 echo "worker: $WORKER_POOL"
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load $(cut -d' ' -f1-3 /proc/loadavg)," \

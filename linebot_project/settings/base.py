@@ -150,16 +150,39 @@ def cache_settings(redis_url: str | None, key_prefix: str = "") -> dict:
     return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "linebot"}}
 
 
-def channel_layer_settings(redis_url: str | None, key_prefix: str = "") -> dict:
-    if redis_url:
-        # Under the deployment's prefix too: channels-redis's flush() deletes everything under its own.
-        config = {"hosts": [redis_url], "prefix": f"{key_prefix}:asgi" if key_prefix else "asgi"}
-        return {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": config}}
-    return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# The Redis channel layer: "pubsub" (RedisPubSubChannelLayer) publishes a group message once and
+# each server process hands it to its own members; "core" (RedisChannelLayer) copies it into every
+# member's list, which drops messages past the per-channel capacity once a group has a few hundred
+# members. Measured in docs/PERFORMANCE.md ("Dashboards"); "core" stays selectable for that comparison.
+CHANNEL_LAYER: str = env.str("CHANNEL_LAYER", default="pubsub")
+if CHANNEL_LAYER not in ("pubsub", "core"):
+    from core.env import EnvProblem
+
+    env.problems.append(EnvProblem("CHANNEL_LAYER", "CHANNEL_LAYER is malformed: expected pubsub or core"))
+
+
+def channel_layer_settings(redis_url: str | None, key_prefix: str = "", kind: str = "pubsub") -> dict:
+    if not redis_url:
+        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Under the deployment's prefix too: channels-redis's flush() deletes everything under its own.
+    prefix = f"{key_prefix}:asgi" if key_prefix else "asgi"
+    if kind == "core":
+        return {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [redis_url], "prefix": prefix},
+            }
+        }
+    return {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [redis_url], "prefix": prefix},
+        }
+    }
 
 
 CACHES = cache_settings(REDIS_URL, REDIS_KEY_PREFIX)
-CHANNEL_LAYERS = channel_layer_settings(REDIS_URL, REDIS_KEY_PREFIX)
+CHANNEL_LAYERS = channel_layer_settings(REDIS_URL, REDIS_KEY_PREFIX, CHANNEL_LAYER)
 
 # --- Celery ---------------------------------------------------------------------------
 CELERY_TASK_SERIALIZER = "json"
@@ -282,6 +305,18 @@ REDIS_FALLBACK_MAX_ITEMS = env.int("REDIS_FALLBACK_MAX_ITEMS", default=10_000)
 MEMORY_WARNING_PERCENT = env.float("MEMORY_WARNING_PERCENT", default=70.0)
 MEMORY_CRITICAL_PERCENT = env.float("MEMORY_CRITICAL_PERCENT", default=90.0)
 METRICS_TOKEN: str | None = env.str("METRICS_TOKEN", default=None)
+# Where every process writes its metrics (monitoring/multiprocess.py): one directory shared by all
+# processes of the deployment. Each settings module turns it on before any metric exists.
+PROMETHEUS_MULTIPROC_DIR: str | None = env.str("PROMETHEUS_MULTIPROC_DIR", default=None)
+
+# --- Live dashboards (monitoring/dashboards) --------------------------------------------
+# The ticker publishes at most one message per dashboard per period; less than a second is refused.
+DASHBOARD_TICK_SECONDS: float = max(1.0, env.float("DASHBOARD_TICK_SECONDS", default=1.0))
+# Each server process checks the sessions of its open dashboard sockets this often, all in one query
+# (logouts and role changes are pushed at once; this catches the rest, e.g. a deleted session).
+DASHBOARD_RECHECK_SECONDS: float = env.float("DASHBOARD_RECHECK_SECONDS", default=10.0)
+# Without a shared channel layer (no Redis) the web server runs the ticker itself.
+DASHBOARD_TICKER_IN_PROCESS: bool = False
 
 # --- Observability ----------------------------------------------------------------------
 # Traces go to this OTLP/HTTP collector (e.g. http://otel-collector:4318); unset, tracing is off.

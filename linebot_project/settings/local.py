@@ -10,11 +10,16 @@ import os
 import secrets
 
 from core.env import SIMULATOR_ACCESS_TOKEN, SIMULATOR_CHANNEL_SECRET
+from monitoring.multiprocess import enable as enable_multiprocess_metrics
 
 from .base import *  # noqa: F403
-from .base import VAR_DIR, env, simple_jwt_settings
+from .base import REDIS_URL, VAR_DIR, env, simple_jwt_settings
 
 VAR_DIR.mkdir(exist_ok=True)
+
+# Before anything makes a metric: every process started from this tree shares one directory.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=None) or str(VAR_DIR / "prometheus")
+enable_multiprocess_metrics(PROMETHEUS_MULTIPROC_DIR)
 
 
 def _local_secret_key(name: str = "secret_key") -> str:
@@ -73,6 +78,10 @@ if "LINE_API_BASE_URL" not in os.environ:
     LINE_SIMULATOR_URL = f"{LINE_API_BASE_URL}/simulator"
 if "LINE_DATA_API_BASE_URL" not in os.environ:
     LINE_DATA_API_BASE_URL = "http://127.0.0.1:8081"
+
+# With the in-memory channel layer only the web server's own consumers can be reached: it runs the
+# dashboard ticker itself (scripts/run.sh starts run_dashboard_ticker only when REDIS_URL is set).
+DASHBOARD_TICKER_IN_PROCESS = not REDIS_URL
 
 WHITENOISE_USE_FINDERS = True
 ENV_PROBLEMS = env.problems

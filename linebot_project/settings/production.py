@@ -2,9 +2,16 @@
 
 from core.db import pooled_connection_reset
 from core.logging import logging_config
+from monitoring.multiprocess import enable as enable_multiprocess_metrics
 
 from .base import *  # noqa: F403
-from .base import cache_settings, channel_layer_settings, env, simple_jwt_settings
+from .base import CHANNEL_LAYER, cache_settings, channel_layer_settings, env, simple_jwt_settings
+
+# Shared by every process of the deployment (a volume shared by the containers), so that /metrics
+# and the dashboards see all of them.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", required=True)
+if PROMETHEUS_MULTIPROC_DIR:
+    enable_multiprocess_metrics(PROMETHEUS_MULTIPROC_DIR)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # Never a placeholder: a missing key is reported at start-up (core.E001) and, where checks are
@@ -36,7 +43,7 @@ else:
 
 REDIS_URL = env.url("REDIS_URL", required=True, schemes=("redis", "rediss", "unix"))
 CACHES = cache_settings(REDIS_URL, REDIS_KEY_PREFIX)  # noqa: F405
-CHANNEL_LAYERS = channel_layer_settings(REDIS_URL, REDIS_KEY_PREFIX)  # noqa: F405
+CHANNEL_LAYERS = channel_layer_settings(REDIS_URL, REDIS_KEY_PREFIX, CHANNEL_LAYER)  # noqa: F405
 CELERY_BROKER_URL = env.url("CELERY_BROKER_URL", required=True, schemes=("amqp", "amqps", "pyamqp", "redis", "rediss"))
 if CELERY_BROKER_URL and CELERY_BROKER_URL.startswith("redis"):
     # With Redis as broker an unacknowledged task comes back after this timeout;

@@ -1,10 +1,24 @@
 """Settings for the test suite: real PostgreSQL and Redis at their usual local addresses."""
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 
+from monitoring.multiprocess import enable as enable_multiprocess_metrics
+
 from .base import *  # noqa: F403
-from .base import VAR_DIR, cache_settings, channel_layer_settings, env, simple_jwt_settings
+from .base import CHANNEL_LAYER, VAR_DIR, cache_settings, channel_layer_settings, env, simple_jwt_settings
+
+# Metrics of this run (and of the servers and workers it starts, which inherit the variable) go to a
+# directory of its own, removed when the run ends.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _metrics_dir = tempfile.mkdtemp(prefix=f"linebot-metrics{os.environ.get('TEST_DB_SUFFIX', '')}-")
+    atexit.register(shutil.rmtree, _metrics_dir, ignore_errors=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+PROMETHEUS_MULTIPROC_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+enable_multiprocess_metrics(PROMETHEUS_MULTIPROC_DIR)
 
 (VAR_DIR / "static").mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it
 
@@ -22,7 +36,10 @@ if not os.environ.get("REDIS_KEY_PREFIX"):
     os.environ["REDIS_KEY_PREFIX"] = f"test{os.environ.get('TEST_DB_SUFFIX', '')}-{uuid.uuid4().hex[:8]}"
 REDIS_KEY_PREFIX = os.environ["REDIS_KEY_PREFIX"]
 CACHES = cache_settings(REDIS_URL, REDIS_KEY_PREFIX)
-CHANNEL_LAYERS = channel_layer_settings(None)
+# In-process for unit tests; servers that tests start in their own processes share Redis's.
+CHANNEL_LAYERS = channel_layer_settings(
+    REDIS_URL if env.bool("TEST_SHARED_CHANNEL_LAYER", default=False) else None, REDIS_KEY_PREFIX, CHANNEL_LAYER
+)
 
 # Unit tests run tasks in-process; integration tests start real workers on a real broker.
 CELERY_BROKER_URL = env.url("CELERY_BROKER_URL", default="memory://", schemes=("amqp", "redis", "memory"))

@@ -23,6 +23,8 @@ def production_env(*, database_url: str, **overrides) -> dict[str, str]:
         "JWT_SIGNING_KEY": secrets.token_urlsafe(64),
         "API_KEY_PEPPER": secrets.token_urlsafe(32),
         "PUBLIC_BASE_URL": "https://bot.example.com",
+        # The test run's own metrics directory (linebot_project/settings/test.py made it).
+        "PROMETHEUS_MULTIPROC_DIR": os.environ.get("PROMETHEUS_MULTIPROC_DIR"),
     }
     env.update(overrides)
     return {key: value for key, value in env.items() if value is not None}

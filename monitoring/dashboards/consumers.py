@@ -1,0 +1,174 @@
+"""``/ws/dashboards/<name>/``: checks rights, then forwards what the ticker publishes.
+
+A consumer computes nothing.  On connect it checks the session (accounts.websocket_auth: active
+staff, MFA passed, not timed out) and the dashboard's permission, closing with 4401 or 4403, then
+joins the dashboard's group and its user's group and sends the latest snapshot.  The ticker's
+updates are forwarded as they are (one JSON text, serialised once by the ticker).  The client asks
+``{"type": "snapshot_request"}`` after a gap in ``seq``; a reconnect gets a snapshot anyway.
+
+Rights are re-checked when a message on the user's group says so (logout, role or user change)
+and, on each tick, once the session's idle or absolute lifetime is reached.  Besides, every
+``DASHBOARD_RECHECK_SECONDS`` each server process checks the sessions of all its open sockets in
+one query and closes those whose session is gone (deleted, flushed, expired): one query per process
+rather than one per socket, which a thousand viewers would turn into a queue that delays updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from accounts.websocket_auth import ended_sessions, verified_session
+from core.logging import get_logger
+from monitoring.dashboards.access import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, session_hash, user_group
+from monitoring.dashboards.registry import DASHBOARDS
+from monitoring.dashboards.store import snapshot_load
+from monitoring.dashboards.ticker import ensure_in_process_ticker
+
+log = get_logger(__name__)
+
+# A client in a loop of gaps gets at most this many snapshots per second.
+SNAPSHOT_REQUESTS_PER_SECOND = 1.0
+EMPTY_SNAPSHOT = json.dumps({"type": "snapshot", "seq": 0, "ts": None, "data": {}})
+
+
+class DashboardConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        self.dashboard = DASHBOARDS.get(self.scope["url_route"]["kwargs"]["name"])
+        session = self.scope.get("session")
+        self.session_key = getattr(session, "session_key", None)
+        self.user_id = None
+        self.closed = False
+        self.groups_joined: list[str] = []
+        self.last_snapshot = 0.0
+        # Accepted first: a close code only reaches the browser on an open socket.
+        await self.accept()
+        if self.dashboard is None:
+            await self._close(NOT_FOUND)
+            return
+        code = await self._check()
+        if code:
+            await self._close(code)
+            return
+        for group in (self.dashboard.group, user_group(self.user_id)):
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.append(group)
+        _open_sessions().add(self)
+        ensure_in_process_ticker()
+        await self._send_snapshot()
+
+    async def disconnect(self, code):
+        self.closed = True
+        _open_sessions().discard(self)
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.groups_joined = []
+
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            message = json.loads(text_data or "")
+        except ValueError:
+            return
+        if isinstance(message, dict) and message.get("type") == "snapshot_request":
+            now = time.monotonic()
+            if now - self.last_snapshot >= 1 / SNAPSHOT_REQUESTS_PER_SECOND:
+                await self._send_snapshot()
+
+    # --- messages from the channel layer --------------------------------------------------------
+    async def dashboard_update(self, event):
+        if self.closed:
+            return
+        # The session may have timed out (or been extended by the user's other pages): ask first.
+        if self.expires_at is not None and time.time() >= self.expires_at and not await self._recheck():
+            return
+        await self.send(text_data=event["text"])
+
+    async def access_revoked(self, event):
+        if event.get("session") == session_hash(self.session_key):
+            await self._close(UNAUTHENTICATED)
+        else:
+            await self._recheck()
+
+    async def access_changed(self, event):
+        await self._recheck()
+
+    # --- rights ---------------------------------------------------------------------------------
+    @database_sync_to_async
+    def _check(self) -> int:
+        check = verified_session(self.session_key)
+        if check.user is None:
+            return UNAUTHENTICATED
+        if not self.dashboard.may_view(check.user):
+            return FORBIDDEN
+        self.user_id = check.user.pk
+        self.expires_at = check.expires_at
+        return 0
+
+    async def _recheck(self) -> bool:
+        if self.closed:
+            return False
+        code = await self._check()
+        if code:
+            await self._close(code)
+            return False
+        return True
+
+    async def _close(self, code: int) -> None:
+        if not self.closed:
+            self.closed = True
+            await self.close(code=code)
+
+    async def _send_snapshot(self) -> None:
+        self.last_snapshot = time.monotonic()
+        text = await sync_to_async(snapshot_load, thread_sensitive=False)(self.dashboard.name)
+        if not self.closed:
+            await self.send(text_data=text or EMPTY_SNAPSHOT)
+
+
+class OpenSessions:
+    """The sessions behind one server process's open sockets, checked together."""
+
+    def __init__(self):
+        self.sockets: dict[str, set[DashboardConsumer]] = {}
+        self.task: asyncio.Task | None = None
+
+    def add(self, consumer: DashboardConsumer) -> None:
+        self.sockets.setdefault(consumer.session_key, set()).add(consumer)
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(self._watch())
+
+    def discard(self, consumer: DashboardConsumer) -> None:
+        sockets = self.sockets.get(consumer.session_key)
+        if sockets is not None:
+            sockets.discard(consumer)
+            if not sockets:
+                del self.sockets[consumer.session_key]
+
+    async def _watch(self) -> None:
+        while self.sockets:
+            await asyncio.sleep(settings.DASHBOARD_RECHECK_SECONDS)
+            try:
+                ended = await database_sync_to_async(ended_sessions)(list(self.sockets))
+            except Exception:  # the database is away: try again next round
+                log.warning("dashboard_session_check_failed", exc_info=True)
+                continue
+            for key in ended:
+                for consumer in list(self.sockets.get(key, ())):
+                    await consumer._close(UNAUTHENTICATED)
+
+
+_open: dict[asyncio.AbstractEventLoop, OpenSessions] = {}
+
+
+def _open_sessions() -> OpenSessions:
+    loop = asyncio.get_running_loop()
+    if loop not in _open:
+        _open.clear()  # a closed test loop's sockets are gone with it
+        _open[loop] = OpenSessions()
+    return _open[loop]
