@@ -9,12 +9,16 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from accounts import audit
 from accounts.models import AuditEvent, KnownLoginAddress
 from core.redis import get_redis
-from monitoring.services import alert_raise
+
+# Sent for every finding with ``kind``, ``severity``, ``message`` and ``details``; the monitoring app
+# raises an alert from it.
+suspicious_activity_found = Signal()
 
 
 def _key(*parts: str) -> str:
@@ -23,7 +27,7 @@ def _key(*parts: str) -> str:
 
 
 def _finding(*, kind: str, severity: str, message: str, details: dict, actor=None, target: str = "", request=None):
-    alert_raise(kind=kind, severity=severity, message=message, details=details)
+    suspicious_activity_found.send(sender=_finding, kind=kind, severity=severity, message=message, details=details)
     audit.record(
         action=AuditEvent.Action.SUSPICIOUS_ACTIVITY,
         actor=actor,

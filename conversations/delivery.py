@@ -19,11 +19,11 @@ from django.utils import timezone
 from prometheus_client import Histogram
 
 from conversations import tunables
+from conversations.metrics import ANSWERS_SENT, PUSH_DUPLICATES, REPLY_FALLBACKS
 from conversations.models import WebhookEvent
 from core.errors import LineApiError
 from core.line.client import InvalidReplyTokenError, RetryRecord, get_line_client, with_retries
 from core.logging import get_logger
-from monitoring.business_metrics import ANSWERS_SENT, PUSH_DUPLICATES, REPLY_FALLBACKS
 
 log = get_logger(__name__)
 

@@ -1,4 +1,5 @@
-"""Receivers of monitoring: retiring a Celery pool process's metrics, and re-checking dashboard sockets."""
+"""Receivers of monitoring: retiring a Celery pool process's metrics, re-checking dashboard sockets, and
+raising an alert for suspicious sign-in activity."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_save, pre_delete
 from django.dispatch import receiver
 
+from accounts.detection import suspicious_activity_found
 from monitoring import multiprocess
 from monitoring.dashboards import access
+from monitoring.services import alert_raise
 
 User = get_user_model()
 
@@ -65,3 +68,8 @@ def _on_user_saved(sender, instance, created, update_fields=None, **kwargs):
 @receiver(pre_delete, sender=User, dispatch_uid="monitoring.dashboards_user_deleted")
 def _on_user_deleted(sender, instance, **kwargs):
     _after_commit([instance.pk])
+
+
+@receiver(suspicious_activity_found, dispatch_uid="monitoring.alert_on_suspicious_activity")
+def _on_suspicious_activity(sender, kind, severity, message, details, **kwargs):
+    alert_raise(kind=kind, severity=severity, message=message, details=details)

@@ -153,3 +153,14 @@ async def close_thread_connections():
 
     yield
     await database_sync_to_async(connections.close_all)()
+
+
+@pytest.fixture(autouse=True)
+def _no_saved_snapshots():
+    """A snapshot one test saved is not the next test's "latest"."""
+    from core.redis import get_redis
+    from monitoring.dashboards.store import snapshot_key
+    from tests.redis_keys import delete_own_keys
+
+    delete_own_keys(snapshot_key("*"), get_redis())
+    yield

@@ -68,10 +68,10 @@ def test_it_counts_a_push_line_had_accepted_before_as_a_duplicate(webhook, bot, 
     assert len(line.control.messages(user_id=event.source_id)) == 1
 
 
-def test_every_series_is_exported_before_its_first_increment():
+def test_it_exports_every_series_before_its_first_increment():
     # A dashboard panel shows 0, not "no data", for what has not happened yet.
-    for method in ("push", "multicast", "narrowcast", "broadcast"):
-        assert REGISTRY.get_sample_value("campaign_messages_sent_total", {"method": method}) is not None
+    for method in ("reply", "push"):
+        assert REGISTRY.get_sample_value("line_answers_sent_total", {"method": method}) is not None
     for reason in ("budget_exceeded", "token_refused", "reply_failed"):
         assert REGISTRY.get_sample_value("line_reply_fallbacks_total", {"reason": reason}) is not None
 
