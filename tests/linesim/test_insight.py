@@ -42,7 +42,7 @@ def day_of(line, days_from_now: float = 0) -> str:
     return line_day(line.control.clock()["now"] + days_from_now * DAY)
 
 
-# -- daily counts ------------------------------------------------------------------------------------------------------
+# -- daily counts --------------------------------------------------------------------------------------------------
 def test_it_answers_unready_for_today_and_yesterday(line, insight):
     befriend(line, 2)
 
@@ -115,7 +115,7 @@ def test_it_refuses_an_unknown_demographic_value(line):
     assert exc_info.value.status == 400
 
 
-# -- statistics of a broadcast or narrowcast ---------------------------------------------------------------------------
+# -- statistics of a broadcast or narrowcast -----------------------------------------------------------------------
 def test_it_hides_figures_below_20(line, api, insight):
     befriend(line, 25)
     request_id = broadcast(line, api)
@@ -204,7 +204,7 @@ def test_it_refuses_interactions_that_cannot_happen(line, api, action, message):
     assert message in exc_info.value.body["message"]
 
 
-# -- statistics per aggregation unit -----------------------------------------------------------------------------------
+# -- statistics per aggregation unit -------------------------------------------------------------------------------
 def multicast(api, users, unit):
     api.multicast(MulticastRequest.from_dict({"to": users, "messages": [SALE], "customAggregationUnits": [unit]}))
 
@@ -256,7 +256,7 @@ def test_it_does_not_keep_statistics_of_a_push_without_a_unit(line, api):
     assert line.control.insight_sends() == []
 
 
-# -- limits and the clock ----------------------------------------------------------------------------------------------
+# -- limits and the clock ------------------------------------------------------------------------------------------
 def test_it_allows_60_insight_requests_an_hour(line, insight):
     for _ in range(60):
         insight.get_friends_demographics()
