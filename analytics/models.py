@@ -57,3 +57,15 @@ class Event(models.Model):
         if not self._state.adding:
             raise AppendOnlyError("events are append-only")
         super().save(*args, **kwargs)
+
+
+# LINE Insight snapshots live in their own module; imported here so Django finds the models.
+from analytics.insight_models import (  # noqa: E402, F401
+    DeliverySnapshot,
+    DemographicSnapshot,
+    FollowerSnapshot,
+    MessageEventSnapshot,
+    TrackedRequest,
+    TrackedUnit,
+    UnitSnapshot,
+)

@@ -9,10 +9,12 @@ calls to LINE.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO, TypeVar
+from datetime import date
+from typing import Any, BinaryIO, TypeVar
 
 import urllib3
 from django.conf import settings
@@ -96,10 +98,17 @@ def signature_is_valid(body: bytes, signature: str | None) -> bool:
 class LineClient:
     def __init__(self, *, api_base_url: str, data_api_base_url: str, access_token: str, timeout: float):
         self.timeout = (min(timeout, 5.0), timeout)
+        self._api_base_url = api_base_url
+        self._access_token = access_token
         self._api_client = ApiClient(self._configuration(api_base_url, access_token))
         self._data_client = ApiClient(self._configuration(data_api_base_url, access_token))
         self.api = MessagingApi(self._api_client)
         self.blob = MessagingApiBlob(self._data_client)
+        # The insight SDK is imported on first use only: most processes never need it, all of them start faster.
+        self._insight_lock = threading.Lock()
+        self._insight_client = None
+        self._insight = None
+        self._api_errors: tuple[type[Exception], ...] = (ApiException,)
 
     @staticmethod
     def _configuration(host: str, access_token: str) -> Configuration:
@@ -111,6 +120,8 @@ class LineClient:
     def close(self) -> None:
         self._api_client.close()
         self._data_client.close()
+        if self._insight_client is not None:
+            self._insight_client.close()
 
     # --- sending ----------------------------------------------------------------------------
     def reply(self, reply_token: str, messages: list[dict]) -> SendResult:
@@ -241,11 +252,64 @@ class LineClient:
     def delete_rich_menu_alias(self, alias_id: str) -> None:
         self._call("richmenu_alias_delete", self.api.delete_rich_menu_alias_with_http_info, alias_id)
 
+    # --- insight ----------------------------------------------------------------------------
+    # Figures come back as LINE's JSON (camelCase keys); a figure LINE withholds (fewer than 20 users) is None.
+    # LINE allows 60 insight requests an hour: callers take each one from core.line.budget.insight_budget().
+    def get_number_of_followers(self, day: date) -> dict[str, Any]:
+        """``{"status": "ready" | "unready" | "out_of_service", "followers", "targetedReaches", "blocks"}``."""
+        return self._insight_call("insight_followers", "get_number_of_followers_with_http_info", _line_date(day))
+
+    def get_number_of_message_deliveries(self, day: date) -> dict[str, Any]:
+        """``{"status", "broadcast", "targeting", …, "apiReply"}``: messages sent on a day (UTC+9)."""
+        return self._insight_call(
+            "insight_deliveries", "get_number_of_message_deliveries_with_http_info", _line_date(day)
+        )
+
+    def get_friends_demographics(self) -> dict[str, Any]:
+        """``{"available", "genders", "ages", "areas", "appTypes", "subscriptionPeriods"}`` (percentages)."""
+        return self._insight_call("insight_demographics", "get_friends_demographics_with_http_info")
+
+    def get_message_event(self, request_id: str) -> dict[str, Any]:
+        """``{"overview", "messages", "clicks"}`` of a broadcast or narrowcast, by its request id."""
+        return self._insight_call("insight_message_event", "get_message_event_with_http_info", request_id)
+
+    def get_statistics_per_unit(self, unit: str, date_from: date, date_to: date) -> dict[str, Any]:
+        """``{"overview", "messages", "clicks"}`` of pushes and multicasts sent with ``customAggregationUnits``
+        between two days (UTC+9), at most 30 days apart."""
+        return self._insight_call(
+            "insight_unit",
+            "get_statistics_per_unit_with_http_info",
+            unit,
+            _line_date(date_from),
+            _line_date(date_to),
+        )
+
+    def _insight_call(self, endpoint: str, method_name: str, *args) -> dict[str, Any]:
+        response = self._call(endpoint, getattr(self._insight_api(), method_name), *args)
+        return response.data.to_dict() if response.data is not None else {}
+
+    def _insight_api(self):
+        with self._insight_lock:
+            if self._insight is None:
+                from linebot.v3.insight import ApiClient as InsightApiClient
+                from linebot.v3.insight import ApiException as InsightApiException
+                from linebot.v3.insight import Configuration as InsightConfiguration
+                from linebot.v3.insight import Insight
+
+                configuration = InsightConfiguration(
+                    host=self._api_base_url.rstrip("/"), access_token=self._access_token
+                )
+                configuration.retries = 0
+                self._insight_client = InsightApiClient(configuration)
+                self._api_errors = (ApiException, InsightApiException)
+                self._insight = Insight(self._insight_client)
+            return self._insight
+
     # --- plumbing ---------------------------------------------------------------------------
     def _call(self, endpoint: str, method, *args, **kwargs):
         try:
             response = method(*args, _request_timeout=self.timeout, **kwargs)
-        except ApiException as exc:
+        except self._api_errors as exc:
             LINE_CALLS.labels(endpoint=endpoint, outcome=str(exc.status)).inc()
             raise _api_error(endpoint, exc) from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
@@ -269,13 +333,17 @@ def _check_bulk(user_ids: list[str]) -> None:
         raise ValueError(f"a bulk rich-menu call takes 1 to {RICH_MENU_BULK_MAX} users, not {len(user_ids)}")
 
 
+def _line_date(day: date) -> str:
+    return day.strftime("%Y%m%d")
+
+
 def _request_id(headers) -> str:
     if not headers:
         return ""
     return headers.get("X-Line-Request-Id") or headers.get("x-line-request-id") or ""
 
 
-def _api_error(endpoint: str, exc: ApiException) -> LineApiError:
+def _api_error(endpoint: str, exc) -> LineApiError:
     status = exc.status or 0
     body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes | bytearray) else str(exc.body or "")
     headers = exc.headers or {}

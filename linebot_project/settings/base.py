@@ -242,10 +242,25 @@ LINE_API_RETRY_WAIT: float = env.float("LINE_API_RETRY_WAIT", default=0.3)
 CONVERSATION_TASK_QUEUE: str = env.str("CONVERSATION_TASK_QUEUE", default="")
 # Events not final after this long are queued again (a lost publish, a task out of retries).
 CONVERSATION_STALLED_AFTER_SECONDS: int = env.int("CONVERSATION_STALLED_AFTER_SECONDS", default=300)
+# LINE Insight sync (analytics): LINE allows 60 insight requests an hour per channel, shared by every process.
+LINE_INSIGHT_REQUESTS_PER_HOUR: int = env.int("LINE_INSIGHT_REQUESTS_PER_HOUR", default=60)
+# A followed broadcast, narrowcast or unit is fetched again this long after the last try (until LINE stops updating).
+INSIGHT_REFRESH_SECONDS: int = env.int("INSIGHT_REFRESH_SECONDS", default=6 * 3600)
+# A day LINE has not calculated yet ("unready") is asked again after this long.
+INSIGHT_UNREADY_RETRY_SECONDS: int = env.int("INSIGHT_UNREADY_RETRY_SECONDS", default=3 * 3600)
+# Daily follower and delivery counts are kept for the last N days (fetched again only while unready).
+INSIGHT_BACKFILL_DAYS: int = env.int("INSIGHT_BACKFILL_DAYS", default=7)
+# One sync run stops after this long and resumes at the next (well inside the task time limits).
+INSIGHT_SYNC_MAX_SECONDS: float = env.float("INSIGHT_SYNC_MAX_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-webhook-events": {
         "task": "conversations.tasks.requeue_stalled_webhook_events",
         "schedule": 60.0,
+    },
+    # Each run fetches what LINE's hourly budget allows and leaves the rest to the next.
+    "sync-line-insight": {
+        "task": "analytics.insight_tasks.sync_line_insight",
+        "schedule": 600.0,
     },
 }
 

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from linesim.line.clock import Clock
 from linesim.line.config import LineDoubleConfig
 from linesim.line.faults import Faults, RateLimiter
 from linesim.line.spec import Operation, SpecBook, Violation, is_uuid
@@ -107,13 +108,17 @@ class LineDouble:
 
         self.config = config
         self.spec = spec_book(config.spec_dir)
+        self.clock = Clock()
         self.state = State()
         self.faults = Faults(seed=config.seed)
-        self.rate_limiter = RateLimiter(enabled=config.rate_limits, overrides=config.rate_limit_overrides)
+        self.rate_limiter = RateLimiter(
+            enabled=config.rate_limits, overrides=config.rate_limit_overrides, clock=self.clock.monotonic
+        )
         self.webhooks = WebhookSender(self)
         self.started_at = time.time()
 
     def reset(self) -> None:
+        self.clock.reset()
         self.state = State()
         self.faults = Faults(seed=self.config.seed)
         self.rate_limiter.reset()
@@ -265,19 +270,20 @@ def check_message_rules(body: Any) -> Violation | None:
 
 def create_app(config: LineDoubleConfig | None = None) -> web.Application:
     """The aiohttp application of one double; ``app[DOUBLE]`` is its LineDouble."""
-    from linesim.line import control, messaging, richmenus
+    from linesim.line import control, insight, insight_control, messaging, richmenus
 
     config = config or LineDoubleConfig()
     double = LineDouble(config)
     app = web.Application(client_max_size=20 * 1024**2)
     app[DOUBLE] = double
-    routes = [*messaging.ROUTES, *richmenus.ROUTES]
+    routes = [*messaging.ROUTES, *richmenus.ROUTES, *insight.ROUTES]
     # Literal paths before templated ones, so /v2/bot/richmenu/list never matches /v2/bot/richmenu/{richMenuId}.
     routes.sort(key=lambda route: route[1].count("{"))
     for method, path, handler in routes:
         operation = double.spec.operation(method, path)
         app.router.add_route(method, path, functools.partial(double.handle, handler, operation))
     control.add_routes(app, double)
+    insight_control.add_routes(app, double)
     templates = [re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$") for _, path, _ in routes]
     app.router.add_route("*", "/{tail:.*}", functools.partial(_unknown_route, templates))
     app.on_cleanup.append(lambda _app: double.webhooks.close())

@@ -21,6 +21,12 @@ LINE_RATE_LIMITS: dict[str, tuple[int, float]] = {
     "createRichMenu": (100, 3600.0),
     "deleteRichMenu": (100, 3600.0),
     "showLoadingAnimation": (100, 1.0),
+    # The insight endpoints.
+    "getNumberOfFollowers": (60, 3600.0),
+    "getNumberOfMessageDeliveries": (60, 3600.0),
+    "getFriendsDemographics": (60, 3600.0),
+    "getMessageEvent": (60, 3600.0),
+    "getStatisticsPerUnit": (60, 3600.0),
 }
 DEFAULT_RATE_LIMIT: tuple[int, float] = (2000, 1.0)
 

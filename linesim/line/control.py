@@ -11,6 +11,7 @@ from aiohttp import web
 
 from linesim.line.app import LineDouble, json_response
 from linesim.line.faults import FaultConfigError
+from linesim.line.insight import DEMOGRAPHIC_VALUES
 from linesim.line.state import Content, new_group_id, new_room_id, new_user_id
 from linesim.line.webhook import EventError
 
@@ -33,7 +34,7 @@ def _bad(message: str) -> web.Response:
     return json_response(400, {"message": message})
 
 
-async def _json(request: web.Request) -> dict[str, Any]:
+async def read_json(request: web.Request) -> dict[str, Any]:
     raw = await request.read()
     if not raw:
         return {}
@@ -68,7 +69,7 @@ def add_routes(app: web.Application, double: LineDouble) -> None:
 
     @routes.post("/_control/config")
     async def set_config(request: web.Request) -> web.Response:
-        data = await _json(request)
+        data = await read_json(request)
         updates = {}
         for name, value in data.items():
             if name not in CONFIG_FIELDS:
@@ -82,6 +83,18 @@ def add_routes(app: web.Application, double: LineDouble) -> None:
         double.rate_limiter.enabled = double.config.rate_limits
         return json_response(200, double.config.public())
 
+    @routes.get("/_control/clock")
+    async def get_clock(request: web.Request) -> web.Response:
+        return json_response(200, double.clock.describe())
+
+    @routes.post("/_control/clock")
+    async def advance_clock(request: web.Request) -> web.Response:
+        seconds = (await read_json(request)).get("advanceSeconds")
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+            return _bad("advanceSeconds must be a number of seconds, 0 or more (the clock only moves forward)")
+        double.clock.advance(seconds)
+        return json_response(200, double.clock.describe())
+
     @routes.post("/_control/reset")
     async def reset(request: web.Request) -> web.Response:
         double.reset()
@@ -94,7 +107,7 @@ def add_routes(app: web.Application, double: LineDouble) -> None:
     @routes.post("/_control/faults")
     async def set_faults(request: web.Request) -> web.Response:
         try:
-            double.faults.configure(await _json(request))
+            double.faults.configure(await read_json(request))
         except FaultConfigError as exc:
             return _bad(str(exc))
         return json_response(200, double.faults.describe())
@@ -110,7 +123,7 @@ def add_routes(app: web.Application, double: LineDouble) -> None:
 
     @routes.post("/_control/rate-limits")
     async def set_rate_limit(request: web.Request) -> web.Response:
-        data = await _json(request)
+        data = await read_json(request)
         try:
             double.rate_limiter.set_limit(
                 str(data["endpoint"]), int(data["requests"]), float(data.get("perSeconds", 1))
@@ -154,13 +167,21 @@ def add_routes(app: web.Application, double: LineDouble) -> None:
 
     @routes.post("/_control/users")
     async def add_user(request: web.Request) -> web.Response:
-        data = await _json(request)
+        data = await read_json(request)
+        for name, allowed in DEMOGRAPHIC_VALUES.items():
+            if data.get(name) is not None and data[name] not in allowed:
+                return _bad(f"{name} must be one of {list(allowed)}")
         user = double.state.ensure_user(
             data.get("userId") or new_user_id(),
             data.get("displayName"),
             pictureUrl=data.get("pictureUrl"),
             language=data.get("language"),
             statusMessage=data.get("statusMessage"),
+            # What the demographics endpoint counts; never part of the profile.
+            gender=data.get("gender"),
+            age=data.get("age"),
+            area=data.get("area"),
+            appType=data.get("appType"),
         )
         return json_response(200, user)
 
@@ -171,7 +192,7 @@ def add_routes(app: web.Application, double: LineDouble) -> None:
 
     @routes.post("/_control/groups")
     async def add_group(request: web.Request) -> web.Response:
-        data = await _json(request)
+        data = await read_json(request)
         if data.get("type") == "room":
             chat = double.state.ensure_room(data.get("roomId") or new_room_id())
         else:
@@ -184,7 +205,7 @@ def add_routes(app: web.Application, double: LineDouble) -> None:
 
     @routes.post("/_control/reply-tokens")
     async def issue_reply_token(request: web.Request) -> web.Response:
-        data = await _json(request)
+        data = await read_json(request)
         ttl = data.get("ttl", double.config.reply_token_ttl)
         if data.get("groupId"):
             source = {"type": "group", "groupId": data["groupId"]}
@@ -206,7 +227,7 @@ def add_routes(app: web.Application, double: LineDouble) -> None:
 
     @routes.post("/_control/webhook/send")
     async def send_webhook(request: web.Request) -> web.Response:
-        data = await _json(request)
+        data = await read_json(request)
         try:
             result = await double.webhooks.send(data, url=data.get("url"))
         except EventError as exc:
@@ -215,7 +236,7 @@ def add_routes(app: web.Application, double: LineDouble) -> None:
 
     @routes.post("/_control/webhook/redeliver")
     async def redeliver(request: web.Request) -> web.Response:
-        data = await _json(request)
+        data = await read_json(request)
         try:
             result = await double.webhooks.redeliver(str(data.get("webhookEventId")), url=data.get("url"))
         except EventError as exc:
@@ -224,7 +245,7 @@ def add_routes(app: web.Application, double: LineDouble) -> None:
 
     @routes.post("/_control/webhook/events")
     async def post_raw_events(request: web.Request) -> web.Response:
-        data = await _json(request)
+        data = await read_json(request)
         events = data.get("events")
         if not isinstance(events, list):
             return _bad("events must be a list of webhook event objects")
@@ -249,7 +270,7 @@ def add_routes(app: web.Application, double: LineDouble) -> None:
 
     @routes.post("/_control/contents")
     async def add_content(request: web.Request) -> web.Response:
-        data = await _json(request)
+        data = await read_json(request)
         message_id = data.get("messageId") or double.state.next_message_id()
         if not isinstance(message_id, str) or not message_id.isdigit():
             return _bad("messageId must be a string of digits, as LINE's message ids are")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,8 +149,15 @@ def _check_count(rule: dict[str, Any], what: str) -> None:
 class RateLimiter:
     """Fixed-window counters per endpoint, with LINE's documented limits unless overridden."""
 
-    def __init__(self, *, enabled: bool = True, overrides: dict[str, tuple[int, float]] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        enabled: bool = True,
+        overrides: dict[str, tuple[int, float]] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.enabled = enabled
+        self.clock = clock
         self.limits: dict[str, tuple[int, float]] = {**LINE_RATE_LIMITS, **(overrides or {})}
         self._windows: dict[str, tuple[float, int]] = {}
 
@@ -167,7 +175,7 @@ class RateLimiter:
         if not self.enabled:
             return True
         limit, window = self.limits.get(endpoint, DEFAULT_RATE_LIMIT)
-        now = time.monotonic()
+        now = self.clock()
         started, count = self._windows.get(endpoint, (now, 0))
         if now - started >= window:
             started, count = now, 0

@@ -1,29 +1,23 @@
-"""Messaging API endpoints of the double: sending, validation, chat indicators, profiles, content, quota,
-webhook settings and insight."""
+"""Messaging API endpoints of the double: sending, validation, chat indicators, profiles, content, quota and
+webhook settings. The insight endpoints are in :mod:`linesim.line.insight`."""
 
 from __future__ import annotations
 
 import re
 import secrets
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
 from linesim.line.app import Call, LineDouble, error, json_response
+from linesim.line.clock import line_day
+from linesim.line.insight import remember_send
 from linesim.line.state import chat_key_for_id
 
 _CHAT_ID = re.compile(r"^[UCR][0-9a-f]{32}$")
 _USER_ID = re.compile(r"^U[0-9a-f]{32}$")
-JST = timedelta(hours=9)
 NOT_FOUND = "Not found"
-
-
-def line_day(timestamp: float | None = None) -> str:
-    """LINE's insight dates are yyyyMMdd in UTC+9."""
-    moment = datetime.fromtimestamp(timestamp if timestamp is not None else time.time(), tz=UTC) + JST
-    return moment.strftime("%Y%m%d")
 
 
 def _invalid_property(name: str) -> web.Response:
@@ -57,7 +51,7 @@ def _charge(double: LineDouble, call: Call, recipients: int, kind: str) -> web.R
     if quota and state.usage + recipients > quota:
         return error(429, "You have reached your monthly limit.")
     state.usage += recipients
-    state.count_delivery(line_day(), kind, recipients)
+    state.count_delivery(line_day(double.clock.now()), kind, recipients)
     return None
 
 
@@ -69,7 +63,7 @@ async def reply(double: LineDouble, call: Call) -> web.Response:
     source = token.source
     target = source.get("groupId") or source.get("roomId") or source["userId"]
     sent = _deliver(double, call, [target], call.body["messages"])
-    double.state.count_delivery(line_day(), "apiReply", 1)
+    double.state.count_delivery(line_day(double.clock.now()), "apiReply", 1)
     return json_response(200, {"sentMessages": sent})
 
 
@@ -81,6 +75,7 @@ async def push(double: LineDouble, call: Call) -> web.Response:
     if refused is not None:
         return refused
     sent = _deliver(double, call, [to], call.body["messages"])
+    remember_send(double, call, "push", [to])
     double.remember_retry_key(call, sent)
     return json_response(200, {"sentMessages": sent})
 
@@ -94,6 +89,7 @@ async def multicast(double: LineDouble, call: Call) -> web.Response:
     if refused is not None:
         return refused
     _deliver(double, call, list(to), call.body["messages"])
+    remember_send(double, call, "multicast", list(to))
     double.remember_retry_key(call, None)
     return json_response(200, {})
 
@@ -104,6 +100,7 @@ async def broadcast(double: LineDouble, call: Call) -> web.Response:
     if refused is not None:
         return refused
     _deliver(double, call, followers, call.body["messages"])
+    remember_send(double, call, "broadcast", followers)
     double.remember_retry_key(call, None)
     return json_response(200, {})
 
@@ -118,7 +115,8 @@ async def narrowcast(double: LineDouble, call: Call) -> web.Response:
     if refused is not None:
         return refused
     _deliver(double, call, followers, call.body["messages"])
-    now = datetime.now(tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    remember_send(double, call, "narrowcast", followers)
+    now = datetime.fromtimestamp(double.clock.now(), tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     double.state.narrowcasts[call.request_id] = {
         "phase": "succeeded",
         "successCount": len(followers),
@@ -279,27 +277,6 @@ def _sent_count(kind: str):
     return count
 
 
-async def insight_followers(double: LineDouble, call: Call) -> web.Response:
-    state = double.state
-    return json_response(
-        200,
-        {
-            "status": "ready",
-            "followers": len(state.ever_followed),
-            "targetedReaches": len(state.followers),
-            "blocks": len(state.blocked),
-        },
-    )
-
-
-async def insight_deliveries(double: LineDouble, call: Call) -> web.Response:
-    day = double.state.deliveries_by_day.get(call.request.query["date"], {})
-    counts = {
-        kind: day.get(kind, 0) for kind in ("apiBroadcast", "apiPush", "apiMulticast", "apiNarrowcast", "apiReply")
-    }
-    return json_response(200, {"status": "ready", **counts})
-
-
 # -- webhook settings -----------------------------------------------------------------------------------------------
 async def get_webhook_endpoint(double: LineDouble, call: Call) -> web.Response:
     url = double.config.webhook_url
@@ -366,8 +343,6 @@ ROUTES = [
     ("GET", "/v2/bot/message/delivery/push", _sent_count("apiPush")),
     ("GET", "/v2/bot/message/delivery/multicast", _sent_count("apiMulticast")),
     ("GET", "/v2/bot/message/delivery/broadcast", _sent_count("apiBroadcast")),
-    ("GET", "/v2/bot/insight/followers", insight_followers),
-    ("GET", "/v2/bot/insight/message/delivery", insight_deliveries),
     ("GET", "/v2/bot/channel/webhook/endpoint", get_webhook_endpoint),
     ("PUT", "/v2/bot/channel/webhook/endpoint", set_webhook_endpoint),
     ("POST", "/v2/bot/channel/webhook/test", test_webhook_endpoint),

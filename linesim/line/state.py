@@ -15,6 +15,8 @@ RECORD_LIMIT = 100_000
 # Bounds for what piles up when the double runs for days or under load: the oldest entries go first.
 KEPT_EVENTS = 20_000
 KEPT_TOKENS = 100_000
+# Sends whose interactions LINE reports: broadcasts, narrowcasts, and pushes and multicasts with a unit.
+KEPT_SENDS = 20_000
 
 
 def new_user_id() -> str:
@@ -57,6 +59,30 @@ class RichMenu:
     image: Content | None = None
 
 
+@dataclass(frozen=True)
+class Interaction:
+    """One thing one user did with a sent message: ``impression``, ``click``, ``mediaPlayed``…"""
+
+    time: float
+    user_id: str
+    type: str
+    seq: int
+    url: str | None = None
+
+
+@dataclass
+class Send:
+    """A send whose statistics LINE keeps (per request id, or per aggregation unit)."""
+
+    request_id: str
+    kind: str  # broadcast, narrowcast, multicast or push
+    sent_at: float
+    recipients: list[str]
+    messages: list[dict[str, Any]]
+    unit: str | None = None
+    interactions: list[Interaction] = field(default_factory=list)
+
+
 @dataclass
 class State:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -76,6 +102,9 @@ class State:
     narrowcasts: dict[str, dict[str, Any]] = field(default_factory=dict)
     usage: int = 0
     deliveries_by_day: dict[str, dict[str, int]] = field(default_factory=dict)
+    # (time, userId, "follow" | "block"): what the follower counts of a past day are computed from.
+    friendships: deque = field(default_factory=lambda: deque(maxlen=RECORD_LIMIT))
+    sends: dict[str, Send] = field(default_factory=dict)
     recorded: deque = field(default_factory=lambda: deque(maxlen=RECORD_LIMIT))
     webhooks: deque = field(default_factory=lambda: deque(maxlen=RECORD_LIMIT))
     sent_events: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -104,6 +133,51 @@ class State:
             user["displayName"] = display_name
         user.update({key: value for key, value in extra.items() if value is not None})
         return user
+
+    def follow(self, user_id: str, at: float) -> bool:
+        """Adds a friend (or unblocks one); True if the user had blocked the bot."""
+        unblocked = user_id in self.blocked
+        self.followers.add(user_id)
+        self.ever_followed.add(user_id)
+        self.blocked.discard(user_id)
+        self.friendships.append((at, user_id, "follow"))
+        return unblocked
+
+    def block(self, user_id: str, at: float) -> None:
+        self.followers.discard(user_id)
+        self.blocked.add(user_id)
+        self.friendships.append((at, user_id, "block"))
+
+    def friends_as_of(self, moment: float) -> tuple[int, int, int]:
+        """(users who ever added the bot, current friends, blocks) as they stood just before ``moment``."""
+        ever: set[str] = set()
+        following: set[str] = set()
+        blocked: set[str] = set()
+        for at, user_id, kind in self.friendships:
+            if at >= moment:
+                continue
+            if kind == "follow":
+                ever.add(user_id)
+                following.add(user_id)
+                blocked.discard(user_id)
+            else:
+                following.discard(user_id)
+                blocked.add(user_id)
+        return len(ever), len(following), len(blocked)
+
+    def first_followed(self) -> dict[str, float]:
+        first: dict[str, float] = {}
+        for at, user_id, kind in self.friendships:
+            if kind == "follow":
+                first.setdefault(user_id, at)
+        return first
+
+    def remember_send(self, send: Send) -> None:
+        self.sends[send.request_id] = send
+        _trim(self.sends, KEPT_SENDS)
+
+    def unit_sends(self, unit: str) -> list[Send]:
+        return [send for send in self.sends.values() if send.unit == unit]
 
     def ensure_group(self, group_id: str, name: str | None = None) -> dict[str, Any]:
         group = self.groups.setdefault(group_id, {"groupId": group_id, "groupName": name or "Group", "members": []})

@@ -171,6 +171,48 @@ class ControlClient:
     def timeline(self, since: int = 0) -> dict[str, Any]:
         return self.request("GET", "timeline", since=since)
 
+    # -- time and insight --------------------------------------------------------------------------------------------
+    def clock(self) -> dict[str, Any]:
+        """``{"now", "offsetSeconds", "lineDay"}`` of the double's clock."""
+        return self.request("GET", "clock")
+
+    def advance_clock(self, seconds: float) -> dict[str, Any]:
+        """Moves the double's clock forward: insight days, freezing and rate-limit windows follow it."""
+        return self.request("POST", "clock", {"advanceSeconds": seconds})
+
+    def insight_sends(self) -> list[dict[str, Any]]:
+        """Broadcasts, narrowcasts and unit sends whose statistics the double keeps, oldest first."""
+        return self.request("GET", "insight/sends")["sends"]
+
+    def interact(
+        self,
+        type: str,
+        *,
+        request_id: str | None = None,
+        unit: str | None = None,
+        users: int | None = None,
+        user_ids: list[str] | None = None,
+        seq: int = 1,
+        url: str | None = None,
+        times: int = 1,
+    ) -> dict[str, Any]:
+        """Recipients of a send act on it now: ``impression``, ``click`` (with ``url``), ``mediaPlayed``…
+
+        ``users`` takes the first N recipients (sorted), ``user_ids`` names them; ``unit`` means its latest send.
+        """
+        payload: dict[str, Any] = {"type": type, "seq": seq, "times": times}
+        for key, value in (("requestId", request_id), ("unit", unit), ("url", url), ("userIds", user_ids)):
+            if value is not None:
+                payload[key] = value
+        if users is not None:
+            payload["users"] = users
+        return self.request("POST", "insight/interactions", payload)
+
+    def block(self, *, users: int | None = None, user_ids: list[str] | None = None) -> list[str]:
+        """Friends block the bot without a webhook; returns who did."""
+        payload: dict[str, Any] = {"userIds": user_ids} if user_ids is not None else {"users": users or 1}
+        return self.request("POST", "insight/blocks", payload)["blocked"]
+
 
 class LineDoubleHandle:
     def __init__(self, running: RunningDouble) -> None:

@@ -81,7 +81,7 @@ class WebhookSender:
         event: dict[str, Any] = {
             "type": "message" if kind in MESSAGE_TYPES else kind,
             "mode": spec.get("mode", "active"),
-            "timestamp": int(time.time() * 1000),
+            "timestamp": int(self.double.clock.now() * 1000),
             "source": source,
             "webhookEventId": str(ULID()),
             "deliveryContext": {"isRedelivery": False},
@@ -91,13 +91,9 @@ class WebhookSender:
         if kind in MESSAGE_TYPES:
             event["message"] = self._message(kind, spec)
         elif kind == "follow":
-            event["follow"] = {"isUnblocked": user_id in state.blocked}
-            state.followers.add(user_id)
-            state.ever_followed.add(user_id)
-            state.blocked.discard(user_id)
+            event["follow"] = {"isUnblocked": state.follow(user_id, self.double.clock.now())}
         elif kind == "unfollow":
-            state.followers.discard(user_id)
-            state.blocked.add(user_id)
+            state.block(user_id, self.double.clock.now())
         elif kind in ("memberJoined", "memberLeft"):
             members = spec.get("members") or [user_id]
             key = "joined" if kind == "memberJoined" else "left"

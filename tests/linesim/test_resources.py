@@ -1,29 +1,24 @@
-"""Profiles, groups and rooms, message content, rich menus, insight and webhook settings via the real SDK."""
+"""Profiles, groups and rooms, message content, rich menus and webhook settings via the real SDK.
+
+The insight endpoints are tested in test_insight.py."""
 
 import io
 
 import pytest
-from linebot.v3.insight import ApiClient as InsightApiClient
-from linebot.v3.insight import Configuration as InsightConfiguration
-from linebot.v3.insight import Insight
-from linebot.v3.insight.exceptions import ApiException as InsightApiException
 from linebot.v3.messaging import (
     CreateRichMenuAliasRequest,
     MarkMessagesAsReadByTokenRequest,
     PostbackAction,
-    PushMessageRequest,
     RichMenuArea,
     RichMenuBounds,
     RichMenuRequest,
     RichMenuSize,
     SetWebhookEndpointRequest,
-    TextMessage,
     UpdateRichMenuAliasRequest,
 )
 from linebot.v3.messaging.exceptions import ApiException
 from PIL import Image
 
-from linesim.line.messaging import line_day
 from linesim.line.webhook import BLANK_PNG
 
 USER = "U" + "4" * 32
@@ -231,38 +226,6 @@ def test_it_rejects_an_alias_id_the_spec_forbids(api):
         api.create_rich_menu_alias(
             CreateRichMenuAliasRequest.construct(richMenuAliasId="Has Spaces", richMenuId=rich_menu_id)
         )
-
-    assert exc_info.value.status == 400
-
-
-@pytest.fixture
-def insight(line):
-    with InsightApiClient(InsightConfiguration(host=line.base_url, access_token=line.access_token)) as client:
-        yield Insight(client)
-
-
-def test_it_counts_followers_and_blocks_in_insight(line, insight, receiver):
-    line.control.send_webhook(type="follow", userId=USER)
-    line.control.send_webhook(type="follow", userId="U" + "7" * 32)
-    line.control.send_webhook(type="unfollow", userId=USER)
-
-    followers = insight.get_number_of_followers(line_day())
-
-    assert (followers.followers, followers.targeted_reaches, followers.blocks) == (2, 1, 1)
-
-
-def test_it_counts_the_days_message_deliveries_in_insight(line, api, insight):
-    api.push_message(PushMessageRequest(to=USER, messages=[TextMessage(text="x")]))
-
-    deliveries = insight.get_number_of_message_deliveries(line_day())
-
-    assert deliveries.status == "ready"
-    assert deliveries.api_push == 1
-
-
-def test_it_rejects_a_malformed_insight_date(line, insight):
-    with pytest.raises(InsightApiException) as exc_info:
-        insight.get_number_of_message_deliveries("2024-1-1")
 
     assert exc_info.value.status == 400
 

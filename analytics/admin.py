@@ -1,0 +1,3 @@
+"""The analytics pages of the ops console."""
+
+from analytics import insight_admin  # noqa: F401
