@@ -52,13 +52,14 @@ ROLES: dict[str, Role] = {
             "accounts.send_test_message",
             "richmessages.approve_richtemplate",
             "richmessages.send_test_richmessage",
+            "richmessages.approve_campaign",
         ),
     ),
     # Content editors make templates and messages; someone else (an Operator or Administrator) approves.
     CONTENT_EDITOR: Role(
         CONTENT_EDITOR,
         apps=(AppRule("richmessages", ALL),),
-        excluded=("richmessages.approve_richtemplate",),
+        excluded=("richmessages.approve_richtemplate", "richmessages.approve_campaign"),
     ),
     ANALYST: Role(ANALYST, apps=(AppRule("analytics", VIEW), AppRule("monitoring", VIEW))),
 }

@@ -137,3 +137,26 @@ class RichMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.language})"
+
+
+# Campaign models live in their own package; imported here so that Django registers them with this app.
+from richmessages.campaigns.models import (  # noqa: E402
+    Campaign,
+    CampaignChunk,
+    CampaignRecipient,
+    CampaignSend,
+    CampaignVariant,
+    StepEnrolment,
+)
+
+__all__ = [
+    "Campaign",
+    "CampaignChunk",
+    "CampaignRecipient",
+    "CampaignSend",
+    "CampaignVariant",
+    "RichMessage",
+    "RichTemplate",
+    "RichTemplateVersion",
+    "StepEnrolment",
+]

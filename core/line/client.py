@@ -16,12 +16,19 @@ from typing import BinaryIO, TypeVar
 
 import urllib3
 from django.conf import settings
+from linebot.v3.audience import ApiClient as AudienceApiClient
+from linebot.v3.audience import ApiException as AudienceApiException
+from linebot.v3.audience import Configuration as AudienceConfiguration
+from linebot.v3.audience import CreateAudienceGroupRequest, ManageAudience
 from linebot.v3.messaging import (
     ApiClient,
     ApiException,
+    BroadcastRequest,
     Configuration,
     MessagingApi,
     MessagingApiBlob,
+    MulticastRequest,
+    NarrowcastRequest,
     PushMessageRequest,
     ReplyMessageRequest,
     ShowLoadingAnimationRequest,
@@ -51,6 +58,18 @@ class ContentTooLargeError(LineApiError):
     default_message = "The message content is larger than the bot accepts."
 
 
+class MonthlyLimitError(LineApiError):
+    """LINE refuses to send more this month: retrying cannot help until the quota grows or the month ends."""
+
+    code = "line_monthly_limit"
+    default_message = "LINE refused the message: the channel has reached its monthly message limit."
+
+
+# LINE's own wording in the 429 body that tells the monthly limit apart from a rate limit.
+MONTHLY_LIMIT_TEXT = "you have reached your monthly limit"
+MULTICAST_MAX_RECIPIENTS = 500
+
+
 @dataclass(frozen=True)
 class SendResult:
     request_id: str
@@ -65,6 +84,34 @@ class Profile:
     picture_url: str
     status_message: str
     language: str
+
+
+@dataclass(frozen=True)
+class NarrowcastProgress:
+    phase: str  # waiting, sending, succeeded or failed
+    success_count: int | None = None
+    failure_count: int | None = None
+    target_count: int | None = None
+    failed_description: str = ""
+    error_code: int | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.phase in ("succeeded", "failed")
+
+
+@dataclass(frozen=True)
+class Quota:
+    # None when the channel has no monthly target limit (LINE's type "none").
+    limit: int | None
+
+
+@dataclass(frozen=True)
+class AudienceGroup:
+    audience_group_id: int
+    description: str
+    status: str
+    audience_count: int
 
 
 def signature_is_valid(body: bytes, signature: str | None) -> bool:
@@ -83,8 +130,12 @@ class LineClient:
         self.timeout = (min(timeout, 5.0), timeout)
         self._api_client = ApiClient(self._configuration(api_base_url, access_token))
         self._data_client = ApiClient(self._configuration(data_api_base_url, access_token))
+        audience_configuration = AudienceConfiguration(host=api_base_url.rstrip("/"), access_token=access_token)
+        audience_configuration.retries = 0
+        self._audience_client = AudienceApiClient(audience_configuration)
         self.api = MessagingApi(self._api_client)
         self.blob = MessagingApiBlob(self._data_client)
+        self.audience = ManageAudience(self._audience_client)
 
     @staticmethod
     def _configuration(host: str, access_token: str) -> Configuration:
@@ -96,6 +147,7 @@ class LineClient:
     def close(self) -> None:
         self._api_client.close()
         self._data_client.close()
+        self._audience_client.close()
 
     # --- sending ----------------------------------------------------------------------------
     def reply(self, reply_token: str, messages: list[dict]) -> SendResult:
@@ -105,15 +157,46 @@ class LineClient:
 
     def push(self, to: str, messages: list[dict], *, retry_key: uuid.UUID) -> SendResult:
         request = PushMessageRequest.from_dict({"to": to, "messages": messages})
+        return self._send_once("push", self.api.push_message_with_http_info, request, retry_key)
+
+    def multicast(self, to: list[str], messages: list[dict], *, retry_key: uuid.UUID) -> SendResult:
+        """Sends to at most 500 users at once; the retry key makes a repeat of an accepted call a no-op."""
+        if not 1 <= len(to) <= MULTICAST_MAX_RECIPIENTS:
+            raise ValueError(f"a multicast goes to 1 to {MULTICAST_MAX_RECIPIENTS} users, not {len(to)}")
+        request = MulticastRequest.from_dict({"to": list(to), "messages": messages})
+        return self._send_once("multicast", self.api.multicast_with_http_info, request, retry_key)
+
+    def broadcast(self, messages: list[dict], *, retry_key: uuid.UUID) -> SendResult:
+        request = BroadcastRequest.from_dict({"messages": messages})
+        return self._send_once("broadcast", self.api.broadcast_with_http_info, request, retry_key)
+
+    def narrowcast(
+        self,
+        messages: list[dict],
+        *,
+        retry_key: uuid.UUID,
+        recipient: dict | None = None,
+        demographic: dict | None = None,
+        limit: int | None = None,
+    ) -> SendResult:
+        """Accepted asynchronously: follow it with :meth:`narrowcast_progress` and the returned request id."""
+        body: dict = {"messages": messages}
+        if recipient:
+            body["recipient"] = recipient
+        if demographic:
+            body["filter"] = {"demographic": demographic}
+        if limit:
+            body["limit"] = {"max": limit}
+        request = NarrowcastRequest.from_dict(body)
+        return self._send_once("narrowcast", self.api.narrowcast_with_http_info, request, retry_key)
+
+    def _send_once(self, endpoint: str, method, request, retry_key: uuid.UUID) -> SendResult:
         try:
-            response = self._call(
-                "push", self.api.push_message_with_http_info, request, x_line_retry_key=str(retry_key)
-            )
+            response = self._call(endpoint, method, request, x_line_retry_key=str(retry_key))
         except LineApiError as exc:
-            if exc.status == 409:
+            if exc.status == 409 and (exc.details or {}).get("accepted_request_id"):
                 # The same retry key was accepted before: the message went out once, as intended.
-                accepted = (exc.details or {}).get("accepted_request_id", "")
-                return SendResult(request_id=accepted, duplicate=True)
+                return SendResult(request_id=exc.details["accepted_request_id"], duplicate=True)
             raise
         return SendResult(request_id=_request_id(response.headers))
 
@@ -122,6 +205,48 @@ class LineClient:
         self._call("loading", self.api.show_loading_animation_with_http_info, request)
 
     # --- reading ----------------------------------------------------------------------------
+    def narrowcast_progress(self, request_id: str) -> NarrowcastProgress:
+        data = self._call("narrowcast_progress", self.api.get_narrowcast_progress_with_http_info, request_id).data
+        return NarrowcastProgress(
+            phase=str(data.phase),
+            success_count=data.success_count,
+            failure_count=data.failure_count,
+            target_count=data.target_count,
+            failed_description=data.failed_description or "",
+            error_code=data.error_code,
+        )
+
+    def get_message_quota(self) -> Quota:
+        data = self._call("quota", self.api.get_message_quota_with_http_info).data
+        return Quota(limit=int(data.value) if str(data.type) == "limited" and data.value is not None else None)
+
+    def get_message_quota_consumption(self) -> int:
+        """Messages sent this month that count against the quota."""
+        return int(
+            self._call("quota_consumption", self.api.get_message_quota_consumption_with_http_info).data.total_usage
+        )
+
+    def audience_group(self, audience_group_id: int) -> AudienceGroup:
+        data = self._call("audience_group", self.audience.get_audience_data_with_http_info, audience_group_id).data
+        group = data.audience_group
+        return AudienceGroup(
+            audience_group_id=int(group.audience_group_id),
+            description=group.description or "",
+            status=str(group.status or ""),
+            audience_count=int(group.audience_count or 0),
+        )
+
+    def create_audience_group(self, description: str, user_ids: list[str]) -> int:
+        """An audience of up to 10,000 user ids (LINE's limit per request); returns its id."""
+        request = CreateAudienceGroupRequest.from_dict(
+            {"description": description, "audiences": [{"id": user_id} for user_id in user_ids]}
+        )
+        return int(
+            self._call(
+                "audience_create", self.audience.create_audience_group_with_http_info, request
+            ).data.audience_group_id
+        )
+
     def get_profile(self, user_id: str) -> Profile:
         profile = self._call("profile", self.api.get_profile_with_http_info, user_id).data
         return Profile(
@@ -149,7 +274,7 @@ class LineClient:
     def _call(self, endpoint: str, method, *args, **kwargs):
         try:
             response = method(*args, _request_timeout=self.timeout, **kwargs)
-        except ApiException as exc:
+        except (ApiException, AudienceApiException) as exc:
             LINE_CALLS.labels(endpoint=endpoint, outcome=str(exc.status)).inc()
             raise _api_error(endpoint, exc) from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
@@ -170,7 +295,7 @@ def _request_id(headers) -> str:
     return headers.get("X-Line-Request-Id") or headers.get("x-line-request-id") or ""
 
 
-def _api_error(endpoint: str, exc: ApiException) -> LineApiError:
+def _api_error(endpoint: str, exc: ApiException | AudienceApiException) -> LineApiError:
     status = exc.status or 0
     body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes | bytearray) else str(exc.body or "")
     headers = exc.headers or {}
@@ -180,6 +305,8 @@ def _api_error(endpoint: str, exc: ApiException) -> LineApiError:
         details["accepted_request_id"] = accepted
     if status == 400 and endpoint == "reply" and "invalid reply token" in body.lower():
         return InvalidReplyTokenError(status=status, details=details)
+    if status == 429 and MONTHLY_LIMIT_TEXT in body.lower():
+        return MonthlyLimitError(status=status, retryable=False, details=details)
     retryable = status == 429 or status >= 500
     return LineApiError(f"LINE {endpoint} answered HTTP {status}.", status=status, retryable=retryable, details=details)
 

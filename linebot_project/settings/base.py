@@ -213,11 +213,23 @@ LINE_API_RETRY_WAIT: float = env.float("LINE_API_RETRY_WAIT", default=0.3)
 CONVERSATION_TASK_QUEUE: str = env.str("CONVERSATION_TASK_QUEUE", default="")
 # Events not final after this long are queued again (a lost publish, a task out of retries).
 CONVERSATION_STALLED_AFTER_SECONDS: int = env.int("CONVERSATION_STALLED_AFTER_SECONDS", default=300)
+# --- Campaigns ----------------------------------------------------------------------------
+# Multicast calls a second, shared by every worker through a token bucket in Redis; LINE allows 200 a
+# second per channel, and the headroom is for multicasts sent by anything else on the channel.
+CAMPAIGN_MULTICAST_PER_SECOND: float = env.float("CAMPAIGN_MULTICAST_PER_SECOND", default=180.0)
+# A dedicated queue lets campaign deliveries get their own workers; empty means Celery's default queue.
+CAMPAIGN_TASK_QUEUE: str = env.str("CAMPAIGN_TASK_QUEUE", default="")
+
+# One entry per kind of work, for all campaigns together: never an entry per campaign.
 CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-webhook-events": {
         "task": "conversations.tasks.requeue_stalled_webhook_events",
         "schedule": 60.0,
     },
+    "campaigns-claim-due-sends": {"task": "richmessages.campaigns.claim_due_sends", "schedule": 60.0},
+    "campaigns-release-held-recipients": {"task": "richmessages.campaigns.release_held_recipients", "schedule": 60.0},
+    "campaigns-dispatch-step-messages": {"task": "richmessages.campaigns.dispatch_step_messages", "schedule": 60.0},
+    "campaigns-requeue-stalled-work": {"task": "richmessages.campaigns.requeue_stalled_work", "schedule": 60.0},
 }
 
 # --- LLM ------------------------------------------------------------------------------

@@ -160,8 +160,32 @@ def add_routes(app: web.Application, double: LineDouble) -> None:
             pictureUrl=data.get("pictureUrl"),
             language=data.get("language"),
             statusMessage=data.get("statusMessage"),
+            demographics=data.get("demographics"),
         )
+        if data.get("follower"):
+            _follow(user["userId"])
         return json_response(200, user)
+
+    def _follow(user_id: str) -> None:
+        state = double.state
+        state.followers.add(user_id)
+        state.ever_followed.add(user_id)
+        state.blocked.discard(user_id)
+
+    @routes.post("/_control/followers")
+    async def add_followers(request: web.Request) -> web.Response:
+        """Makes many users followers at once, without webhooks (for large audiences)."""
+        data = await _json(request)
+        user_ids = data.get("userIds")
+        if not isinstance(user_ids, list) or not all(isinstance(user_id, str) for user_id in user_ids):
+            return _bad("userIds must be a list of user ids")
+        demographics = data.get("demographics")
+        if demographics is not None and not isinstance(demographics, dict):
+            return _bad("demographics must be an object")
+        for user_id in user_ids:
+            double.state.ensure_user(user_id, demographics=demographics)
+            _follow(user_id)
+        return json_response(200, {"followers": len(double.state.followers)})
 
     @routes.get("/_control/groups")
     async def groups(request: web.Request) -> web.Response:
