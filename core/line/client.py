@@ -208,7 +208,7 @@ class LineClient:
     def narrowcast_progress(self, request_id: str) -> NarrowcastProgress:
         data = self._call("narrowcast_progress", self.api.get_narrowcast_progress_with_http_info, request_id).data
         return NarrowcastProgress(
-            phase=str(data.phase),
+            phase=_text(data.phase),
             success_count=data.success_count,
             failure_count=data.failure_count,
             target_count=data.target_count,
@@ -218,7 +218,7 @@ class LineClient:
 
     def get_message_quota(self) -> Quota:
         data = self._call("quota", self.api.get_message_quota_with_http_info).data
-        return Quota(limit=int(data.value) if str(data.type) == "limited" and data.value is not None else None)
+        return Quota(limit=int(data.value) if _text(data.type) == "limited" and data.value is not None else None)
 
     def get_message_quota_consumption(self) -> int:
         """Messages sent this month that count against the quota."""
@@ -232,7 +232,7 @@ class LineClient:
         return AudienceGroup(
             audience_group_id=int(group.audience_group_id),
             description=group.description or "",
-            status=str(group.status or ""),
+            status=_text(group.status),
             audience_count=int(group.audience_count or 0),
         )
 
@@ -287,6 +287,13 @@ class LineClient:
             ) from exc
         LINE_CALLS.labels(endpoint=endpoint, outcome="ok").inc()
         return response
+
+
+def _text(value) -> str:
+    """The plain value of an SDK enum member (or of a plain string)."""
+    if value is None:
+        return ""
+    return str(getattr(value, "value", value))
 
 
 def _request_id(headers) -> str:
