@@ -10,9 +10,12 @@ import pytest
 from django.db import connection
 
 from linesim.line.testing import running_line_double
-from tests.conversations.e2e.conftest import BROKER, ROOT, Worker, _delete_queue, _publish_to_broker  # noqa: F401
+from tests.conversations.e2e.conftest import BROKER, Worker, _delete_queue
+from tests.conversations.e2e.conftest import _publish_to_broker as publish_to_broker_fixture
 
 TOKEN = "campaign-e2e-token"
+# The test process publishes to the real broker (a fixture shared with the conversations end-to-end tests).
+_publish_to_broker = publish_to_broker_fixture
 
 
 @pytest.fixture(scope="module")
