@@ -6,6 +6,7 @@ import uuid
 from datetime import time, timedelta
 
 import pytest
+from django.db.models import Count
 from django.utils import timezone
 
 from analytics.models import Event
@@ -350,9 +351,7 @@ def test_it_splits_recipients_between_variants_by_weight(line, followers, approv
     run_beat()
 
     by_variant = dict(
-        CampaignRecipient.objects.filter(send__campaign=campaign)
-        .values_list("variant")
-        .annotate(n=__import__("django.db.models", fromlist=["Count"]).Count("id"))
+        CampaignRecipient.objects.filter(send__campaign=campaign).values_list("variant").annotate(n=Count("id"))
     )
     assert by_variant["A"] + by_variant["B"] == 400 and 250 < by_variant["A"] < 350
     texts = {call["body"]["messages"][0]["altText"] for call in multicasts(line)}
