@@ -94,20 +94,22 @@ def parse_recurrence(rule: str, *, start_wall: datetime) -> rrule:
 
 def first_wall(*, send_at: datetime | None, recurrence: str, tz: ZoneInfo, now: datetime) -> datetime | None:
     """The wall time of the first occurrence at or after ``now``; None when there is none left."""
-    start = wall(send_at, tz) if send_at else wall(now, tz).replace(second=0, microsecond=0)
+    # RRULE occurrences have whole seconds.
+    start = wall(send_at, tz).replace(microsecond=0) if send_at else wall(now, tz).replace(second=0, microsecond=0)
     if not recurrence:
         if send_at is not None and at_wall(start, tz) < now - LATE_TOLERANCE:
             return None
         return start
     rule = parse_recurrence(recurrence, start_wall=start)
-    return rule.after(max(start, wall(now, tz)), inc=True)
+    # An occurrence a few minutes past (a review that ended just after it) still counts.
+    return rule.after(max(start, wall(now - LATE_TOLERANCE, tz)), inc=True)
 
 
 def next_wall(*, send_at: datetime | None, recurrence: str, tz: ZoneInfo, after: datetime) -> datetime | None:
     """The occurrence after the wall time ``after``; None for a single send or an ended recurrence."""
     if not recurrence:
         return None
-    start = wall(send_at, tz) if send_at else after
+    start = wall(send_at, tz).replace(microsecond=0) if send_at else after
     return parse_recurrence(recurrence, start_wall=start).after(after, inc=False)
 
 

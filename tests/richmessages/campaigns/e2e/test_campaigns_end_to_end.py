@@ -131,7 +131,7 @@ def live_queue():
 
 
 def claim_in_threads(count):
-    results, barrier = [], threading.Barrier(count)
+    results, errors, barrier = [], [], threading.Barrier(count)
 
     def claim():
         barrier.wait()
@@ -140,6 +140,8 @@ def claim_in_threads(count):
             results.append(ids)
             for send_id in ids:
                 tasks.send_prepare_task.apply_async(args=[send_id], queue=live_queue())
+        except Exception as exc:
+            errors.append(exc)
         finally:
             connection.close()
 
@@ -148,6 +150,7 @@ def claim_in_threads(count):
         thread.start()
     for thread in threads:
         thread.join(30)
+    assert errors == [] and len(results) == count
     return results
 
 
