@@ -81,7 +81,8 @@ def _moment(problems: Problems, field: str, value: Any) -> str | None:
 
 
 def _strings(problems: Problems, field: str, value: Any, *, limit: int, pattern: re.Pattern | None = None) -> list:
-    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+    # PostgreSQL's JSON cannot store a NUL character: refused here, not failed at the database.
+    if not isinstance(value, list) or not all(isinstance(i, str) and i.strip() and "\x00" not in i for i in value):
         problems.add(f"audience.{field}", "must be a list of non-empty strings")
         return []
     if len(value) > limit:

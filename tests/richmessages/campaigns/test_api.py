@@ -126,6 +126,7 @@ def test_editing_an_approved_campaign_returns_it_to_draft(editor, operator, rich
     [
         ({"audience": {"type": "everyone"}}, "audience.type"),
         ({"audience": {"type": "segment", "language": "th"}}, "audience.language"),
+        ({"audience": {"type": "segment", "tags": ["a\u0000b"]}}, "audience.tags"),
         ({"audience": {"type": "users", "line_user_ids": ["not-an-id"]}}, "audience.line_user_ids"),
         ({"recurrence": "FREQ=MINUTELY"}, "recurrence"),
         ({"recurrence": "DTSTART:20300101T000000\nRRULE:FREQ=DAILY"}, "recurrence"),
