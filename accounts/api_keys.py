@@ -32,6 +32,9 @@ SCOPES: dict[str, str] = {
     "richmessages:read": "Read rich messages and rich menus",
     "richmessages:write": "Change rich messages and rich menus",
     "analytics:read": "Read analytics",
+    "campaigns:read": "Read campaigns and their progress",
+    "campaigns:write": "Create, edit, submit, pause, resume and cancel campaigns",
+    "campaigns:approve": "Approve campaigns or send them back (owner must be an Operator or Administrator)",
 }
 
 # Touch last_used_at at most this often, not on every request.

@@ -91,6 +91,17 @@ class AuditEvent(models.Model):
         RICH_TEMPLATE_ARCHIVED = "rich_template_archived", "Rich template archived"
         RICH_MENU_SYNCED = "rich_menu_synced", "Rich menu synced to LINE"
         RICH_MENU_USERS_LINKED = "rich_menu_users_linked", "Rich menu linked to users"
+        CAMPAIGN_CREATED = "campaign_created", "Campaign created"
+        CAMPAIGN_UPDATED = "campaign_updated", "Campaign updated"
+        CAMPAIGN_SUBMITTED = "campaign_submitted", "Campaign submitted for review"
+        CAMPAIGN_APPROVED = "campaign_approved", "Campaign approved"
+        CAMPAIGN_REJECTED = "campaign_rejected", "Campaign sent back"
+        CAMPAIGN_PAUSED = "campaign_paused", "Campaign paused"
+        CAMPAIGN_RESUMED = "campaign_resumed", "Campaign resumed"
+        CAMPAIGN_CANCELLED = "campaign_cancelled", "Campaign cancelled"
+        CAMPAIGN_SEND_STARTED = "campaign_send_started", "Campaign send started"
+        CAMPAIGN_SEND_FINISHED = "campaign_send_finished", "Campaign send finished"
+        CAMPAIGN_FAILED = "campaign_failed", "Campaign failed"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     actor = models.ForeignKey(

@@ -60,6 +60,7 @@ ROLES: dict[str, Role] = {
             "richmessages.change_richmenualias",
             "richmessages.delete_richmenualias",
             "richmessages.change_richmenuuserlink",
+            "richmessages.approve_campaign",
         ),
     ),
     # Content editors make templates and messages; someone else (an Operator or Administrator) approves.
@@ -67,7 +68,7 @@ ROLES: dict[str, Role] = {
         CONTENT_EDITOR,
         apps=(AppRule("richmessages", ALL),),
         permissions=("monitoring.view_campaigns_dashboard", "monitoring.view_analytics_dashboard"),
-        excluded=("richmessages.approve_richtemplate",),
+        excluded=("richmessages.approve_richtemplate", "richmessages.approve_campaign"),
     ),
     ANALYST: Role(
         ANALYST,

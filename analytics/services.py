@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import DatabaseError, transaction
+from django.utils import timezone
 
 from analytics.models import Event
 from core.logging import get_logger
@@ -53,3 +54,43 @@ def event_record(
         log.exception("analytics_event_not_recorded", type=type)
         return None
     return event
+
+
+def events_record_bulk(
+    *,
+    type: str,
+    line_user_ids: list[int],
+    occurred_at: datetime | None = None,
+    campaign_id: int | None = None,
+    variant: str = "",
+    rich_message_id: int | None = None,
+    template_version_id: int | None = None,
+    props: dict[str, Any] | None = None,
+    batch_size: int = 1000,
+) -> int:
+    """Appends one event of ``type`` per LINE user (by ``LineUser`` pk), in bulk inserts; returns how many.
+
+    Unlike :func:`event_record` a failure is not swallowed: bulk callers (campaign delivery) record events
+    in the same transaction as what they describe, so the two stand or fall together.
+    """
+    if type not in Event.Type.values:
+        raise ValueError(f"unknown event type {type!r}")
+    if not line_user_ids:
+        return 0
+    occurred_at = occurred_at or timezone.now()
+    props = dict(list((props or {}).items())[:_PROPS_MAX_KEYS])
+    events = [
+        Event(
+            type=type,
+            occurred_at=occurred_at,
+            line_user_id=line_user_id,
+            campaign_id=campaign_id,
+            variant=variant[:32],
+            rich_message_id=rich_message_id,
+            template_version_id=template_version_id,
+            props=props,
+        )
+        for line_user_id in line_user_ids
+    ]
+    Event.objects.bulk_create(events, batch_size=batch_size)
+    return len(events)

@@ -1,4 +1,4 @@
-"""Slash commands a user can type: /help, /reset and /lang <code>."""
+"""Slash commands a user can type: /help, /reset, /lang <code>, and /stop and /start for campaign messages."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from conversations.models import Conversation, LineUser
-from conversations.services import conversation_reset, line_user_set_language
+from conversations.services import conversation_reset, line_user_set_language, line_user_set_opt_out
 from conversations.texts import text
 
 # BCP 47-ish: "en", "ja", "zh-TW", "pt-BR".
@@ -32,6 +32,16 @@ def command_run(*, message: str, user: LineUser | None, conversation: Conversati
     if name == "/reset":
         conversation_reset(conversation=conversation)
         return CommandResult(text("reset_done", language))
+    if name == "/stop":
+        if user is None:
+            return CommandResult(text("unknown_command", language))
+        line_user_set_opt_out(user=user, opted_out=True)
+        return CommandResult(text("opted_out", language))
+    if name == "/start":
+        if user is None:
+            return CommandResult(text("unknown_command", language))
+        line_user_set_opt_out(user=user, opted_out=False)
+        return CommandResult(text("opted_in", language))
     if name == "/lang":
         code = argument.strip()
         if not _LANGUAGE.match(code) or user is None:

@@ -15,6 +15,7 @@ from conversations.postbacks import postback_route
 from conversations.services import (
     conversation_close_chat,
     conversation_open,
+    line_user_follow,
     line_user_set_status,
     line_user_touch,
     line_user_update_profile,
@@ -78,7 +79,7 @@ def _chat(event: WebhookEvent, user: LineUser | None) -> Chat:
 def _on_follow(event: WebhookEvent, user: LineUser | None) -> Outcome:
     if user is None:
         return Outcome()
-    line_user_set_status(user=user, status=LineUser.Status.ACTIVE)
+    line_user_follow(user=user, followed_at=event.occurred_at)
     _refresh_profile(user)
     chat = _chat(event, user)
     name = f" {user.display_name}" if user.display_name else ""

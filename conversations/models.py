@@ -24,12 +24,28 @@ class LineUser(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
+    # When the user last followed (added) the account; NULL for users seen before this was recorded.
+    followed_at = models.DateTimeField(null=True, blank=True)
+    # Labels the content team targets campaigns with, e.g. ["vip", "bangkok"].
+    tags = models.JSONField(default=list, blank=True)
+    # An IANA time zone ("Asia/Bangkok"); empty means the campaign's own time zone applies.
+    timezone = models.CharField(max_length=64, blank=True)
+    # Set by /stop (or the opt-out button): no campaign message reaches the user until /start.
+    opted_out_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-last_seen_at"]
+        indexes = [
+            models.Index(fields=["status", "followed_at"], name="line_user_status_followed"),
+            models.Index(fields=["status", "last_seen_at"], name="line_user_status_seen"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name or self.line_user_id
+
+    @property
+    def is_opted_out(self) -> bool:
+        return self.opted_out_at is not None
 
 
 class Conversation(models.Model):

@@ -111,3 +111,27 @@ def _lang(request: PostbackRequest) -> list[dict]:
 @register("help")
 def _help(request: PostbackRequest) -> list[dict]:
     return [{"type": "text", "text": text("help", request.user.language if request.user else "")}]
+
+
+@register("optout")
+def _optout(request: PostbackRequest) -> list[dict]:
+    from conversations.commands import command_run
+
+    return [
+        {
+            "type": "text",
+            "text": command_run(message="/stop", user=request.user, conversation=request.conversation).reply,
+        }
+    ]
+
+
+@register("optin")
+def _optin(request: PostbackRequest) -> list[dict]:
+    from conversations.commands import command_run
+
+    return [
+        {
+            "type": "text",
+            "text": command_run(message="/start", user=request.user, conversation=request.conversation).reply,
+        }
+    ]

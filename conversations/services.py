@@ -245,6 +245,30 @@ def line_user_set_status(*, user: LineUser, status: str) -> LineUser:
     return user
 
 
+def line_user_follow(*, user: LineUser, followed_at: datetime | None = None) -> LineUser:
+    """The user (re)followed the account: active again, ``followed_at`` set, and other apps told."""
+    from conversations.signals import line_user_followed
+
+    user.status = LineUser.Status.ACTIVE
+    user.followed_at = followed_at or timezone.now()
+    user.save(update_fields=["status", "followed_at"])
+    # send_robust: a receiver's failure (step messages, say) must not cost the user the greeting.
+    for receiver, result in line_user_followed.send_robust(sender=LineUser, user=user, followed_at=user.followed_at):
+        if isinstance(result, Exception):
+            log.error("line_user_followed_receiver_failed", receiver=getattr(receiver, "__qualname__", str(receiver)))
+    return user
+
+
+def line_user_set_opt_out(*, user: LineUser, opted_out: bool) -> LineUser:
+    """/stop keeps campaign messages from the user (from now on); /start lets them through again."""
+    if opted_out and user.opted_out_at is None:
+        user.opted_out_at = timezone.now()
+    elif not opted_out:
+        user.opted_out_at = None
+    LineUser.objects.filter(pk=user.pk).update(opted_out_at=user.opted_out_at)
+    return user
+
+
 def line_user_set_language(*, user: LineUser, language: str) -> LineUser:
     user.language = language[:16]
     user.save(update_fields=["language"])

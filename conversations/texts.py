@@ -81,13 +81,29 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "help": {
         "en": "Send me a question, a photo or a document (PDF, DOCX, TXT, CSV).\n"
-        "/reset – start a new conversation\n/lang <code> – choose my language (e.g. /lang ja)\n/help – this message",
+        "/reset – start a new conversation\n/lang <code> – choose my language (e.g. /lang ja)\n"
+        "/stop – no more news and offers\n/start – news and offers again\n/help – this message",
         "ja": "質問、写真、文書（PDF・DOCX・TXT・CSV）を送ってください。\n"
-        "/reset – 新しい会話を始める\n/lang <コード> – 言語を選ぶ（例: /lang en）\n/help – このメッセージ",
+        "/reset – 新しい会話を始める\n/lang <コード> – 言語を選ぶ（例: /lang en）\n"
+        "/stop – お知らせの配信を停止\n/start – お知らせの配信を再開\n/help – このメッセージ",
         "th": "ส่งคำถาม รูปภาพ หรือเอกสาร (PDF, DOCX, TXT, CSV) มาได้เลย\n"
-        "/reset – เริ่มบทสนทนาใหม่\n/lang <รหัส> – เลือกภาษา (เช่น /lang th)\n/help – ข้อความนี้",
+        "/reset – เริ่มบทสนทนาใหม่\n/lang <รหัส> – เลือกภาษา (เช่น /lang th)\n"
+        "/stop – หยุดรับข่าวสาร\n/start – รับข่าวสารอีกครั้ง\n/help – ข้อความนี้",
         "zh": "傳送問題、照片或文件（PDF、DOCX、TXT、CSV）給我。\n"
-        "/reset – 開始新對話\n/lang <代碼> – 選擇語言（例如 /lang zh-TW）\n/help – 顯示此訊息",
+        "/reset – 開始新對話\n/lang <代碼> – 選擇語言（例如 /lang zh-TW）\n"
+        "/stop – 停止接收消息\n/start – 重新接收消息\n/help – 顯示此訊息",
+    },
+    "opted_out": {
+        "en": "OK, you won't receive news and offers from us any more. Type /start to get them again.",
+        "ja": "承知しました。今後はお知らせやキャンペーンを配信しません。再開するには /start と送ってください。",
+        "th": "รับทราบ จะไม่ส่งข่าวสารและโปรโมชันให้คุณอีก พิมพ์ /start เพื่อรับอีกครั้ง",
+        "zh": "好的，之後不會再傳送最新消息和優惠給你。輸入 /start 即可重新接收。",
+    },
+    "opted_in": {
+        "en": "Welcome back! You'll receive our news and offers again. Type /stop to stop them.",
+        "ja": "おかえりなさい！お知らせやキャンペーンの配信を再開します。停止するには /stop と送ってください。",
+        "th": "ยินดีต้อนรับกลับ! คุณจะได้รับข่าวสารและโปรโมชันอีกครั้ง พิมพ์ /stop เพื่อหยุดรับ",
+        "zh": "歡迎回來！你將再次收到最新消息和優惠。輸入 /stop 即可停止接收。",
     },
     "reset_done": {
         "en": "Done! I've forgotten our conversation. Let's start fresh.",

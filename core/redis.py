@@ -66,6 +66,51 @@ else
 end
 return 1
 """
+# A token bucket shared by every process: ``rate`` tokens a second up to ``burst``. Redis's own clock
+# keeps hosts with skewed clocks fair. Returns the seconds to wait ("0" when a token was taken).
+_BUCKET_SCRIPT = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = (1 - tokens) / rate
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return tostring(wait)
+"""
+
+
+class _LocalBucket:
+    """The same bucket in this process alone, while Redis is out of reach."""
+
+    def __init__(self, clock=time.monotonic):
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def take(self, key: str, rate: float, burst: int) -> float:
+        with self._lock:
+            now = self._clock()
+            tokens, at = self._buckets.get(key, (float(burst), now))
+            tokens = min(burst, tokens + max(0.0, now - at) * rate)
+            wait = 0.0
+            if tokens >= 1:
+                tokens -= 1
+            else:
+                wait = (1 - tokens) / rate
+            self._buckets[key] = (tokens, now)
+            return wait
+
+
 # How long a deletion is remembered, so that an older value cannot come back after an outage.
 _TOMBSTONE_MS = 24 * 3600 * 1000
 
@@ -107,6 +152,8 @@ class RedisManager:
         self._write_back_lock = threading.Lock()
         self.client: redis.Redis | None = None
         self._merge = None
+        self._token_bucket = None
+        self._local_buckets = _LocalBucket()
         if url:
             pool = redis.ConnectionPool.from_url(
                 url,
@@ -117,6 +164,7 @@ class RedisManager:
             )
             self.client = redis.Redis(connection_pool=pool)
             self._merge = self.client.register_script(_MERGE_SCRIPT)
+            self._token_bucket = self.client.register_script(_BUCKET_SCRIPT)
 
     def key(self, name: str) -> str:
         """The full Redis key of one of our names (for tools that must reach Redis directly)."""
@@ -216,6 +264,29 @@ class RedisManager:
         if ok:
             return int(value)
         return self.fallback.incr(key, ttl)
+
+    def take_token(self, name: str, *, rate: float, burst: int) -> float:
+        """Takes one token from the bucket ``name`` shared by all processes; returns the seconds to wait
+        before trying again (0.0 when the token was taken). While Redis is out of reach each process
+        keeps its own bucket of the same size."""
+        key = self.key(name)
+        ok, value = self._call(
+            "take_token", self._token_bucket if self._token_bucket else None, keys=[key], args=[rate, burst]
+        )
+        if ok:
+            return float(value)
+        return self._local_buckets.take(key, rate, burst)
+
+    def acquire_token(self, name: str, *, rate: float, burst: int, timeout: float = 30.0, sleep=time.sleep) -> bool:
+        """Waits for a token of the bucket ``name``; False if none came within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            wait = self.take_token(name, rate=rate, burst=burst)
+            if wait <= 0:
+                return True
+            if time.monotonic() + wait > deadline:
+                return False
+            sleep(wait)
 
     # --- recovery -----------------------------------------------------------------------
     def _write_back(self) -> bool:

@@ -347,3 +347,6 @@ class RichTemplateVersionAdmin(FormPages, admin.ModelAdmin):
         else:
             self.message_user(request, f"Version {draft.number} is a new draft made from version {version.number}.")
         return HttpResponseRedirect(reverse("admin:richmessages_richtemplateversion_change", args=[draft.pk]))
+
+
+from richmessages.campaigns import admin as campaigns_admin  # noqa: E402, F401 - registers the campaign admin

@@ -1,6 +1,7 @@
 from rest_framework.routers import SimpleRouter
 
 from richmessages import api
+from richmessages.campaigns import api as campaigns_api
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -13,5 +14,6 @@ class OptionalSlashRouter(SimpleRouter):
 
 router = OptionalSlashRouter()
 router.register("rich-templates", api.RichTemplateViewSet, basename="rich-template")
+router.register("campaigns", campaigns_api.CampaignViewSet, basename="campaign")
 
 urlpatterns = router.urls

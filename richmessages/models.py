@@ -140,9 +140,34 @@ class RichMessage(models.Model):
 
 
 # Rich menus live in their own module; importing them here makes them this app's models.
-from richmessages.richmenu_models import (  # noqa: E402, F401
+# Campaign models live in their own package; imported here so that Django registers them with this app.
+from richmessages.campaigns.models import (  # noqa: E402
+    Campaign,
+    CampaignChunk,
+    CampaignRecipient,
+    CampaignSend,
+    CampaignVariant,
+    StepEnrolment,
+)
+from richmessages.richmenu_models import (  # noqa: E402
     RichMenu,
     RichMenuAlias,
     RichMenuDeployment,
     RichMenuUserLink,
 )
+
+__all__ = [
+    "Campaign",
+    "CampaignChunk",
+    "CampaignRecipient",
+    "CampaignSend",
+    "CampaignVariant",
+    "RichMenu",
+    "RichMenuAlias",
+    "RichMenuDeployment",
+    "RichMenuUserLink",
+    "RichMessage",
+    "RichTemplate",
+    "RichTemplateVersion",
+    "StepEnrolment",
+]

@@ -18,13 +18,20 @@ from typing import Any, BinaryIO, TypeVar
 
 import urllib3
 from django.conf import settings
+from linebot.v3.audience import ApiClient as AudienceApiClient
+from linebot.v3.audience import ApiException as AudienceApiException
+from linebot.v3.audience import Configuration as AudienceConfiguration
+from linebot.v3.audience import CreateAudienceGroupRequest, ManageAudience
 from linebot.v3.messaging import (
     ApiClient,
     ApiException,
+    BroadcastRequest,
     Configuration,
     CreateRichMenuAliasRequest,
     MessagingApi,
     MessagingApiBlob,
+    MulticastRequest,
+    NarrowcastRequest,
     PushMessageRequest,
     ReplyMessageRequest,
     RichMenuBulkLinkRequest,
@@ -58,6 +65,18 @@ class ContentTooLargeError(LineApiError):
     default_message = "The message content is larger than the bot accepts."
 
 
+class MonthlyLimitError(LineApiError):
+    """LINE refuses to send more this month: retrying cannot help until the quota grows or the month ends."""
+
+    code = "line_monthly_limit"
+    default_message = "LINE refused the message: the channel has reached its monthly message limit."
+
+
+# LINE's own wording in the 429 body that tells the monthly limit apart from a rate limit.
+MONTHLY_LIMIT_TEXT = "you have reached your monthly limit"
+MULTICAST_MAX_RECIPIENTS = 500
+
+
 @dataclass(frozen=True)
 class SendResult:
     request_id: str
@@ -84,6 +103,34 @@ class Profile:
     language: str
 
 
+@dataclass(frozen=True)
+class NarrowcastProgress:
+    phase: str  # waiting, sending, succeeded or failed
+    success_count: int | None = None
+    failure_count: int | None = None
+    target_count: int | None = None
+    failed_description: str = ""
+    error_code: int | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.phase in ("succeeded", "failed")
+
+
+@dataclass(frozen=True)
+class Quota:
+    # None when the channel has no monthly target limit (LINE's type "none").
+    limit: int | None
+
+
+@dataclass(frozen=True)
+class AudienceGroup:
+    audience_group_id: int
+    description: str
+    status: str
+    audience_count: int
+
+
 def signature_is_valid(body: bytes, signature: str | None) -> bool:
     """``X-Line-Signature`` is the base64 HMAC-SHA256 of the raw body under the channel secret."""
     secret = settings.LINE_CHANNEL_SECRET
@@ -102,13 +149,17 @@ class LineClient:
         self._access_token = access_token
         self._api_client = ApiClient(self._configuration(api_base_url, access_token))
         self._data_client = ApiClient(self._configuration(data_api_base_url, access_token))
+        audience_configuration = AudienceConfiguration(host=api_base_url.rstrip("/"), access_token=access_token)
+        audience_configuration.retries = 0
+        self._audience_client = AudienceApiClient(audience_configuration)
         self.api = MessagingApi(self._api_client)
         self.blob = MessagingApiBlob(self._data_client)
+        self.audience = ManageAudience(self._audience_client)
         # The insight SDK is imported on first use only: most processes never need it, all of them start faster.
         self._insight_lock = threading.Lock()
         self._insight_client = None
         self._insight = None
-        self._api_errors: tuple[type[Exception], ...] = (ApiException,)
+        self._api_errors: tuple[type[Exception], ...] = (ApiException, AudienceApiException)
 
     @staticmethod
     def _configuration(host: str, access_token: str) -> Configuration:
@@ -120,6 +171,7 @@ class LineClient:
     def close(self) -> None:
         self._api_client.close()
         self._data_client.close()
+        self._audience_client.close()
         if self._insight_client is not None:
             self._insight_client.close()
 
@@ -131,15 +183,46 @@ class LineClient:
 
     def push(self, to: str, messages: list[dict], *, retry_key: uuid.UUID) -> SendResult:
         request = PushMessageRequest.from_dict({"to": to, "messages": messages})
+        return self._send_once("push", self.api.push_message_with_http_info, request, retry_key)
+
+    def multicast(self, to: list[str], messages: list[dict], *, retry_key: uuid.UUID) -> SendResult:
+        """Sends to at most 500 users at once; the retry key makes a repeat of an accepted call a no-op."""
+        if not 1 <= len(to) <= MULTICAST_MAX_RECIPIENTS:
+            raise ValueError(f"a multicast goes to 1 to {MULTICAST_MAX_RECIPIENTS} users, not {len(to)}")
+        request = MulticastRequest.from_dict({"to": list(to), "messages": messages})
+        return self._send_once("multicast", self.api.multicast_with_http_info, request, retry_key)
+
+    def broadcast(self, messages: list[dict], *, retry_key: uuid.UUID) -> SendResult:
+        request = BroadcastRequest.from_dict({"messages": messages})
+        return self._send_once("broadcast", self.api.broadcast_with_http_info, request, retry_key)
+
+    def narrowcast(
+        self,
+        messages: list[dict],
+        *,
+        retry_key: uuid.UUID,
+        recipient: dict | None = None,
+        demographic: dict | None = None,
+        limit: int | None = None,
+    ) -> SendResult:
+        """Accepted asynchronously: follow it with :meth:`narrowcast_progress` and the returned request id."""
+        body: dict = {"messages": messages}
+        if recipient:
+            body["recipient"] = recipient
+        if demographic:
+            body["filter"] = {"demographic": demographic}
+        if limit:
+            body["limit"] = {"max": limit}
+        request = NarrowcastRequest.from_dict(body)
+        return self._send_once("narrowcast", self.api.narrowcast_with_http_info, request, retry_key)
+
+    def _send_once(self, endpoint: str, method, request, retry_key: uuid.UUID) -> SendResult:
         try:
-            response = self._call(
-                "push", self.api.push_message_with_http_info, request, x_line_retry_key=str(retry_key)
-            )
+            response = self._call(endpoint, method, request, x_line_retry_key=str(retry_key))
         except LineApiError as exc:
-            if exc.status == 409:
+            if exc.status == 409 and (exc.details or {}).get("accepted_request_id"):
                 # The same retry key was accepted before: the message went out once, as intended.
-                accepted = (exc.details or {}).get("accepted_request_id", "")
-                return SendResult(request_id=accepted, duplicate=True)
+                return SendResult(request_id=exc.details["accepted_request_id"], duplicate=True)
             raise
         return SendResult(request_id=_request_id(response.headers))
 
@@ -148,6 +231,48 @@ class LineClient:
         self._call("loading", self.api.show_loading_animation_with_http_info, request)
 
     # --- reading ----------------------------------------------------------------------------
+    def narrowcast_progress(self, request_id: str) -> NarrowcastProgress:
+        data = self._call("narrowcast_progress", self.api.get_narrowcast_progress_with_http_info, request_id).data
+        return NarrowcastProgress(
+            phase=_text(data.phase),
+            success_count=data.success_count,
+            failure_count=data.failure_count,
+            target_count=data.target_count,
+            failed_description=data.failed_description or "",
+            error_code=data.error_code,
+        )
+
+    def get_message_quota(self) -> Quota:
+        data = self._call("quota", self.api.get_message_quota_with_http_info).data
+        return Quota(limit=int(data.value) if _text(data.type) == "limited" and data.value is not None else None)
+
+    def get_message_quota_consumption(self) -> int:
+        """Messages sent this month that count against the quota."""
+        return int(
+            self._call("quota_consumption", self.api.get_message_quota_consumption_with_http_info).data.total_usage
+        )
+
+    def audience_group(self, audience_group_id: int) -> AudienceGroup:
+        data = self._call("audience_group", self.audience.get_audience_data_with_http_info, audience_group_id).data
+        group = data.audience_group
+        return AudienceGroup(
+            audience_group_id=int(group.audience_group_id),
+            description=group.description or "",
+            status=_text(group.status),
+            audience_count=int(group.audience_count or 0),
+        )
+
+    def create_audience_group(self, description: str, user_ids: list[str]) -> int:
+        """An audience of up to 10,000 user ids (LINE's limit per request); returns its id."""
+        request = CreateAudienceGroupRequest.from_dict(
+            {"description": description, "audiences": [{"id": user_id} for user_id in user_ids]}
+        )
+        return int(
+            self._call(
+                "audience_create", self.audience.create_audience_group_with_http_info, request
+            ).data.audience_group_id
+        )
+
     def get_profile(self, user_id: str) -> Profile:
         profile = self._call("profile", self.api.get_profile_with_http_info, user_id).data
         return Profile(
@@ -301,7 +426,7 @@ class LineClient:
                 )
                 configuration.retries = 0
                 self._insight_client = InsightApiClient(configuration)
-                self._api_errors = (ApiException, InsightApiException)
+                self._api_errors = (*self._api_errors, InsightApiException)
                 self._insight = Insight(self._insight_client)
             return self._insight
 
@@ -337,6 +462,13 @@ def _line_date(day: date) -> str:
     return day.strftime("%Y%m%d")
 
 
+def _text(value) -> str:
+    """The plain value of an SDK enum member (or of a plain string)."""
+    if value is None:
+        return ""
+    return str(getattr(value, "value", value))
+
+
 def _request_id(headers) -> str:
     if not headers:
         return ""
@@ -353,6 +485,8 @@ def _api_error(endpoint: str, exc) -> LineApiError:
         details["accepted_request_id"] = accepted
     if status == 400 and endpoint == "reply" and "invalid reply token" in body.lower():
         return InvalidReplyTokenError(status=status, details=details)
+    if status == 429 and MONTHLY_LIMIT_TEXT in body.lower():
+        return MonthlyLimitError(status=status, retryable=False, details=details)
     retryable = status == 429 or status >= 500
     return LineApiError(f"LINE {endpoint} answered HTTP {status}.", status=status, retryable=retryable, details=details)
 

@@ -252,6 +252,15 @@ INSIGHT_UNREADY_RETRY_SECONDS: int = env.int("INSIGHT_UNREADY_RETRY_SECONDS", de
 INSIGHT_BACKFILL_DAYS: int = env.int("INSIGHT_BACKFILL_DAYS", default=7)
 # One sync run stops after this long and resumes at the next (well inside the task time limits).
 INSIGHT_SYNC_MAX_SECONDS: float = env.float("INSIGHT_SYNC_MAX_SECONDS", default=60.0)
+
+# --- Campaigns ----------------------------------------------------------------------------
+# Multicast calls a second, shared by every worker through a token bucket in Redis; LINE allows 200 a
+# second per channel, and the headroom is for multicasts sent by anything else on the channel.
+CAMPAIGN_MULTICAST_PER_SECOND: float = env.float("CAMPAIGN_MULTICAST_PER_SECOND", default=180.0)
+# A dedicated queue lets campaign deliveries get their own workers; empty means Celery's default queue.
+CAMPAIGN_TASK_QUEUE: str = env.str("CAMPAIGN_TASK_QUEUE", default="")
+
+# One entry per kind of work, for all campaigns together: never an entry per campaign.
 CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-webhook-events": {
         "task": "conversations.tasks.requeue_stalled_webhook_events",
@@ -262,6 +271,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.insight_tasks.sync_line_insight",
         "schedule": 600.0,
     },
+    "campaigns-claim-due-sends": {"task": "richmessages.campaigns.claim_due_sends", "schedule": 60.0},
+    "campaigns-release-held-recipients": {"task": "richmessages.campaigns.release_held_recipients", "schedule": 60.0},
+    "campaigns-dispatch-step-messages": {"task": "richmessages.campaigns.dispatch_step_messages", "schedule": 60.0},
+    "campaigns-requeue-stalled-work": {"task": "richmessages.campaigns.requeue_stalled_work", "schedule": 60.0},
 }
 
 # --- Rich messages ----------------------------------------------------------------------

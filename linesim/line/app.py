@@ -270,13 +270,13 @@ def check_message_rules(body: Any) -> Violation | None:
 
 def create_app(config: LineDoubleConfig | None = None) -> web.Application:
     """The aiohttp application of one double; ``app[DOUBLE]`` is its LineDouble."""
-    from linesim.line import control, insight, insight_control, messaging, richmenus
+    from linesim.line import audiences, control, insight, insight_control, messaging, richmenus
 
     config = config or LineDoubleConfig()
     double = LineDouble(config)
     app = web.Application(client_max_size=20 * 1024**2)
     app[DOUBLE] = double
-    routes = [*messaging.ROUTES, *richmenus.ROUTES, *insight.ROUTES]
+    routes = [*messaging.ROUTES, *richmenus.ROUTES, *insight.ROUTES, *audiences.ROUTES]
     # Literal paths before templated ones, so /v2/bot/richmenu/list never matches /v2/bot/richmenu/{richMenuId}.
     routes.sort(key=lambda route: route[1].count("{"))
     for method, path, handler in routes:

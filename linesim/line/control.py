@@ -11,7 +11,7 @@ from aiohttp import web
 
 from linesim.line.app import LineDouble, json_response
 from linesim.line.faults import FaultConfigError
-from linesim.line.insight import DEMOGRAPHIC_VALUES
+from linesim.line.insight import DEMOGRAPHIC_FIELDS, demographics_problem
 from linesim.line.state import Content, new_group_id, new_room_id, new_user_id
 from linesim.line.webhook import EventError
 
@@ -168,22 +168,53 @@ def add_routes(app: web.Application, double: LineDouble) -> None:
     @routes.post("/_control/users")
     async def add_user(request: web.Request) -> web.Response:
         data = await read_json(request)
-        for name, allowed in DEMOGRAPHIC_VALUES.items():
-            if data.get(name) is not None and data[name] not in allowed:
-                return _bad(f"{name} must be one of {list(allowed)}")
+        # One place for what demographic filters and insight count: the user's ``demographics``
+        # (gender, age in years, area, appType), given whole or as top-level fields.
+        demographics = data.get("demographics") or {}
+        if not isinstance(demographics, dict):
+            return _bad("demographics must be an object")
+        demographics = {
+            **demographics,
+            **{name: data[name] for name in DEMOGRAPHIC_FIELDS if data.get(name) is not None},
+        }
+        problem = demographics_problem(demographics)
+        if problem:
+            return _bad(problem)
         user = double.state.ensure_user(
             data.get("userId") or new_user_id(),
             data.get("displayName"),
             pictureUrl=data.get("pictureUrl"),
             language=data.get("language"),
             statusMessage=data.get("statusMessage"),
-            # What the demographics endpoint counts; never part of the profile.
-            gender=data.get("gender"),
-            age=data.get("age"),
-            area=data.get("area"),
-            appType=data.get("appType"),
+            demographics=demographics or None,
         )
+        if data.get("follower"):
+            _follow(user["userId"])
         return json_response(200, user)
+
+    def _follow(user_id: str) -> None:
+        state = double.state
+        state.followers.add(user_id)
+        state.ever_followed.add(user_id)
+        state.blocked.discard(user_id)
+
+    @routes.post("/_control/followers")
+    async def add_followers(request: web.Request) -> web.Response:
+        """Makes many users followers at once, without webhooks (for large audiences)."""
+        data = await read_json(request)
+        user_ids = data.get("userIds")
+        if not isinstance(user_ids, list) or not all(isinstance(user_id, str) for user_id in user_ids):
+            return _bad("userIds must be a list of user ids")
+        demographics = data.get("demographics")
+        if demographics is not None and not isinstance(demographics, dict):
+            return _bad("demographics must be an object")
+        problem = demographics_problem(demographics or {})
+        if problem:
+            return _bad(problem)
+        for user_id in user_ids:
+            double.state.ensure_user(user_id, demographics=demographics)
+            _follow(user_id)
+        return json_response(200, {"followers": len(double.state.followers)})
 
     @routes.get("/_control/groups")
     async def groups(request: web.Request) -> web.Response:

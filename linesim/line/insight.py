@@ -64,6 +64,33 @@ DEMOGRAPHIC_VALUES = {
     ),
     "appType": ("ios", "android", "others"),
 }
+DEMOGRAPHIC_FIELDS = ("gender", "age", "area", "appType")
+
+
+def demographics_problem(demographics: dict) -> str | None:
+    """What is wrong with a user's demographics (gender, age in years, area, appType), or None."""
+    for name in ("gender", "appType"):
+        value = demographics.get(name)
+        if value is not None and value not in DEMOGRAPHIC_VALUES[name]:
+            return f"{name} must be one of {list(DEMOGRAPHIC_VALUES[name])}"
+    age = demographics.get("age")
+    if age is not None and (isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 150):
+        return "age must be a whole number of years"
+    return None
+
+
+def age_bucket(age: int | None) -> str:
+    """LINE's age group of an age in years, as the demographics endpoint reports it."""
+    if age is None:
+        return "unknown"
+    if age < 15:
+        return "from0to14"
+    if age >= 70:
+        return "from70"
+    low = 15 if age < 20 else age - age % 5
+    return f"from{low}to{low + 4}"
+
+
 _SUBSCRIPTION_PERIODS = (
     (7, "within7days"),
     (30, "within30days"),
@@ -245,7 +272,7 @@ async def demographics(double: LineDouble, call: Call) -> web.Response:
     friends = sorted(state.followers)
     if len(friends) < PRIVACY_THRESHOLD:
         return json_response(200, {"available": False})
-    users = [state.ensure_user(user_id) for user_id in friends]
+    users = [state.ensure_user(user_id).get("demographics") or {} for user_id in friends]
     first = state.first_followed()
     now = double.clock.now()
     periods = [_subscription_period((now - first.get(user_id, now)) / DAY_SECONDS) for user_id in friends]
@@ -254,7 +281,7 @@ async def demographics(double: LineDouble, call: Call) -> web.Response:
         {
             "available": True,
             "genders": _tiles([user.get("gender") or "unknown" for user in users], "gender"),
-            "ages": _tiles([user.get("age") or "unknown" for user in users], "age"),
+            "ages": _tiles([age_bucket(user.get("age")) for user in users], "age"),
             "areas": _tiles([user.get("area") or "unknown" for user in users], "area"),
             "appTypes": _tiles([user.get("appType") or "others" for user in users], "appType"),
             "subscriptionPeriods": _tiles(periods, "subscriptionPeriod"),

@@ -100,6 +100,8 @@ class State:
     user_menus: dict[str, str] = field(default_factory=dict)
     default_menu: str | None = None
     narrowcasts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    audience_groups: dict[int, dict[str, Any]] = field(default_factory=dict)
+    audience_seq: int = 1_000_000_000_000
     usage: int = 0
     deliveries_by_day: dict[str, dict[str, int]] = field(default_factory=dict)
     # (time, userId, "follow" | "block"): what the follower counts of a past day are computed from.

@@ -95,6 +95,13 @@ class ControlClient:
     def add_user(self, user_id: str | None = None, display_name: str | None = None, **profile: Any) -> dict[str, Any]:
         return self.request("POST", "users", {"userId": user_id, "displayName": display_name, **profile})
 
+    def add_followers(self, user_ids: list[str], *, demographics: dict[str, Any] | None = None) -> int:
+        """Makes the users followers without sending follow webhooks; returns the follower count."""
+        payload: dict[str, Any] = {"userIds": list(user_ids)}
+        if demographics is not None:
+            payload["demographics"] = demographics
+        return self.request("POST", "followers", payload)["followers"]
+
     def add_group(self, group_id: str | None = None, group_name: str | None = None, members: list[str] | None = None):
         return self.request("POST", "groups", {"groupId": group_id, "groupName": group_name, "members": members or []})
 

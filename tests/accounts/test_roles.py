@@ -44,7 +44,7 @@ def test_it_gives_a_content_editor_rich_messages_and_no_staff_or_configuration_p
     rich = {
         f"richmessages.{p.codename}"
         for p in Permission.objects.filter(content_type__app_label="richmessages")
-        if p.codename != "approve_richtemplate"
+        if p.codename not in ("approve_richtemplate", "approve_campaign")
     }
     staff_and_configuration = {
         f"{p.content_type.app_label}.{p.codename}"

@@ -306,9 +306,11 @@ def test_it_narrowcasts_and_reports_progress(line, api):
 
     response = api.narrowcast_with_http_info(NarrowcastRequest(messages=[TextMessage(text="offer")]))
     request_id = response.headers["X-Line-Request-Id"]
+    first = api.get_narrowcast_progress(request_id)
     progress = api.get_narrowcast_progress(request_id)
 
     assert response.status_code == 202
+    assert first.phase == "waiting"
     assert progress.phase == "succeeded"
     assert progress.success_count == 1
 
