@@ -91,6 +91,8 @@ class AuditEvent(models.Model):
         RICH_TEMPLATE_ARCHIVED = "rich_template_archived", "Rich template archived"
         RICH_MENU_SYNCED = "rich_menu_synced", "Rich menu synced to LINE"
         RICH_MENU_USERS_LINKED = "rich_menu_users_linked", "Rich menu linked to users"
+        RICH_MESSAGE_BUILT = "rich_message_built", "Rich message built"
+        RICH_MESSAGE_TEST_SENT = "rich_message_test_sent", "Rich message sent as a test"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     actor = models.ForeignKey(

@@ -21,6 +21,7 @@ from core.errors import AppError, ValidationError
 from core.readonly_admin import ReadOnlyInline
 from richmessages import hosting, selectors, services
 from richmessages.forms import TemplateUploadForm, VersionForm
+from richmessages.message_admin import version_preview_urls
 from richmessages.models import RichTemplate, RichTemplateVersion
 
 
@@ -262,6 +263,7 @@ class RichTemplateVersionAdmin(FormPages, admin.ModelAdmin):
                 self.admin_site.admin_view(self.new_draft_view),
                 name=f"{prefix}_new_draft",
             ),
+            *version_preview_urls(self),
             *super().get_urls(),
         ]
 

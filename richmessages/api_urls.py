@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from richmessages import api
+from richmessages import api, message_api
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -13,5 +13,6 @@ class OptionalSlashRouter(SimpleRouter):
 
 router = OptionalSlashRouter()
 router.register("rich-templates", api.RichTemplateViewSet, basename="rich-template")
+router.register("rich-messages", message_api.RichMessageViewSet, basename="rich-message")
 
 urlpatterns = router.urls

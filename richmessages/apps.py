@@ -6,9 +6,10 @@ class RichMessagesConfig(AppConfig):
     verbose_name = "Rich messages"
 
     def ready(self):
-        # Checks, runtime settings, and the rich-menu tap handler, tasks and admin in their own modules.
+        # Checks, runtime settings, the tap handlers of rich menus and rich messages, tasks and admin.
         from richmessages import (  # noqa: F401
             checks,
+            message_postbacks,
             richmenu_admin,
             richmenu_postbacks,
             richmenu_tasks,
