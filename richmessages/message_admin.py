@@ -7,6 +7,8 @@ composed with sample copy and drawn in the browser by the LINE simulator's Flex 
 
 from __future__ import annotations
 
+import copy
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -21,7 +23,7 @@ from django.views.decorators.http import require_POST
 from conversations.models import LineUser
 from core.errors import AppError, ValidationError
 from richmessages import copywriting, flex, hosting, message_services
-from richmessages.forms import VersionForm
+from richmessages.forms import FormPages, VersionForm
 from richmessages.models import RichMessage, RichTemplate
 
 _LANGUAGE_CHOICES = list(copywriting.LANGUAGES.items())
@@ -40,6 +42,22 @@ class BuildForm(forms.Form):
     theme = forms.CharField(required=False, max_length=200, help_text="What the AI writes about.")
     tone = forms.CharField(required=False, max_length=100, help_text="e.g. caring, playful, calm")
     audience = forms.CharField(required=False, max_length=200, help_text="Who reads it.")
+
+    @classmethod
+    def fieldsets(cls):
+        return [
+            (None, {"fields": ["template", "language"]}),
+            (
+                "Copy",
+                {
+                    "fields": ["title", "body"],
+                    "description": "Counted as readers see characters, within the template's limits. Leave both "
+                    "empty for the AI to write them from the brief below; when it cannot, the template's curated "
+                    "copy or a safe default is used.",
+                },
+            ),
+            ("Brief for the AI", {"fields": ["theme", "tone", "audience"]}),
+        ]
 
     def brief(self) -> dict:
         return {key: self.cleaned_data[key] for key in ("theme", "tone", "audience") if self.cleaned_data[key]}
@@ -67,8 +85,18 @@ class TestSendForm(forms.Form):
         return value
 
 
+def preview_of(message: RichMessage) -> dict:
+    """The message as LINE gets it, but with the hero image from this host: the console's CSP allows images from
+    itself only, and PUBLIC_BASE_URL may name another host for the same files."""
+    shown = copy.deepcopy(message.flex)
+    hero = shown.get("contents", {}).get("hero")
+    if isinstance(hero, dict) and hero.get("url") == hosting.public_url(message.image.name):
+        hero["url"] = hosting.path(message.image.name)
+    return shown
+
+
 @admin.register(RichMessage)
-class RichMessageAdmin(admin.ModelAdmin):
+class RichMessageAdmin(FormPages, admin.ModelAdmin):
     list_display = ["thumbnail", "title", "language", "copy_source", "template_version", "likes", "saves", "created_at"]
     list_display_links = ["thumbnail", "title"]
     list_filter = ["language", "copy_source"]
@@ -135,6 +163,9 @@ class RichMessageAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra = {**(extra_context or {}), "can_send_test": request.user.has_perm(message_services.SEND_TEST_PERMISSION)}
+        message = self.get_object(request, unquote(object_id))
+        if message is not None:
+            extra["preview_flex"] = preview_of(message)
         return super().change_view(request, object_id, form_url, extra_context=extra)
 
     def _message_or_404(self, request, object_id) -> RichMessage:
@@ -172,13 +203,7 @@ class RichMessageAdmin(admin.ModelAdmin):
                 source = message.get_copy_source_display().lower()
                 self.message_user(request, f"Built “{message.title}” (copy: {source}).")
                 return self._back(message)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Build a rich message",
-            "opts": self.opts,
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/richmessages/richmessage/build.html", context)
+        return self.render_form(request, form, title="Build a rich message")
 
     # --- LINE ---------------------------------------------------------------------------------------------------
     def validate_view(self, request, object_id):

@@ -38,6 +38,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# Django's live test server would answer MEDIA_URL itself, straight from MEDIA_ROOT and without the app's
+# headers; /media/ is answered by richmessages.hosting in every deployment, and tests must reach that view.
+MEDIA_URL = "/unserved-test-media/"
 # Counters in the shared Redis would make unrelated tests hit 429; tests of the limits turn them on.
 RATELIMIT_ENABLE = False
 ENV_PROBLEMS = env.problems

@@ -20,8 +20,13 @@ BODY_AREA = {"x": 60, "y": 480, "width": 1080, "height": 240, "font_min": 20, "f
 
 
 def background_bytes(size=(1200, 800)) -> bytes:
-    """A JPEG with a gradient, so that composed images of different copy differ visibly."""
-    image = Image.linear_gradient("L").resize(size).convert("RGB")
+    """A JPEG of a blue-to-plum gradient (white text reads on it); composed images of different copy differ."""
+    ramp = Image.linear_gradient("L").resize(size)
+    top, bottom = (20, 70, 140), (120, 40, 120)
+    channels = [
+        ramp.point([round(a + (b - a) * value / 255) for value in range(256)]) for a, b in zip(top, bottom, strict=True)
+    ]
+    image = Image.merge("RGB", channels)
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=90)
     return buffer.getvalue()
