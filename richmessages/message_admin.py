@@ -39,9 +39,10 @@ class BuildForm(forms.Form):
     body = forms.CharField(
         required=False, strip=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="Leave empty for the AI."
     )
-    theme = forms.CharField(required=False, max_length=200, help_text="What the AI writes about.")
-    tone = forms.CharField(required=False, max_length=100, help_text="e.g. caring, playful, calm")
-    audience = forms.CharField(required=False, max_length=200, help_text="Who reads it.")
+    # The brief's limits count characters as readers see them (the service checks); these only bound the input.
+    theme = forms.CharField(required=False, max_length=800, help_text="What the AI writes about.")
+    tone = forms.CharField(required=False, max_length=400, help_text="e.g. caring, playful, calm")
+    audience = forms.CharField(required=False, max_length=800, help_text="Who reads it.")
 
     @classmethod
     def fieldsets(cls):

@@ -67,7 +67,7 @@ def test_it_builds_a_message_with_ai_copy_in_thai(template, editor, llm):
     assert (body["code"], body["template"], body["template_version"]) == (message.code, template.pk, 1)
 
 
-def test_it_reads_a_message(built, analyst, operator):
+def test_it_reads_a_message(built, operator):
     body = client_for(operator).get(f"{URL}{built.pk}").json()
 
     assert (body["id"], body["title"], body["flex"]) == (built.pk, "Hello", built.flex)
