@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularSwaggerSplitView
-from rest_framework import exceptions, mixins, pagination, serializers, status, viewsets
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +19,7 @@ from accounts import api_keys, roles
 from accounts.models import ApiKey, AuditEvent
 from accounts.permissions import IsAdministrator, IsAuthenticated, IsOwnerOrAdministrator, api_key_of
 from core.errors import ValidationError
+from core.pagination import LimitOffsetPagination
 
 
 class MeOutput(serializers.Serializer):
@@ -67,11 +72,21 @@ class AuditEventOutput(serializers.ModelSerializer):
         ]
 
 
-class AuditEventPagination(pagination.LimitOffsetPagination):
+class AuditEventPagination(LimitOffsetPagination):
     default_limit = 100
     max_limit = 1000
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("action", str, enum=AuditEvent.Action.values, description="Only events of this action."),
+            OpenApiParameter("actor", str, description="Only events by this username."),
+            OpenApiParameter("since", OpenApiTypes.DATETIME, description="Only events at or after this moment."),
+            OpenApiParameter("until", OpenApiTypes.DATETIME, description="Only events before this moment."),
+        ]
+    )
+)
 class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     """The audit log, newest first; filter with ``action``, ``actor`` (username), ``since`` and ``until``."""
 
@@ -83,19 +98,39 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         qs = AuditEvent.objects.all()
         params = self.request.query_params
-        if action_name := params.get("action"):
+        # A filter that is given is applied, even empty: "?action=" is an unknown action, not "any action".
+        if (action_name := _single(params, "action")) is not None:
             if action_name not in AuditEvent.Action.values:
                 raise ValidationError("unknown action", details={"action": [f"unknown action {action_name!r}"]})
             qs = qs.filter(action=action_name)
-        if actor := params.get("actor"):
+        if (actor := _single(params, "actor")) is not None:
             qs = qs.filter(actor_username=actor)
         for name, lookup in (("since", "created_at__gte"), ("until", "created_at__lt")):
-            if raw := params.get(name):
-                moment = parse_datetime(raw)
-                if moment is None:
-                    raise ValidationError("bad date", details={name: ["expected an ISO 8601 date-time"]})
-                qs = qs.filter(**{lookup: moment})
+            if (raw := _single(params, name)) is not None:
+                qs = qs.filter(**{lookup: _moment(name, raw)})
         return qs
+
+
+def _single(params, name: str) -> str | None:
+    values = params.getlist(name)
+    if len(values) > 1:
+        raise ValidationError(f"{name} is given more than once", details={name: ["Give it once."]})
+    return values[0] if values else None
+
+
+def _moment(name: str, raw: str) -> datetime:
+    try:
+        moment = parse_datetime(raw)
+        if moment is not None:
+            if timezone.is_naive(moment):
+                moment = timezone.make_aware(moment)
+            # PostgreSQL takes UTC offsets up to ±15:59 only; any ISO 8601 offset is fine once in UTC.
+            moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # e.g. a 31st of February, or a moment before year 1 in UTC
+        moment = None
+    if moment is None:
+        raise ValidationError("bad date", details={name: ["expected an ISO 8601 date-time"]})
+    return moment
 
 
 class ApiKeyOutput(serializers.ModelSerializer):

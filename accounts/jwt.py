@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -18,6 +19,13 @@ from accounts.models import AuditEvent
 
 class OTPTokenObtainPairSerializer(TokenObtainPairSerializer):
     otp = serializers.CharField(required=False, allow_blank=True, max_length=6, write_only=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # No account has a longer username; a longer one is refused here rather than by the database, where the
+        # failed sign-in is recorded (django-axes keeps at most 255 characters of it).
+        longest = get_user_model()._meta.get_field(self.username_field).max_length
+        self.fields[self.username_field] = serializers.CharField(write_only=True, max_length=longest)
 
     def validate(self, attrs):
         request = self.context.get("request")

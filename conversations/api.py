@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -42,7 +42,15 @@ class TestMessageView(APIView):
     permission_classes = [IsAuthenticated, CanSendTestMessages]
     required_scope = "messages:send"
 
-    @extend_schema(request=TestMessageInput, responses={201: TestMessageOutput})
+    @extend_schema(
+        request=TestMessageInput,
+        responses={
+            201: TestMessageOutput,
+            404: OpenApiResponse(description="There is no LINE user with this id."),
+            409: OpenApiResponse(description="The LINE user has unfollowed the bot (`line_user_inactive`)."),
+            502: OpenApiResponse(description="LINE refused the push or could not be reached (`line_api_error`)."),
+        },
+    )
     def post(self, request):
         data = TestMessageInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -7,8 +7,9 @@ Validation errors add ``details`` with the per-field messages.
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.dispatch import Signal
-from django.http import Http404
-from rest_framework import exceptions, serializers, status
+from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from core import correlation
@@ -30,19 +31,6 @@ def error_body(*, code: str, message: str, details=None) -> dict:
     if details:
         error["details"] = details
     return {"error": error}
-
-
-class ErrorDetailOutput(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    correlation_id = serializers.CharField(allow_null=True)
-    details = serializers.JSONField(required=False, help_text="Messages per field, for validation errors.")
-
-
-class ErrorOutput(serializers.Serializer):
-    """The error shape, for OpenAPI descriptions of error responses."""
-
-    error = ErrorDetailOutput()
 
 
 def exception_handler(exc, context):
@@ -78,3 +66,9 @@ def exception_handler(exc, context):
         # The audit log (accounts) records every refused request.
         api_request_denied.send(sender=exception_handler, context=context, status_code=status_code, code=code_of(body))
     return Response(body, status=status_code, headers=headers)
+
+
+@csrf_exempt
+def not_found(request, *args, **kwargs):
+    """Any path under /api/ that no endpoint serves: a 404 in the API's error shape, not the site's HTML page."""
+    return JsonResponse(error_body(code="not_found", message="There is no such API endpoint."), status=404)

@@ -1,7 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from core import landing
+from core.api import not_found
 from monitoring import health, metrics
 
 urlpatterns = [
@@ -14,4 +15,5 @@ urlpatterns = [
     path("", include("conversations.urls")),
     path("", include("richmessages.urls")),
     path("api/v1/", include("linebot_project.api_urls")),
+    re_path(r"^api/", not_found),
 ]

@@ -16,13 +16,13 @@ from drf_spectacular.utils import (
     extend_schema_field,
     extend_schema_view,
 )
-from rest_framework import mixins, pagination, permissions, serializers, status, viewsets
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.permissions import IsAuthenticated, ModelPermissions
-from core.api import ErrorOutput
+from core.pagination import LimitOffsetPagination
 from richmessages import backgrounds, hosting, selectors, services
 from richmessages.metadata import BUTTONS, FIELDS, UPSTREAM_FIELDS
 from richmessages.models import RichTemplate, RichTemplateVersion
@@ -48,7 +48,8 @@ def _errors(*codes: int) -> dict[int, OpenApiResponse]:
         409: "The template or version is not in a state that allows this.",
         415: "The request body is not of a supported media type.",
     }
-    return {code: OpenApiResponse(ErrorOutput, description=descriptions[code]) for code in codes}
+    # core.api_schema gives each one the API's error shape.
+    return {code: OpenApiResponse(description=descriptions[code]) for code in codes}
 
 
 @extend_schema_field(OpenApiTypes.BINARY)
@@ -141,7 +142,7 @@ def template_data(template: RichTemplate) -> dict:
     }
 
 
-class RichTemplatePagination(pagination.LimitOffsetPagination):
+class RichTemplatePagination(LimitOffsetPagination):
     default_limit = 50
     max_limit = 200
 

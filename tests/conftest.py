@@ -5,6 +5,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from core.config import runtime
 from core.redis import reset_redis
 
+# The LINE and LLM doubles as fixtures (line, llm), for every test directory.
+pytest_plugins = ["tests.doubles"]
+
 
 @pytest.fixture(autouse=True)
 def _fresh_redis_manager():

@@ -1,7 +1,8 @@
 """The LINE double's aiohttp application and the checks every Messaging API request goes through.
 
 Order of the checks, as LINE answers them: route → Bearer token (401) → injected faults → rate limit (429)
-→ X-Line-Retry-Key (400/409) → JSON body and OpenAPI spec (400) → the endpoint's own rules.
+→ X-Line-Retry-Key (400/409) → JSON body and OpenAPI spec (400) → the endpoint's own rules → a lost answer
+(injected: the endpoint acted, the client gets no response).
 """
 
 from __future__ import annotations
@@ -94,7 +95,6 @@ class Call:
     raw: bytes = b""
     targets: list[str] = field(default_factory=list)
     retry_key: str | None = None
-    lose_answer: bool = False
 
     @property
     def params(self) -> dict[str, str]:
@@ -123,7 +123,7 @@ class LineDouble:
         self.faults = Faults(seed=self.config.seed)
         self.rate_limiter.reset()
 
-    def record(self, call: Call, status: int) -> None:
+    def record(self, call: Call, status: int, *, lost: bool = False) -> None:
         self.state.recorded.append(
             {
                 "requestId": call.request_id,
@@ -131,13 +131,14 @@ class LineDouble:
                 "method": call.operation.method,
                 "path": call.request.path,
                 "status": status,
+                # The endpoint answered ``status`` but the answer never reached the client.
+                "lost": lost,
                 "to": call.targets,
                 "retryKey": call.retry_key,
                 # The raw bytes, not the parsed body: under load this deque holds 100,000 entries, and bytes are
                 # neither large nor tracked by the garbage collector. The control API parses them when asked.
                 "body": call.raw,
                 "time": time.time(),
-                "answerLost": call.lose_answer and 200 <= status < 300,
             }
         )
 
@@ -153,9 +154,6 @@ class LineDouble:
             response = json_response(500, FAULT_BODIES[500])
         response.headers["X-Line-Request-Id"] = call.request_id
         self.record(call, response.status)
-        if call.lose_answer and 200 <= response.status < 300:
-            # Only what LINE accepted: a refusal changed nothing, so losing it would test nothing.
-            return _drop_connection(request)
         return response
 
     async def _checked(self, handler: Handler, call: Call) -> web.StreamResponse:
@@ -176,7 +174,6 @@ class LineDouble:
                 return _drop_connection(request)
             if decision.status:
                 return json_response(decision.status, FAULT_BODIES[decision.status])
-            call.lose_answer = decision.lose_answer
         if not self.rate_limiter.allow(operation.operation_id):
             return error(429, RATE_LIMITED)
         if call.retry_key is not None:
@@ -198,7 +195,11 @@ class LineDouble:
                 violation = check_message_rules(call.body)
             if violation is not None:
                 return spec_error(violation)
-        return await handler(self, call)
+        response = await handler(self, call)
+        if self.faults.active and self.faults.lose_answer(operation.operation_id):
+            self.record(call, response.status, lost=True)
+            return _drop_connection(request)
+        return response
 
     def _authorized(self, header: str) -> bool:
         scheme, _, token = header.partition(" ")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ from aiohttp import web
 
 from linesim.line.app import LineDouble, json_response
 from linesim.line.faults import FaultConfigError
-from linesim.line.state import new_group_id, new_room_id, new_user_id
+from linesim.line.state import Content, new_group_id, new_room_id, new_user_id
 from linesim.line.webhook import EventError
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -195,7 +196,13 @@ def add_routes(app: web.Application, double: LineDouble) -> None:
             source["userId"] = data["userId"]
         if not isinstance(ttl, int | float):
             return _bad("ttl must be a number of seconds")
-        return json_response(200, {"replyToken": double.state.issue_reply_token(source, ttl), "source": source})
+        wanted = data.get("replyToken")
+        if wanted is not None and (not isinstance(wanted, str) or not wanted.strip()):
+            return _bad("replyToken must be a non-empty string")
+        if wanted is not None and wanted in double.state.reply_tokens:
+            return _bad("that reply token is already registered")
+        token = double.state.issue_reply_token(source, ttl, wanted)
+        return json_response(200, {"replyToken": token, "source": source})
 
     @routes.post("/_control/webhook/send")
     async def send_webhook(request: web.Request) -> web.Response:
@@ -239,6 +246,26 @@ def add_routes(app: web.Application, double: LineDouble) -> None:
         except ValueError:
             return _bad("since must be an integer")
         return json_response(200, {"entries": double.state.timeline_since(since), "seq": double.state.seq})
+
+    @routes.post("/_control/contents")
+    async def add_content(request: web.Request) -> web.Response:
+        data = await _json(request)
+        message_id = data.get("messageId") or double.state.next_message_id()
+        if not isinstance(message_id, str) or not message_id.isdigit():
+            return _bad("messageId must be a string of digits, as LINE's message ids are")
+        raw = data.get("contentBase64")
+        if not isinstance(raw, str):
+            return _bad("contentBase64 is required (the content, base64-encoded)")
+        try:
+            content = base64.b64decode(raw, validate=True)
+        except ValueError:
+            return _bad("contentBase64 is not valid base64")
+        content_type = data.get("contentType") or "application/octet-stream"
+        file_name = data.get("fileName") or ""
+        if not isinstance(content_type, str) or not isinstance(file_name, str):
+            return _bad("contentType and fileName must be strings")
+        double.state.contents[message_id] = Content(data=content, content_type=content_type, file_name=file_name)
+        return json_response(200, {"messageId": message_id, "size": len(content), "contentType": content_type})
 
     @routes.get("/_control/contents/{messageId}")
     async def content(request: web.Request) -> web.Response:

@@ -1,10 +1,17 @@
 """Fault injection and rate limiting, both keyed by operationId ("pushMessage") or "*" for every endpoint.
 
-A dropped request never reaches the endpoint; a lost answer does (LINE acted) and only its answer is lost (only
-successful answers are lost: a refused request changed nothing).
 Faults draw from one ``random.Random(seed)``: the same seed and the same sequence of requests give the
 same faults, so a test that sets ``{"seed": 7, "errors": [{"endpoint": "pushMessage", "status": 503, "rate": 0.5}]}``
 sees the same requests fail on every run.
+
+An error rule or a lost-response rule may carry a ``count``: it hits that many requests, then it is spent. Rules are
+tried in the order given, so ``[{"status": 500, "count": 1}, {"status": 429, "count": 1}]`` on one endpoint answers
+500, then 429, then normally.
+
+A lost response (``lostResponses``) is the fault a retry key exists for: the endpoint carries the request out (a push
+is delivered, a reply token spent), then the connection closes before the answer is sent, so the client cannot tell
+whether LINE acted. Only requests that reach the endpoint are lost; one refused earlier (401, an injected error, 429,
+a repeated retry key) is answered.
 """
 
 from __future__ import annotations
@@ -28,8 +35,6 @@ class Decision:
     latency: float = 0.0
     drop: bool = False
     status: int | None = None
-    # LINE acts on the request, then the connection breaks before the answer reaches the client.
-    lose_answer: bool = False
 
 
 @dataclass
@@ -38,7 +43,7 @@ class Faults:
     latency_ms: dict[str, float] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
     drops: dict[str, float] = field(default_factory=dict)
-    lost_answers: dict[str, float] = field(default_factory=dict)
+    lost: list[dict[str, Any]] = field(default_factory=list)
     rng: random.Random = field(default_factory=random.Random)
 
     def __post_init__(self) -> None:
@@ -46,7 +51,7 @@ class Faults:
 
     @property
     def active(self) -> bool:
-        return bool(self.latency_ms or self.errors or self.drops or self.lost_answers)
+        return bool(self.latency_ms or self.errors or self.drops or self.lost)
 
     def configure(self, spec: dict[str, Any]) -> None:
         """Replace the fault set; raises FaultConfigError on a malformed spec (nothing changes then)."""
@@ -56,7 +61,7 @@ class Faults:
         latency = spec.get("latencyMs", {})
         drops = spec.get("dropRate", {})
         errors = spec.get("errors", [])
-        lost = spec.get("lostAnswerRate", {})
+        lost = spec.get("lostResponses", [])
         if not isinstance(seed, int):
             raise FaultConfigError("seed must be an integer")
         if isinstance(latency, int | float):
@@ -67,10 +72,6 @@ class Faults:
             drops = {"*": drops}
         if not isinstance(drops, dict) or not all(_is_rate(v) for v in drops.values()):
             raise FaultConfigError("dropRate must be a rate or an object of endpoint → rate between 0 and 1")
-        if isinstance(lost, int | float):
-            lost = {"*": lost}
-        if not isinstance(lost, dict) or not all(_is_rate(v) for v in lost.values()):
-            raise FaultConfigError("lostAnswerRate must be a rate or an object of endpoint → rate between 0 and 1")
         if not isinstance(errors, list):
             raise FaultConfigError("errors must be a list")
         for rule in errors:
@@ -78,9 +79,23 @@ class Faults:
                 raise FaultConfigError(
                     f"each error needs endpoint, status in {list(FAULT_STATUSES)} and rate between 0 and 1"
                 )
-        self.seed, self.latency_ms, self.drops, self.lost_answers = seed, dict(latency), dict(drops), dict(lost)
+            _check_count(rule, "error")
+        if not isinstance(lost, list):
+            raise FaultConfigError("lostResponses must be a list")
+        for rule in lost:
+            if not isinstance(rule, dict) or not _is_rate(rule.get("rate", 1.0)):
+                raise FaultConfigError("each lost response needs endpoint and a rate between 0 and 1 (default 1)")
+            _check_count(rule, "lost-response")
+        self.seed, self.latency_ms, self.drops = seed, dict(latency), dict(drops)
         self.errors = [
-            {"endpoint": rule.get("endpoint", "*"), "status": rule["status"], "rate": rule["rate"]} for rule in errors
+            {"endpoint": rule.get("endpoint", "*"), "status": rule["status"], "rate": rule["rate"]}
+            | ({"count": rule["count"]} if "count" in rule else {})
+            for rule in errors
+        ]
+        self.lost = [
+            {"endpoint": rule.get("endpoint", "*"), "rate": rule.get("rate", 1.0)}
+            | ({"count": rule["count"]} if "count" in rule else {})
+            for rule in lost
         ]
         self.rng.seed(seed)
 
@@ -90,7 +105,7 @@ class Faults:
             "latencyMs": self.latency_ms,
             "errors": self.errors,
             "dropRate": self.drops,
-            "lostAnswerRate": self.lost_answers,
+            "lostResponses": self.lost,
         }
 
     def decide(self, endpoint: str) -> Decision:
@@ -98,17 +113,36 @@ class Faults:
         drop_rate = self.drops.get(endpoint, self.drops.get("*", 0.0))
         if drop_rate and self.rng.random() < drop_rate:
             return Decision(latency=latency, drop=True)
-        for rule in self.errors:
-            if rule["endpoint"] in (endpoint, "*") and self.rng.random() < rule["rate"]:
-                return Decision(latency=latency, status=rule["status"])
-        lost_rate = self.lost_answers.get(endpoint, self.lost_answers.get("*", 0.0))
-        if lost_rate and self.rng.random() < lost_rate:
-            return Decision(latency=latency, lose_answer=True)
+        rule = _hit(self.errors, endpoint, self.rng)
+        if rule is not None:
+            return Decision(latency=latency, status=rule["status"])
         return Decision(latency=latency)
+
+    def lose_answer(self, endpoint: str) -> bool:
+        """Whether the answer to a request the endpoint has just carried out is lost on the way back."""
+        return _hit(self.lost, endpoint, self.rng) is not None
+
+
+def _hit(rules: list[dict[str, Any]], endpoint: str, rng: random.Random) -> dict[str, Any] | None:
+    """The first rule for the endpoint that hits this request; a rule with a count is spent after count hits."""
+    for rule in rules:
+        if rule["endpoint"] in (endpoint, "*") and rng.random() < rule["rate"]:
+            if "count" in rule:
+                rule["count"] -= 1
+                if rule["count"] == 0:
+                    rules.remove(rule)
+            return rule
+    return None
 
 
 def _is_rate(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
+
+
+def _check_count(rule: dict[str, Any], what: str) -> None:
+    count = rule.get("count")
+    if "count" in rule and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
+        raise FaultConfigError(f"the count of {what} rules must be an integer ≥ 1")
 
 
 class RateLimiter:

@@ -115,8 +115,9 @@ class State:
         return self.rooms.setdefault(room_id, {"roomId": room_id, "members": []})
 
     # -- tokens ----------------------------------------------------------------------------------------------------
-    def issue_reply_token(self, source: dict[str, str], ttl: float) -> str:
-        token = secrets.token_hex(16)
+    def issue_reply_token(self, source: dict[str, str], ttl: float, token: str | None = None) -> str:
+        """A fresh reply token for the chat, or ``token`` itself registered as one (a token from recorded events)."""
+        token = token or secrets.token_hex(16)
         self.reply_tokens[token] = ReplyToken(source=source, expires_at=time.monotonic() + ttl)
         if len(self.reply_tokens) > KEPT_TOKENS:
             now = time.monotonic()

@@ -10,6 +10,7 @@ with running_line_double(webhook_url=bot_url) as line:
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import time
@@ -70,19 +71,17 @@ class ControlClient:
         latency_ms: float | dict[str, float] | None = None,
         errors: list[dict[str, Any]] | None = None,
         drop_rate: float | dict[str, float] | None = None,
-        lost_answer_rate: float | dict[str, float] | None = None,
+        lost_responses: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """errors: ``[{"endpoint": "pushMessage", "status": 503, "rate": 1.0}]``; endpoints are operationIds or "*".
-
-        ``lost_answer_rate``: the endpoint acts, then the connection breaks before its answer is sent.
-        """
+        """errors: ``[{"endpoint": "pushMessage", "status": 503, "rate": 1.0, "count": 1}]``; lost_responses:
+        ``[{"endpoint": "pushMessage", "count": 1}]`` (carried out, answer lost); endpoints are operationIds or "*"."""
         spec: dict[str, Any] = {"seed": seed, "errors": errors or []}
         if latency_ms is not None:
             spec["latencyMs"] = latency_ms
         if drop_rate is not None:
             spec["dropRate"] = drop_rate
-        if lost_answer_rate is not None:
-            spec["lostAnswerRate"] = lost_answer_rate
+        if lost_responses is not None:
+            spec["lostResponses"] = lost_responses
         return self.request("POST", "faults", spec)
 
     def clear_faults(self) -> None:
@@ -99,9 +98,32 @@ class ControlClient:
     def add_group(self, group_id: str | None = None, group_name: str | None = None, members: list[str] | None = None):
         return self.request("POST", "groups", {"groupId": group_id, "groupName": group_name, "members": members or []})
 
-    def issue_reply_token(self, user_id: str | None = None, *, ttl: float | None = None, **source: str) -> str:
+    def issue_reply_token(
+        self, user_id: str | None = None, *, ttl: float | None = None, reply_token: str | None = None, **source: str
+    ) -> str:
+        """A reply token for a user's chat (or ``groupId=``/``roomId=``); ``reply_token`` registers that exact token,
+        e.g. one from a recorded webhook payload."""
         payload = {"userId": user_id, **source, **({"ttl": ttl} if ttl is not None else {})}
+        if reply_token is not None:
+            payload["replyToken"] = reply_token
         return self.request("POST", "reply-tokens", payload)["replyToken"]
+
+    def add_content(
+        self,
+        data: bytes,
+        *,
+        message_id: str | None = None,
+        content_type: str = "application/octet-stream",
+        file_name: str = "",
+    ) -> str:
+        """Stores the content of a message a user sent (served at /v2/bot/message/{id}/content); returns its id."""
+        payload = {
+            "messageId": message_id,
+            "contentBase64": base64.b64encode(data).decode("ascii"),
+            "contentType": content_type,
+            "fileName": file_name,
+        }
+        return self.request("POST", "contents", payload)["messageId"]
 
     # -- what the bot sent -------------------------------------------------------------------------------------------
     def requests(self, *, user_id: str | None = None, endpoint: str | None = None, status: int | None = None):

@@ -16,14 +16,14 @@ CONFIG_PAGES = ["/admin/core/runtimesetting/", "/admin/core/runtimesettingversio
 
 
 @pytest.mark.parametrize("role", [roles.CONTENT_EDITOR, roles.ANALYST, roles.OPERATOR])
-def test_non_administrators_cannot_open_staff_or_configuration_pages(verified_client, make_user, role):
+def test_it_keeps_non_administrators_out_of_staff_and_configuration_pages(verified_client, make_user, role):
     client = verified_client(make_user("someone", role=role, device=True))
     assert client.get("/admin/").status_code == 200
     for page in STAFF_PAGES + CONFIG_PAGES:
         assert client.get(page).status_code == 403, page
 
 
-def test_an_administrator_opens_staff_and_configuration_pages(verified_client, administrator):
+def test_it_lets_an_administrator_open_staff_and_configuration_pages(verified_client, administrator):
     client = verified_client(administrator)
     for page in STAFF_PAGES + CONFIG_PAGES:
         assert client.get(page).status_code == 200, page
@@ -67,7 +67,7 @@ def test_an_administrator_sees_library_internals(verified_client, administrator)
         assert client.get(page).status_code == 200, page
 
 
-def test_an_analyst_sees_monitoring_read_only_and_cannot_change_it(verified_client, make_user):
+def test_it_shows_monitoring_read_only_to_an_analyst(verified_client, make_user):
     alert = Alert.objects.create(kind="x", severity="warning", message="m")
     client = verified_client(make_user("analyst", role=roles.ANALYST, device=True))
     assert client.get("/admin/monitoring/alert/").status_code == 200
@@ -80,19 +80,31 @@ def test_an_analyst_sees_monitoring_read_only_and_cannot_change_it(verified_clie
     assert response.status_code in (200, 302, 403)
 
 
-def test_an_operator_acknowledges_an_alert_and_the_change_is_audited(verified_client, make_user):
+def _acknowledge(verified_client, make_user):
     alert = Alert.objects.create(kind="x", severity="warning", message="m")
     operator = make_user("op", role=roles.OPERATOR, device=True)
-    client = verified_client(operator)
-    client.post("/admin/monitoring/alert/", {"action": "acknowledge", "_selected_action": [alert.pk]})
+    verified_client(operator).post(
+        "/admin/monitoring/alert/", {"action": "acknowledge", "_selected_action": [alert.pk]}
+    )
+    return alert, operator
+
+
+def test_it_lets_an_operator_acknowledge_an_alert(verified_client, make_user):
+    alert, _ = _acknowledge(verified_client, make_user)
     alert.refresh_from_db()
     assert alert.acknowledged_at is not None
+
+
+def test_it_audits_an_acknowledged_alert(verified_client, make_user):
+    alert, operator = _acknowledge(verified_client, make_user)
     event = AuditEvent.objects.get(action="admin_change", actor=operator)
     assert event.details["action"] == "acknowledge"
     assert event.details["object_ids"] == [str(alert.pk)]
 
 
-def test_an_admin_change_records_who_what_and_the_fields_before_and_after(verified_client, administrator, make_user):
+def test_it_records_who_changed_what_in_the_admin_with_the_fields_before_and_after(
+    verified_client, administrator, make_user
+):
     target = make_user("target", role=roles.ANALYST)
     client = verified_client(administrator)
     page = client.get(reverse("admin:accounts_user_change", args=[target.pk]))
@@ -120,7 +132,7 @@ def test_an_admin_change_records_who_what_and_the_fields_before_and_after(verifi
     assert "password" not in event.details["changes"]
 
 
-def test_an_admin_deletion_keeps_a_snapshot_of_the_row(verified_client, administrator):
+def test_it_keeps_a_snapshot_of_a_row_deleted_in_the_admin(verified_client, administrator):
     alert = Alert.objects.create(kind="disk", severity="critical", message="full")
     client = verified_client(administrator)
     response = client.post(reverse("admin:monitoring_alert_delete", args=[alert.pk]), {"post": "yes"})
@@ -129,7 +141,7 @@ def test_an_admin_deletion_keeps_a_snapshot_of_the_row(verified_client, administ
     assert event.details["before"]["message"] == "full"
 
 
-def test_the_audit_log_is_read_only_in_the_admin(verified_client, administrator):
+def test_it_shows_the_audit_log_read_only_in_the_admin(verified_client, administrator):
     event = audit.record(action=AuditEvent.Action.LOGIN, target="user:x")
     client = verified_client(administrator)
     assert client.get(reverse("admin:accounts_auditevent_add")).status_code == 403
@@ -139,7 +151,7 @@ def test_the_audit_log_is_read_only_in_the_admin(verified_client, administrator)
     assert 'name="_save"' not in page.content.decode()
 
 
-def test_the_audit_log_filters_by_action_actor_and_date(verified_client, administrator):
+def test_it_filters_the_audit_log_by_action_actor_and_date(verified_client, administrator):
     audit.record(action=AuditEvent.Action.LOGIN_FAILED, target="user:mallory")
     client = verified_client(administrator)
     changelist = reverse("admin:accounts_auditevent_changelist")
@@ -152,7 +164,7 @@ def test_the_audit_log_filters_by_action_actor_and_date(verified_client, adminis
     assert all(e.actor_username == "root-admin" for e in by_actor.context["cl"].result_list)
 
 
-def test_the_audit_log_exports_to_csv_without_spreadsheet_formulas(verified_client, administrator):
+def test_it_exports_the_audit_log_to_csv_without_spreadsheet_formulas(verified_client, administrator):
     first = audit.record(action=AuditEvent.Action.LOGIN_FAILED, target='=HYPERLINK("http://evil")')
     second = audit.record(action=AuditEvent.Action.LOGIN, target="user:ok")
     client = verified_client(administrator)
@@ -169,7 +181,7 @@ def test_the_audit_log_exports_to_csv_without_spreadsheet_formulas(verified_clie
     assert AuditEvent.objects.filter(action="audit_exported", actor=administrator).exists()
 
 
-def test_creating_an_api_key_in_the_admin_shows_it_once(verified_client, administrator, make_user):
+def test_it_shows_an_api_key_created_in_the_admin_once(verified_client, administrator, make_user):
     owner = make_user("robot", role=roles.OPERATOR)
     client = verified_client(administrator)
     response = client.post(
@@ -186,23 +198,36 @@ def test_creating_an_api_key_in_the_admin_shows_it_once(verified_client, adminis
     assert AuditEvent.objects.filter(action="api_key_created", actor=administrator).exists()
 
 
-def test_rotating_and_revoking_keys_from_the_admin(verified_client, administrator, make_user):
+def _rotate_from_the_admin(client, key):
+    rotated = client.post(
+        reverse("admin:accounts_apikey_changelist"), {"action": "rotate_keys", "_selected_action": [key.pk]}
+    )
+    assert rotated.status_code == 200
+    return rotated.context["issued"][0].plaintext
+
+
+def test_it_rotates_a_key_from_the_admin(verified_client, administrator, make_user):
     from accounts import api_keys
 
-    owner = make_user("robot", role=roles.OPERATOR)
-    key = api_keys.api_key_create(user=owner, name="ci", scopes=["me:read"]).api_key
+    key = api_keys.api_key_create(user=make_user("robot", role=roles.OPERATOR), name="ci", scopes=["me:read"]).api_key
+    new_plaintext = _rotate_from_the_admin(verified_client(administrator), key)
+    assert ApiKey.objects.filter(prefix=new_plaintext.split(".")[0]).exists()
+
+
+def test_it_revokes_a_key_from_the_admin(verified_client, administrator, make_user):
+    from accounts import api_keys
+
+    key = api_keys.api_key_create(user=make_user("robot", role=roles.OPERATOR), name="ci", scopes=["me:read"]).api_key
     client = verified_client(administrator)
-    changelist = reverse("admin:accounts_apikey_changelist")
-    rotated = client.post(changelist, {"action": "rotate_keys", "_selected_action": [key.pk]})
-    assert rotated.status_code == 200
-    new_plaintext = rotated.context["issued"][0].plaintext
-    new_key = ApiKey.objects.get(prefix=new_plaintext.split(".")[0])
-    client.post(changelist, {"action": "revoke_keys", "_selected_action": [new_key.pk]})
+    new_key = ApiKey.objects.get(prefix=_rotate_from_the_admin(client, key).split(".")[0])
+    client.post(
+        reverse("admin:accounts_apikey_changelist"), {"action": "revoke_keys", "_selected_action": [new_key.pk]}
+    )
     new_key.refresh_from_db()
     assert new_key.revoked_at is not None
 
 
-def test_a_refused_admin_page_is_audited(verified_client, make_user):
+def test_it_audits_a_refused_admin_page(verified_client, make_user):
     editor = make_user("editor", role=roles.CONTENT_EDITOR, device=True)
     client = verified_client(editor)
     assert client.get("/admin/accounts/user/").status_code == 403

@@ -34,17 +34,24 @@ def _tokens(api_client, staff):
     return response.json()
 
 
-def test_a_staff_user_needs_a_totp_code_to_obtain_a_token(api_client, staff):
+def test_it_needs_a_totp_code_from_a_staff_user_for_a_token(api_client, staff):
     response = _obtain(api_client, staff)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "otp_required"
 
 
-def test_a_wrong_totp_code_gets_no_token_and_is_audited(api_client, staff):
+def _obtain_with_a_wrong_code(api_client, staff):
     device = TOTPDevice.objects.get(user=staff)
     wrong = f"{(int(totp_code(device)) + 3) % 1_000_000:06d}"
-    response = _obtain(api_client, staff, otp=wrong)
-    assert response.status_code == 401
+    return _obtain(api_client, staff, otp=wrong)
+
+
+def test_it_gives_no_token_for_a_wrong_totp_code(api_client, staff):
+    assert _obtain_with_a_wrong_code(api_client, staff).status_code == 401
+
+
+def test_it_audits_a_wrong_totp_code_on_the_token_endpoint(api_client, staff):
+    _obtain_with_a_wrong_code(api_client, staff)
     assert AuditEvent.objects.get(action="otp_failed").details["stage"] == "jwt"
 
 
@@ -71,20 +78,26 @@ def test_a_user_who_must_change_a_one_time_password_gets_no_token(api_client, st
     assert response.json()["error"]["code"] == "password_change_required"
 
 
-def test_a_staff_user_without_a_device_must_enroll_first(api_client, make_user):
+def test_it_makes_a_staff_user_without_a_device_enroll_first(api_client, make_user):
     user = make_user("fresh", role=roles.OPERATOR)
     response = _obtain(api_client, user, otp="123456")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "mfa_enrollment_required"
 
 
-def test_a_wrong_password_gets_no_token(api_client, staff):
+def test_it_refuses_a_username_longer_than_any_accounts_before_trying_the_sign_in(api_client):
+    response = api_client.post(TOKEN_URL, {"username": "u" * 300, "password": PASSWORD}, format="json")
+    assert response.status_code == 400
+    assert "username" in response.json()["error"]["details"]
+
+
+def test_it_gives_no_token_for_a_wrong_password(api_client, staff):
     response = api_client.post(TOKEN_URL, {"username": "ops", "password": "nope nope nope"}, format="json")
     assert response.status_code == 401
     assert AuditEvent.objects.filter(action="login_failed", target="user:ops").exists()
 
 
-def test_the_access_token_is_short_lived_with_audience_and_issuer_and_not_signed_with_secret_key(api_client, staff):
+def test_it_issues_a_short_lived_access_token_for_its_audience_not_signed_with_the_secret_key(api_client, staff):
     tokens = _tokens(api_client, staff)
     claims = pyjwt.decode(
         tokens["access"],
@@ -99,7 +112,7 @@ def test_the_access_token_is_short_lived_with_audience_and_issuer_and_not_signed
     assert AuditEvent.objects.filter(action="jwt_obtained", actor=staff).exists()
 
 
-def test_the_access_token_authenticates_api_calls(api_client, staff):
+def test_it_authenticates_api_calls_with_the_access_token(api_client, staff):
     tokens = _tokens(api_client, staff)
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
     response = api_client.get("/api/v1/me")
@@ -108,7 +121,7 @@ def test_the_access_token_authenticates_api_calls(api_client, staff):
     assert response.json()["auth"] == "jwt"
 
 
-def test_a_token_for_another_audience_is_refused(api_client, staff):
+def test_it_refuses_a_token_for_another_audience(api_client, staff):
     forged = pyjwt.encode(
         {
             "user_id": str(staff.pk),
@@ -125,7 +138,7 @@ def test_a_token_for_another_audience_is_refused(api_client, staff):
     assert api_client.get("/api/v1/me").status_code == 401
 
 
-def test_refresh_rotates_the_refresh_token_and_blacklists_the_old_one(api_client, staff):
+def test_it_rotates_the_refresh_token_and_blacklists_the_old_one(api_client, staff):
     tokens = _tokens(api_client, staff)
     response = api_client.post(REFRESH_URL, {"refresh": tokens["refresh"]}, format="json")
     assert response.status_code == 200
@@ -137,7 +150,7 @@ def test_refresh_rotates_the_refresh_token_and_blacklists_the_old_one(api_client
     assert api_client.post(REFRESH_URL, {"refresh": rotated["refresh"]}, format="json").status_code == 200
 
 
-def test_reusing_a_rotated_refresh_token_is_detected_and_revokes_the_whole_family(api_client, staff):
+def test_it_revokes_the_whole_token_family_when_a_rotated_refresh_token_is_reused(api_client, staff):
     tokens = _tokens(api_client, staff)
     rotated = api_client.post(REFRESH_URL, {"refresh": tokens["refresh"]}, format="json").json()
     replay = api_client.post(REFRESH_URL, {"refresh": tokens["refresh"]}, format="json")
@@ -149,14 +162,14 @@ def test_reusing_a_rotated_refresh_token_is_detected_and_revokes_the_whole_famil
     assert api_client.post(REFRESH_URL, {"refresh": rotated["refresh"]}, format="json").status_code == 401
 
 
-def test_a_garbage_refresh_token_is_an_ordinary_failure(api_client, staff):
+def test_it_treats_a_garbage_refresh_token_as_an_ordinary_failure(api_client, staff):
     response = api_client.post(REFRESH_URL, {"refresh": "not.a.token"}, format="json")
     assert response.status_code == 401
     assert not Alert.objects.exists()
     assert not AuditEvent.objects.filter(action="jwt_refresh_reuse").exists()
 
 
-def test_a_token_obtained_from_a_never_seen_address_raises_an_alert(api_client, staff):
+def test_it_raises_an_alert_for_a_token_obtained_from_a_never_seen_address(api_client, staff):
     from rest_framework.test import APIClient
 
     device = TOTPDevice.objects.get(user=staff)
@@ -171,7 +184,7 @@ def test_a_token_obtained_from_a_never_seen_address_raises_an_alert(api_client, 
     assert Alert.objects.get(kind="staff_login_new_ip").details["ip_address"] == "192.0.2.99"
 
 
-def test_repeated_wrong_passwords_or_codes_lock_the_token_endpoint(staff):
+def test_it_locks_the_token_endpoint_after_repeated_wrong_passwords_or_codes(staff):
     from rest_framework.test import APIClient
 
     client = APIClient(REMOTE_ADDR="192.0.2.50")

@@ -35,7 +35,7 @@ def test_it_keeps_the_username_when_the_actor_is_deleted(django_user_model):
     assert event.actor_username == "gone"
 
 
-def test_an_audit_event_cannot_be_changed():
+def test_it_refuses_to_change_an_audit_event():
     event = audit.record(action=AuditEvent.Action.LOGIN_FAILED, target="user:x")
     event.target = "user:someone-else"
     with pytest.raises(AuditLogIsAppendOnly):
@@ -43,14 +43,14 @@ def test_an_audit_event_cannot_be_changed():
     assert AuditEvent.objects.get(pk=event.pk).target == "user:x"
 
 
-def test_an_audit_event_cannot_be_deleted():
+def test_it_refuses_to_delete_an_audit_event():
     event = audit.record(action=AuditEvent.Action.LOGIN_FAILED)
     with pytest.raises(AuditLogIsAppendOnly):
         event.delete()
     assert AuditEvent.objects.filter(pk=event.pk).exists()
 
 
-def test_bulk_update_and_delete_of_the_audit_log_are_refused():
+def test_it_refuses_bulk_updates_and_deletes_of_the_audit_log():
     audit.record(action=AuditEvent.Action.LOGIN_FAILED)
     with pytest.raises(AuditLogIsAppendOnly):
         AuditEvent.objects.all().update(target="x")
@@ -59,7 +59,7 @@ def test_bulk_update_and_delete_of_the_audit_log_are_refused():
     assert AuditEvent.objects.count() == 1
 
 
-def test_details_are_stored_as_json_even_for_dates_and_decimals():
+def test_it_stores_details_as_json_even_for_dates_and_decimals():
     import datetime
     import decimal
 
@@ -71,7 +71,7 @@ def test_details_are_stored_as_json_even_for_dates_and_decimals():
     assert event.details == {"before": "0.7", "at": "2026-01-02"}
 
 
-def test_the_database_itself_refuses_to_rewrite_or_delete_audit_rows():
+def test_it_makes_the_database_refuse_to_rewrite_or_delete_audit_rows():
     from django.db import DatabaseError, connection, transaction
 
     event = audit.record(action=AuditEvent.Action.LOGIN, target="user:x")

@@ -15,7 +15,7 @@ from tests.accounts.conftest import PASSWORD, fresh_code, totp_code
 pytestmark = pytest.mark.django_db
 
 
-def test_a_staff_user_without_a_device_is_sent_to_enrollment_from_every_admin_page(client, make_user):
+def test_it_sends_a_staff_user_without_a_device_to_enrollment_from_every_admin_page(client, make_user):
     make_user("fresh", role=roles.OPERATOR)
     response = client.post(reverse("admin:login"), {"username": "fresh", "password": PASSWORD, "next": "/admin/"})
     assert response.status_code == 302
@@ -25,7 +25,7 @@ def test_a_staff_user_without_a_device_is_sent_to_enrollment_from_every_admin_pa
         assert response["Location"] == reverse("admin:mfa_enroll")
 
 
-def test_the_enrollment_page_shows_an_inline_qr_code_and_a_new_secret_each_time(client, make_user):
+def test_it_shows_an_inline_qr_code_and_a_new_secret_on_each_enrollment_page(client, make_user):
     user = make_user("fresh", role=roles.OPERATOR)
     client.force_login(user)
     first = client.get(reverse("admin:mfa_enroll"))
@@ -38,35 +38,53 @@ def test_the_enrollment_page_shows_an_inline_qr_code_and_a_new_secret_each_time(
     assert TOTPDevice.objects.filter(user=user, confirmed=False).count() == 1
 
 
-def test_enrollment_confirms_the_device_and_issues_ten_backup_codes(client, make_user):
-    user = make_user("fresh", role=roles.OPERATOR)
+def _enroll(client, user):
     client.force_login(user)
     client.get(reverse("admin:mfa_enroll"))
     device = TOTPDevice.objects.get(user=user, confirmed=False)
     response = client.post(reverse("admin:mfa_enroll"), {"token": totp_code(device)})
     assert response.status_code == 200
-    codes = response.context["codes"]
-    assert len(codes) == 10 and len(set(codes)) == 10
+    return device, response
+
+
+def test_it_confirms_the_device_on_enrollment(client, make_user):
+    user = make_user("fresh", role=roles.OPERATOR)
+    device, _ = _enroll(client, user)
     device.refresh_from_db()
     assert device.confirmed
     assert client.get("/admin/").status_code == 200
     assert AuditEvent.objects.filter(action="device_enrolled", actor=user).exists()
 
 
-def test_a_wrong_enrollment_code_is_refused_and_audited(client, make_user):
-    user = make_user("fresh", role=roles.OPERATOR)
+def test_it_issues_ten_backup_codes_on_enrollment(client, make_user):
+    _, response = _enroll(client, make_user("fresh", role=roles.OPERATOR))
+    codes = response.context["codes"]
+    assert len(codes) == 10 and len(set(codes)) == 10
+
+
+def _enroll_with_a_wrong_code(client, user):
     client.force_login(user)
     client.get(reverse("admin:mfa_enroll"))
     device = TOTPDevice.objects.get(user=user, confirmed=False)
     wrong = f"{(int(totp_code(device)) + 1) % 1_000_000:06d}"
-    response = client.post(reverse("admin:mfa_enroll"), {"token": wrong})
+    return client.post(reverse("admin:mfa_enroll"), {"token": wrong})
+
+
+def test_it_refuses_a_wrong_enrollment_code(client, make_user):
+    user = make_user("fresh", role=roles.OPERATOR)
+    response = _enroll_with_a_wrong_code(client, user)
     assert response.status_code == 400
     assert not TOTPDevice.objects.filter(user=user, confirmed=True).exists()
-    assert AuditEvent.objects.filter(action="otp_failed", actor=user).exists()
     assert client.get("/admin/").status_code == 302
 
 
-def test_a_password_alone_cannot_replace_an_enrolled_device(client, make_user):
+def test_it_audits_a_wrong_enrollment_code(client, make_user):
+    user = make_user("fresh", role=roles.OPERATOR)
+    _enroll_with_a_wrong_code(client, user)
+    assert AuditEvent.objects.filter(action="otp_failed", actor=user).exists()
+
+
+def test_it_does_not_let_a_password_alone_replace_an_enrolled_device(client, make_user):
     user = make_user("enrolled", role=roles.OPERATOR, device=True)
     client.force_login(user)  # password passed, second factor not
     response = client.get(reverse("admin:mfa_enroll"))
@@ -75,7 +93,7 @@ def test_a_password_alone_cannot_replace_an_enrolled_device(client, make_user):
     assert not TOTPDevice.objects.filter(user=user, confirmed=False).exists()
 
 
-def test_login_needs_the_totp_code_once_a_device_is_enrolled(make_user):
+def test_it_needs_the_totp_code_at_login_once_a_device_is_enrolled(make_user):
     user = make_user("enrolled", role=roles.OPERATOR, device=True)
     device = TOTPDevice.objects.get(user=user)
     client = Client()
@@ -89,19 +107,28 @@ def test_login_needs_the_totp_code_once_a_device_is_enrolled(make_user):
     assert client.get("/admin/").status_code == 200
 
 
-def test_a_wrong_totp_code_is_refused_and_audited(client, make_user):
-    user = make_user("enrolled", role=roles.OPERATOR, device=True)
+def _sign_in_with_a_wrong_code(client, user):
     device = TOTPDevice.objects.get(user=user)
     wrong = f"{(int(totp_code(device)) + 500_000) % 1_000_000:06d}"
-    response = client.post(reverse("admin:login"), {"username": "enrolled", "password": PASSWORD, "otp_token": wrong})
+    return client.post(reverse("admin:login"), {"username": user.username, "password": PASSWORD, "otp_token": wrong})
+
+
+def test_it_refuses_a_wrong_totp_code(client, make_user):
+    user = make_user("enrolled", role=roles.OPERATOR, device=True)
+    response = _sign_in_with_a_wrong_code(client, user)
     assert response.status_code == 200
     assert "not valid" in response.content.decode()
     assert client.get("/admin/").status_code == 302
+
+
+def test_it_audits_a_wrong_totp_code(client, make_user):
+    user = make_user("enrolled", role=roles.OPERATOR, device=True)
+    _sign_in_with_a_wrong_code(client, user)
     event = AuditEvent.objects.get(action="otp_failed")
     assert event.actor == user and event.details["stage"] == "login"
 
 
-def test_a_totp_code_cannot_be_replayed(make_user):
+def test_it_refuses_a_replayed_totp_code(make_user):
     user = make_user("enrolled", role=roles.OPERATOR, device=True)
     device = TOTPDevice.objects.get(user=user)
     code = fresh_code(device)
@@ -111,7 +138,7 @@ def test_a_totp_code_cannot_be_replayed(make_user):
     assert again.status_code == 200
 
 
-def test_each_backup_code_works_exactly_once(make_user):
+def test_it_accepts_each_backup_code_exactly_once(make_user):
     user = make_user("enrolled", role=roles.OPERATOR, device=True)
     codes = mfa.backup_codes_regenerate(user=user)
     assert len(codes) == 10
@@ -122,7 +149,7 @@ def test_each_backup_code_works_exactly_once(make_user):
     assert AuditEvent.objects.filter(action="backup_code_used", actor=user).exists()
 
 
-def test_regenerating_backup_codes_voids_the_old_ones(verified_client, make_user):
+def test_it_voids_the_old_backup_codes_when_new_ones_are_generated(verified_client, make_user):
     user = make_user("enrolled", role=roles.OPERATOR, device=True)
     old = mfa.backup_codes_regenerate(user=user)
     client = verified_client(user)
@@ -133,28 +160,45 @@ def test_regenerating_backup_codes_voids_the_old_ones(verified_client, make_user
     assert AuditEvent.objects.filter(action="backup_codes_regenerated", actor=user).count() == 2
 
 
-def test_an_administrator_resets_a_device_which_is_audited_and_ends_the_users_sessions(
-    verified_client, make_user, administrator
-):
-    victim = make_user("lost-phone", role=roles.OPERATOR, device=True)
-    mfa.backup_codes_regenerate(user=victim)
-    victim_client = Client()
-    victim_client.force_login(victim)
-    admin_client = verified_client(administrator)
-    response = admin_client.post(
-        reverse("admin:accounts_user_changelist"), {"action": "reset_mfa_device", "_selected_action": [victim.pk]}
+@pytest.fixture
+def lost_phone(make_user):
+    """An operator who lost their phone, still signed in on another browser."""
+    user = make_user("lost-phone", role=roles.OPERATOR, device=True)
+    mfa.backup_codes_regenerate(user=user)
+    session = Client()
+    session.force_login(user)
+    return user, session
+
+
+def _reset_device(verified_client, administrator, user):
+    return verified_client(administrator).post(
+        reverse("admin:accounts_user_changelist"), {"action": "reset_mfa_device", "_selected_action": [user.pk]}
     )
-    assert response.status_code == 302
-    assert not TOTPDevice.objects.filter(user=victim).exists()
-    assert not StaticDevice.objects.filter(user=victim).exists()
+
+
+def test_it_lets_an_administrator_reset_a_device(verified_client, administrator, lost_phone):
+    user, _ = lost_phone
+    assert _reset_device(verified_client, administrator, user).status_code == 302
+    assert not TOTPDevice.objects.filter(user=user).exists()
+    assert not StaticDevice.objects.filter(user=user).exists()
+
+
+def test_it_audits_a_device_reset(verified_client, administrator, lost_phone):
+    user, _ = lost_phone
+    _reset_device(verified_client, administrator, user)
     event = AuditEvent.objects.get(action="device_reset")
     assert event.actor == administrator and event.target == "user:lost-phone"
-    # The victim's old session no longer authenticates.
-    assert victim_client.get("/admin/").status_code == 302
-    assert "_auth_user_id" not in SessionStore(victim_client.session.session_key).load()
 
 
-def test_only_an_administrator_may_reset_devices(verified_client, make_user):
+def test_it_ends_the_users_sessions_when_their_device_is_reset(verified_client, administrator, lost_phone):
+    user, session = lost_phone
+    _reset_device(verified_client, administrator, user)
+    # The old session no longer authenticates.
+    assert session.get("/admin/").status_code == 302
+    assert "_auth_user_id" not in SessionStore(session.session.session_key).load()
+
+
+def test_it_lets_only_an_administrator_reset_devices(verified_client, make_user):
     operator = make_user("op", role=roles.OPERATOR, device=True)
     other = make_user("other", role=roles.OPERATOR, device=True)
     client = verified_client(operator)
@@ -164,7 +208,7 @@ def test_only_an_administrator_may_reset_devices(verified_client, make_user):
     assert not AuditEvent.objects.filter(action="device_reset").exists()
 
 
-def test_enrolling_a_new_device_ends_the_users_other_sessions(make_user, verified_client):
+def test_it_ends_the_users_other_sessions_when_a_new_device_is_enrolled(make_user, verified_client):
     user = make_user("rotator", role=roles.OPERATOR, device=True)
     other = Client()
     other.force_login(user)

@@ -23,7 +23,7 @@ def _age_session(client, *, started_ago=0, idle=0):
     session.save()
 
 
-def test_a_session_idle_longer_than_the_idle_timeout_ends(verified_client, make_user, settings):
+def test_it_ends_a_session_idle_longer_than_the_idle_timeout(verified_client, make_user, settings):
     client = verified_client(make_user("ops", role=roles.OPERATOR, device=True))
     _age_session(client, idle=settings.SESSION_IDLE_TIMEOUT + 5)
     response = client.get("/admin/")
@@ -32,27 +32,27 @@ def test_a_session_idle_longer_than_the_idle_timeout_ends(verified_client, make_
     assert AuditEvent.objects.get(action="session_expired").details == {"reason": "idle"}
 
 
-def test_an_active_session_still_ends_at_the_absolute_timeout(verified_client, make_user, settings):
+def test_it_ends_an_active_session_at_the_absolute_timeout(verified_client, make_user, settings):
     client = verified_client(make_user("ops", role=roles.OPERATOR, device=True))
     _age_session(client, started_ago=settings.SESSION_ABSOLUTE_TIMEOUT + 5, idle=10)
     assert client.get("/admin/").status_code == 302
     assert AuditEvent.objects.get(action="session_expired").details == {"reason": "absolute"}
 
 
-def test_a_session_within_both_timeouts_carries_on(verified_client, make_user, settings):
+def test_it_keeps_a_session_within_both_timeouts(verified_client, make_user, settings):
     client = verified_client(make_user("ops", role=roles.OPERATOR, device=True))
     _age_session(client, started_ago=settings.SESSION_ABSOLUTE_TIMEOUT - 60, idle=settings.SESSION_IDLE_TIMEOUT - 60)
     assert client.get("/admin/").status_code == 200
 
 
 @override_settings(SESSION_IDLE_TIMEOUT=60)
-def test_the_idle_timeout_is_configurable(verified_client, make_user):
+def test_it_takes_the_idle_timeout_from_the_settings(verified_client, make_user):
     client = verified_client(make_user("ops", role=roles.OPERATOR, device=True))
     _age_session(client, idle=120)
     assert client.get("/admin/").status_code == 302
 
 
-def test_session_cookies_are_httponly_and_samesite_lax(make_user):
+def test_it_sets_session_cookies_httponly_and_samesite_lax(make_user):
     make_user("fresh", role=roles.OPERATOR)
     response = Client().post(reverse("admin:login"), {"username": "fresh", "password": PASSWORD})
     cookie = response.cookies["sessionid"]
@@ -60,7 +60,7 @@ def test_session_cookies_are_httponly_and_samesite_lax(make_user):
     assert cookie["samesite"] == "Lax"
 
 
-def test_changing_the_password_ends_the_users_other_sessions(verified_client, make_user):
+def test_it_ends_the_users_other_sessions_when_the_password_changes(verified_client, make_user):
     user = make_user("ops", role=roles.OPERATOR, device=True)
     other = Client()
     other.force_login(user)
@@ -74,7 +74,7 @@ def test_changing_the_password_ends_the_users_other_sessions(verified_client, ma
     assert other.get("/admin/").status_code == 302
 
 
-def test_five_wrong_passwords_lock_the_account_for_that_address(make_user):
+def test_it_locks_the_account_for_that_address_after_five_wrong_passwords(make_user):
     make_user("target", role=roles.OPERATOR)
     client = Client(REMOTE_ADDR="198.51.100.7")
     for _ in range(5):
@@ -91,7 +91,7 @@ def test_five_wrong_passwords_lock_the_account_for_that_address(make_user):
     assert other.post(reverse("admin:login"), {"username": "target", "password": PASSWORD}).status_code == 302
 
 
-def test_a_successful_login_resets_the_failure_count(make_user):
+def test_it_resets_the_failure_count_on_a_successful_login(make_user):
     make_user("target", role=roles.OPERATOR)
     client = Client(REMOTE_ADDR="198.51.100.7")
     for _ in range(4):
@@ -103,7 +103,7 @@ def test_a_successful_login_resets_the_failure_count(make_user):
     assert client.post(reverse("admin:login"), {"username": "target", "password": PASSWORD}).status_code == 302
 
 
-def test_wrong_otp_codes_count_towards_the_lockout(make_user):
+def test_it_counts_wrong_otp_codes_towards_the_lockout(make_user):
     make_user("target", role=roles.OPERATOR, device=True)
     client = Client(REMOTE_ADDR="198.51.100.9")
     for _ in range(5):
@@ -123,13 +123,13 @@ def test_wrong_otp_codes_count_towards_the_lockout(make_user):
         (1, "not-an-ip", "10.0.0.2"),
     ],
 )
-def test_the_client_address_is_taken_behind_the_configured_number_of_proxies(settings, proxies, forwarded, expected):
+def test_it_takes_the_client_address_behind_the_configured_number_of_proxies(settings, proxies, forwarded, expected):
     settings.AXES_IPWARE_PROXY_COUNT = proxies
     request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
     assert client_ip.resolve(request) == expected
 
 
-def test_password_changes_are_audited(verified_client, make_user, administrator):
+def test_it_audits_password_changes(verified_client, make_user, administrator):
     user = make_user("ops", role=roles.OPERATOR, device=True)
     client = verified_client(user)
     client.post(

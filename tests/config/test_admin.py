@@ -17,7 +17,7 @@ def _rollback_url(version):
     return reverse("admin:core_runtimesettingversion_rollback", args=[version.pk])
 
 
-def test_the_list_shows_every_setting_with_its_current_value(verified_client, administrator):
+def test_it_lists_every_setting_with_its_current_value(verified_client, administrator):
     setting_update(key="persona", value="You are the Kyoto bakery's helper.", actor=administrator, reason="rebrand")
     response = verified_client(administrator).get(reverse("admin:core_runtimesetting_changelist"))
     assert response.status_code == 200
@@ -27,7 +27,7 @@ def test_the_list_shows_every_setting_with_its_current_value(verified_client, ad
     assert "You are the Kyoto bakery&#x27;s helper." in body
 
 
-def test_an_administrator_changes_a_setting_with_a_reason(verified_client, administrator):
+def test_it_lets_an_administrator_change_a_setting_with_a_reason(verified_client, administrator):
     client = verified_client(administrator)
     response = client.post(_change_url("llm.temperature"), {"value": "1.1", "reason": "livelier answers"})
     assert response.status_code == 302
@@ -36,7 +36,7 @@ def test_an_administrator_changes_a_setting_with_a_reason(verified_client, admin
     assert (version.old_value, version.new_value, version.reason) == (None, 1.1, "livelier answers")
 
 
-def test_the_form_refuses_a_value_out_of_bounds_and_changes_nothing(verified_client, administrator):
+def test_it_refuses_a_value_out_of_bounds_in_the_form_and_changes_nothing(verified_client, administrator):
     client = verified_client(administrator)
     response = client.post(_change_url("llm.temperature"), {"value": "2.5", "reason": "too hot"})
     assert response.status_code == 200
@@ -45,14 +45,14 @@ def test_the_form_refuses_a_value_out_of_bounds_and_changes_nothing(verified_cli
     assert not RuntimeSettingVersion.objects.exists()
 
 
-def test_the_form_requires_a_reason(verified_client, administrator):
+def test_it_requires_a_reason_in_the_form(verified_client, administrator):
     response = verified_client(administrator).post(_change_url("llm.temperature"), {"value": "1.0", "reason": ""})
     assert response.status_code == 200
     assert "This field is required" in response.content.decode()
     assert not RuntimeSettingVersion.objects.exists()
 
 
-def test_the_form_restores_the_default(verified_client, administrator):
+def test_it_restores_the_default_from_the_form(verified_client, administrator):
     setting_update(key="features.web_search", value=True, actor=administrator, reason="on")
     client = verified_client(administrator)
     client.post(_change_url("features.web_search"), {"use_default": "on", "reason": "back to default"})
@@ -60,7 +60,7 @@ def test_the_form_restores_the_default(verified_client, administrator):
     assert config.get("features.web_search") is False
 
 
-def test_the_change_page_shows_the_history_with_diffs(verified_client, administrator):
+def test_it_shows_the_history_with_diffs_on_the_change_page(verified_client, administrator):
     setting_update(key="llm.temperature", value=0.2, actor=administrator, reason="calmer")
     setting_update(key="llm.temperature", value=0.9, actor=administrator, reason="livelier")
     body = verified_client(administrator).get(_change_url("llm.temperature")).content.decode()
@@ -70,7 +70,7 @@ def test_the_change_page_shows_the_history_with_diffs(verified_client, administr
     assert "Roll back to v1" in body
 
 
-def test_a_non_administrator_sees_a_critical_setting_read_only_and_cannot_post(verified_client, operator):
+def test_it_shows_a_critical_setting_read_only_to_a_non_administrator_and_refuses_their_post(verified_client, operator):
     client = verified_client(operator)
     page = client.get(_change_url("llm.model"))
     assert page.status_code == 200
@@ -80,13 +80,13 @@ def test_a_non_administrator_sees_a_critical_setting_read_only_and_cannot_post(v
     assert not RuntimeSettingVersion.objects.exists()
 
 
-def test_a_non_administrator_with_the_permission_changes_an_ordinary_setting(verified_client, operator):
+def test_it_lets_a_non_administrator_with_the_permission_change_an_ordinary_setting(verified_client, operator):
     client = verified_client(operator)
     client.post(_change_url("features.image_understanding"), {"reason": "images cost too much"})
     assert config.get("features.image_understanding") is False
 
 
-def test_rollback_in_one_step_from_the_admin(verified_client, administrator):
+def test_it_rolls_back_in_one_step_from_the_admin(verified_client, administrator):
     v1 = setting_update(key="persona", value="You are Ada.", actor=administrator, reason="first")
     setting_update(key="persona", value="You are Bob.", actor=administrator, reason="second")
     client = verified_client(administrator)
@@ -101,7 +101,7 @@ def test_rollback_in_one_step_from_the_admin(verified_client, administrator):
     assert (newest.number, newest.rolled_back_from, newest.reason) == (3, v1, "Bob confused users")
 
 
-def test_the_rollback_action_leads_to_the_rollback_page(verified_client, administrator):
+def test_it_leads_from_the_rollback_action_to_the_rollback_page(verified_client, administrator):
     v1 = setting_update(key="llm.temperature", value=0.2, actor=administrator, reason="calmer")
     response = verified_client(administrator).post(
         reverse("admin:core_runtimesettingversion_changelist"),
@@ -111,7 +111,7 @@ def test_the_rollback_action_leads_to_the_rollback_page(verified_client, adminis
     assert response["Location"] == _rollback_url(v1)
 
 
-def test_rollback_without_a_reason_changes_nothing(verified_client, administrator):
+def test_it_changes_nothing_on_a_rollback_without_a_reason(verified_client, administrator):
     v1 = setting_update(key="llm.temperature", value=0.2, actor=administrator, reason="calmer")
     setting_update(key="llm.temperature", value=0.9, actor=administrator, reason="livelier")
     response = verified_client(administrator).post(_rollback_url(v1), {"reason": ""})
@@ -119,7 +119,7 @@ def test_rollback_without_a_reason_changes_nothing(verified_client, administrato
     assert config.get("llm.temperature") == 0.9
 
 
-def test_a_non_administrator_cannot_roll_back_a_critical_setting_from_the_admin(
+def test_it_refuses_a_non_administrator_rolling_back_a_critical_setting_from_the_admin(
     verified_client, administrator, operator
 ):
     v1 = setting_update(key="llm.model", value="gpt-4o", actor=administrator, reason="bigger")
@@ -129,7 +129,7 @@ def test_a_non_administrator_cannot_roll_back_a_critical_setting_from_the_admin(
     assert config.get("llm.model") == "gpt-4o-mini"
 
 
-def test_versions_are_read_only_in_the_admin(verified_client, administrator):
+def test_it_shows_versions_read_only_in_the_admin(verified_client, administrator):
     v1 = setting_update(key="llm.temperature", value=0.2, actor=administrator, reason="calmer")
     client = verified_client(administrator)
     page = client.get(reverse("admin:core_runtimesettingversion_change", args=[v1.pk]))
@@ -140,7 +140,7 @@ def test_versions_are_read_only_in_the_admin(verified_client, administrator):
     assert RuntimeSettingVersion.objects.filter(pk=v1.pk).exists()
 
 
-def test_the_reset_box_starts_unticked_so_a_typed_value_is_saved(verified_client, administrator):
+def test_it_starts_the_reset_box_unticked_so_a_typed_value_is_saved(verified_client, administrator):
     page = verified_client(administrator).get(_change_url("llm.temperature")).content.decode()
     checkbox = (
         page.split('name="use_default"')[0].rsplit("<input", 1)[1] + page.split('name="use_default"')[1].split(">")[0]
@@ -148,7 +148,9 @@ def test_the_reset_box_starts_unticked_so_a_typed_value_is_saved(verified_client
     assert "checked" not in checkbox
 
 
-def test_rollback_to_a_value_the_schema_no_longer_allows_shows_why(verified_client, administrator, settings):
+def test_it_shows_why_a_rollback_to_a_value_the_schema_no_longer_allows_is_refused(
+    verified_client, administrator, settings
+):
     old = setting_update(key="llm.model", value="gpt-4.1", actor=administrator, reason="try 4.1")
     setting_update(key="llm.model", value="gpt-4o-mini", actor=administrator, reason="cheaper")
     settings.LLM_ALLOWED_MODELS = ["gpt-4o-mini"]

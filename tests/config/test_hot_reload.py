@@ -58,7 +58,7 @@ def _change(administrator, value):
     return changed_at
 
 
-def test_a_change_reaches_another_process_within_five_seconds(administrator):
+def test_it_brings_a_change_to_another_process_within_five_seconds(administrator):
     watcher = _start_watcher("llm.temperature", 1.9)
     time.sleep(1.5)  # the watcher has loaded and cached the old value by now
 
@@ -68,7 +68,7 @@ def test_a_change_reaches_another_process_within_five_seconds(administrator):
     assert latency < 5.0
 
 
-def test_a_change_reaches_a_process_that_cannot_reach_redis_within_five_seconds(administrator):
+def test_it_brings_a_change_to_a_process_without_redis_within_five_seconds(administrator):
     watcher = _start_watcher("llm.temperature", 0.05, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     time.sleep(1.5)
 
@@ -78,7 +78,7 @@ def test_a_change_reaches_a_process_that_cannot_reach_redis_within_five_seconds(
     assert latency < 5.0
 
 
-def test_the_new_version_is_published_to_redis_after_commit(administrator):
+def test_it_publishes_the_new_version_to_redis_after_commit(administrator):
     from core.redis import get_redis
 
     version = setting_update(key="features.web_search", value=True, actor=administrator, reason="launch")
@@ -86,7 +86,7 @@ def test_the_new_version_is_published_to_redis_after_commit(administrator):
     assert config.get("features.web_search") is True
 
 
-def test_a_rolled_back_change_leaves_no_value_behind_in_the_writing_process(administrator):
+def test_it_leaves_no_value_of_a_rolled_back_change_in_the_writing_process(administrator):
     class Abort(Exception):
         pass
 
@@ -98,7 +98,7 @@ def test_a_rolled_back_change_leaves_no_value_behind_in_the_writing_process(admi
     assert config.get("llm.temperature") == 0.7
 
 
-def test_a_committed_change_is_served_from_memory_afterwards(administrator, django_assert_num_queries):
+def test_it_serves_a_committed_change_from_memory_afterwards(administrator, django_assert_num_queries):
     setting_update(key="llm.temperature", value=1.3, actor=administrator, reason="warmer")
     assert config.get("llm.temperature") == 1.3
     with django_assert_num_queries(0):

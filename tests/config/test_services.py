@@ -1,7 +1,8 @@
-from unittest import mock
+from contextlib import contextmanager
 
 import pytest
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError, connection
 
 from accounts.models import AuditEvent
 from core import config
@@ -10,6 +11,7 @@ from core.config.services import setting_rollback, setting_rollback_to_default, 
 from core.errors import PermissionDeniedError as PermissionDenied
 from core.errors import ValidationError
 from core.models import AppendOnlyError, RuntimeSetting, RuntimeSettingVersion
+from tests.ports import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -18,13 +20,13 @@ def _messages(excinfo) -> str:
     return excinfo.value.message
 
 
-def test_get_returns_the_registry_default_without_an_override(settings):
+def test_it_returns_the_registry_default_without_an_override(settings):
     settings.CONVERSATION_TEMPERATURE = 0.3
     assert config.get("llm.temperature") == 0.3
     assert config.get("features.web_search") is False
 
 
-def test_get_returns_the_typed_value_after_a_change(administrator):
+def test_it_returns_the_typed_value_after_a_change(administrator):
     setting_update(key="llm.temperature", value=1, actor=administrator, reason="warmer answers")
     value = config.get("llm.temperature")
     assert value == 1.0
@@ -68,7 +70,7 @@ def test_it_accepts_the_edges_of_the_bounds(administrator):
     assert len(config.get("persona")) == 4000
 
 
-def test_allowed_models_come_from_the_environment(administrator, settings):
+def test_it_takes_the_allowed_models_from_the_environment(administrator, settings):
     settings.LLM_ALLOWED_MODELS = ["house-model"]
     setting_update(key="llm.model", value="house-model", actor=administrator, reason="our own deployment")
     assert config.get("llm.model") == "house-model"
@@ -76,20 +78,20 @@ def test_allowed_models_come_from_the_environment(administrator, settings):
         setting_update(key="llm.model", value="gpt-4o", actor=administrator, reason="not allowed any more")
 
 
-def test_the_model_clean_enforces_the_schema():
+def test_it_enforces_the_schema_in_the_model_clean():
     setting = RuntimeSetting(key="llm.temperature", value=3)
     with pytest.raises(DjangoValidationError, match="at most 2"):
         setting.clean()
 
 
-def test_a_change_needs_a_reason(administrator):
+def test_it_needs_a_reason_for_a_change(administrator):
     with pytest.raises(ValidationError) as excinfo:
         setting_update(key="llm.temperature", value=1.0, actor=administrator, reason="   ")
     assert "Say why the setting changes" in _messages(excinfo)
     assert config.get("llm.temperature") == 0.7
 
 
-def test_every_change_creates_a_version_with_who_why_and_the_diff(administrator):
+def test_it_keeps_a_version_of_every_change_with_who_why_and_the_diff(administrator):
     first = setting_update(key="llm.temperature", value=0.2, actor=administrator, reason="calmer")
     second = setting_update(key="llm.temperature", value=0.9, actor=administrator, reason="livelier")
 
@@ -101,20 +103,20 @@ def test_every_change_creates_a_version_with_who_why_and_the_diff(administrator)
     assert second.created_at is not None
 
 
-def test_setting_the_same_value_again_creates_no_version(administrator):
+def test_it_creates_no_version_when_the_same_value_is_set_again(administrator):
     setting_update(key="features.web_search", value=True, actor=administrator, reason="on")
     assert setting_update(key="features.web_search", value=True, actor=administrator, reason="on again") is None
     assert RuntimeSettingVersion.objects.filter(setting__key="features.web_search").count() == 1
 
 
-def test_none_restores_the_default(administrator):
+def test_it_restores_the_default_on_none(administrator):
     setting_update(key="richmessages.cooldown_minutes", value=5, actor=administrator, reason="test campaign")
     setting_update(key="richmessages.cooldown_minutes", value=None, actor=administrator, reason="campaign over")
     assert config.get("richmessages.cooldown_minutes") == 60
     assert RuntimeSetting.objects.get(key="richmessages.cooldown_minutes").value is None
 
 
-def test_rollback_restores_an_earlier_value_as_a_new_version(administrator):
+def test_it_rolls_back_to_an_earlier_value_as_a_new_version(administrator):
     v1 = setting_update(key="persona", value="You are Ada.", actor=administrator, reason="first persona")
     setting_update(key="persona", value="You are Bob.", actor=administrator, reason="second persona")
 
@@ -130,7 +132,7 @@ def test_rollback_restores_an_earlier_value_as_a_new_version(administrator):
     ) == [1, 2, 3]
 
 
-def test_rollback_to_a_first_version_that_replaced_the_default_can_restore_the_default(administrator):
+def test_it_restores_the_default_on_a_rollback_to_the_first_version(administrator):
     v1 = setting_update(key="llm.temperature", value=1.5, actor=administrator, reason="try hot")
     setting_update(key="llm.temperature", value=0.1, actor=administrator, reason="try cold")
     setting_rollback(version=v1, actor=administrator, reason="back to hot")
@@ -141,13 +143,13 @@ def test_rollback_to_a_first_version_that_replaced_the_default_can_restore_the_d
     assert config.get("llm.temperature") == 1.5
 
 
-def test_rollback_to_the_current_value_is_refused(administrator):
+def test_it_refuses_a_rollback_to_the_current_value(administrator):
     v1 = setting_update(key="llm.temperature", value=1.5, actor=administrator, reason="try hot")
     with pytest.raises(ValidationError, match="already has the value of version 1"):
         setting_rollback(version=v1, actor=administrator, reason="no-op")
 
 
-def test_critical_settings_refuse_a_non_administrator(operator):
+def test_it_refuses_a_non_administrator_a_critical_setting(operator):
     with pytest.raises(PermissionDenied, match="only an Administrator"):
         setting_update(key="llm.model", value="gpt-4o", actor=operator, reason="bigger model")
     with pytest.raises(PermissionDenied):
@@ -155,12 +157,12 @@ def test_critical_settings_refuse_a_non_administrator(operator):
     assert not RuntimeSettingVersion.objects.exists()
 
 
-def test_a_non_administrator_with_the_permission_changes_ordinary_settings(operator):
+def test_it_lets_a_non_administrator_with_the_permission_change_ordinary_settings(operator):
     setting_update(key="features.web_search", value=True, actor=operator, reason="launch web search")
     assert config.get("features.web_search") is True
 
 
-def test_a_non_administrator_cannot_roll_back_a_critical_setting(administrator, operator):
+def test_it_refuses_a_non_administrator_rolling_back_a_critical_setting(administrator, operator):
     v1 = setting_update(key="llm.model", value="gpt-4o", actor=administrator, reason="bigger")
     setting_update(key="llm.model", value="gpt-4o-mini", actor=administrator, reason="cheaper")
     with pytest.raises(PermissionDenied):
@@ -168,18 +170,18 @@ def test_a_non_administrator_cannot_roll_back_a_critical_setting(administrator, 
     assert config.get("llm.model") == "gpt-4o-mini"
 
 
-def test_a_superuser_may_change_critical_settings(django_user_model):
+def test_it_lets_a_superuser_change_critical_settings(django_user_model):
     root = django_user_model.objects.create_superuser(username="root", password="a-long-test-password-123")
     setting_update(key="llm.model", value="gpt-4o", actor=root, reason="bigger")
     assert config.get("llm.model") == "gpt-4o"
 
 
-def test_a_user_without_the_permission_changes_nothing(analyst):
+def test_it_refuses_a_change_from_a_user_without_the_permission(analyst):
     with pytest.raises(PermissionDenied, match=r"You may not change features\.web_search"):
         setting_update(key="features.web_search", value=True, actor=analyst, reason="curious")
 
 
-def test_every_change_and_rollback_is_audited(administrator):
+def test_it_audits_every_change_and_rollback(administrator):
     v1 = setting_update(key="llm.temperature", value=0.2, actor=administrator, reason="calmer")
     setting_update(key="llm.temperature", value=0.9, actor=administrator, reason="livelier")
     setting_rollback(version=v1, actor=administrator, reason="too lively")
@@ -212,7 +214,7 @@ def test_it_refuses_a_rollback_to_the_default_while_the_default_applies(administ
     assert not RuntimeSettingVersion.objects.exists()
 
 
-def test_versions_cannot_be_edited_or_deleted(administrator):
+def test_it_refuses_to_edit_or_delete_a_version(administrator):
     version = setting_update(key="llm.temperature", value=0.2, actor=administrator, reason="calmer")
     version.reason = "rewritten history"
     with pytest.raises(AppendOnlyError):
@@ -221,26 +223,43 @@ def test_versions_cannot_be_edited_or_deleted(administrator):
         version.delete()
 
 
-def test_every_registry_key_has_a_row_after_migrate():
+def test_it_gives_every_registry_key_a_row_after_migrate():
     from core.config.registry import REGISTRY
 
     assert set(RuntimeSetting.objects.values_list("key", flat=True)) >= set(REGISTRY)
 
 
-def test_it_keeps_the_last_known_values_when_the_database_cannot_be_read(administrator, monkeypatch):
+@contextmanager
+def database_down():
+    """The database stops answering: this process's connection drops and a new one is refused."""
+    connection.close()
+    saved = connection.settings_dict["HOST"], connection.settings_dict["PORT"]
+    connection.settings_dict["HOST"], connection.settings_dict["PORT"] = "127.0.0.1", str(free_port())
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict["HOST"], connection.settings_dict["PORT"] = saved
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_keeps_the_last_known_values_when_the_database_cannot_be_read(administrator):
     setting_update(key="llm.temperature", value=1.2, actor=administrator, reason="warmer")
     assert config.get("llm.temperature") == 1.2
 
     runtime.state.invalidate()
-    with mock.patch("core.config.runtime._load_overrides", side_effect=RuntimeError("database down")):
+    with database_down():
+        with pytest.raises(OperationalError):
+            RuntimeSetting.objects.count()
         assert config.get("llm.temperature") == 1.2
 
 
+@pytest.mark.django_db(transaction=True)
 def test_it_serves_defaults_when_the_database_was_never_readable():
-    with mock.patch("core.config.runtime._load_overrides", side_effect=RuntimeError("database down")):
+    with database_down():
         assert config.get("llm.temperature") == 0.7
 
 
-def test_a_stored_value_that_no_longer_fits_the_schema_falls_back_to_the_default():
+def test_it_falls_back_to_the_default_for_a_stored_value_that_no_longer_fits_the_schema():
     RuntimeSetting.objects.filter(key="llm.temperature").update(value=7.5)
     assert config.get("llm.temperature") == 0.7

@@ -1,19 +1,17 @@
 import pytest
+from django.contrib.auth.models import Group
 
-from core.line import client as line_client
-from core.llm import client as llm_client
+from accounts import roles
+from core.config.services import setting_update
 from core.redis import get_redis
 from tests.redis_keys import delete_own_keys
 
-from .fakes import SECRET, FakeLine, FakeLLM, body_of, sign
+from .events import SECRET, Events, body_of, sign
 
 
 @pytest.fixture(autouse=True)
 def _conversation_settings(settings):
     settings.LINE_CHANNEL_SECRET = SECRET
-    settings.LINE_CHANNEL_ACCESS_TOKEN = "unit-test-token"
-    settings.LINE_API_RETRY_WAIT = 0.0
-    settings.CONVERSATION_MESSAGES_PER_MINUTE = 20
     settings.CONVERSATION_REPLY_BUDGET_SECONDS = 50.0
 
 
@@ -28,22 +26,13 @@ def _clean_conversation_keys():
 
 
 @pytest.fixture
-def fake_line(monkeypatch):
-    fake = FakeLine()
-    monkeypatch.setattr(line_client._client, "get", lambda: fake)
-    return fake
+def events(line):
+    return Events(line)
 
 
 @pytest.fixture
-def fake_llm(monkeypatch):
-    fake = FakeLLM()
-    monkeypatch.setattr(llm_client._client, "get", lambda: fake)
-    return fake
-
-
-@pytest.fixture
-def post_events(client, django_capture_on_commit_callbacks):
-    """Posts signed events to the webhook and runs what it queued (tasks run eagerly)."""
+def post_events(client, django_capture_on_commit_callbacks, line, llm):
+    """Posts signed events to the webhook and runs what it queued (tasks run eagerly, against the doubles)."""
 
     def post(*events, body: bytes | None = None, signature: str | None = None, **headers):
         raw = body if body is not None else body_of(*events)
@@ -53,3 +42,21 @@ def post_events(client, django_capture_on_commit_callbacks):
             return client.post("/line/webhook", data=raw, content_type="application/json", **extra)
 
     return post
+
+
+@pytest.fixture
+def administrator(django_user_model):
+    """Runtime settings change only through core.config.services, by someone allowed to: an Administrator."""
+    user = django_user_model.objects.create_user("ada", password="a-long-password-123", is_staff=True)
+    user.groups.add(Group.objects.get(name=roles.ADMINISTRATOR))
+    return user
+
+
+@pytest.fixture
+def runtime_setting(administrator):
+    """``runtime_setting("features.web_search", True)`` changes a runtime setting as an Administrator would."""
+
+    def change(key, value):
+        setting_update(key=key, value=value, actor=administrator, reason="test")
+
+    return change

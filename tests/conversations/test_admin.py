@@ -2,8 +2,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from conversations.models import Conversation, WebhookEvent
-
-from .fakes import text_event
+from tests.doubles import answer_to
 
 pytestmark = pytest.mark.django_db
 
@@ -14,9 +13,9 @@ def admin_client(verified_client):
     return verified_client(get_user_model().objects.create_superuser("root", "root@example.com", "a-long-password-123"))
 
 
-def test_webhook_events_are_searchable_by_correlation_id_and_line_user(post_events, fake_line, fake_llm, admin_client):
-    post_events(text_event("find me", user_id="U" + "c" * 32), HTTP_X_REQUEST_ID="corr-findme")
-    post_events(text_event("not me", user_id="U" + "d" * 32))
+def test_it_finds_webhook_events_by_correlation_id_and_line_user(post_events, events, admin_client):
+    post_events(events.text("find me", user_id="U" + "c" * 32), HTTP_X_REQUEST_ID="corr-findme")
+    post_events(events.text("not me", user_id="U" + "d" * 32))
     page = admin_client.get("/admin/conversations/webhookevent/", {"q": "corr-findme"})
     assert page.status_code == 200
     assert page.context["cl"].result_count == 1
@@ -26,13 +25,13 @@ def test_webhook_events_are_searchable_by_correlation_id_and_line_user(post_even
     assert page.context["cl"].result_count == 1
 
 
-def test_a_conversation_shows_its_transcript_read_only(post_events, fake_line, fake_llm, admin_client):
-    post_events(text_event("show my transcript"))
+def test_it_shows_a_conversations_transcript_read_only(post_events, events, admin_client):
+    post_events(events.text("show my transcript"))
     conversation = Conversation.objects.get()
     page = admin_client.get(f"/admin/conversations/conversation/{conversation.pk}/change/")
     assert page.status_code == 200
     body = page.content.decode()
-    assert "show my transcript" in body and "Answer to: show my transcript" in body
+    assert "show my transcript" in body and answer_to("show my transcript") in body
     assert 'name="messages-0-content"' not in body  # shown, not editable
     assert admin_client.post(f"/admin/conversations/conversation/{conversation.pk}/change/", {}).status_code == 403
     assert WebhookEvent.objects.count() == 1

@@ -6,7 +6,7 @@ from core.memory import get_memory_monitor
 from core.redis import get_redis, reset_redis
 
 
-def test_trimming_drops_the_oldest_turns_and_keeps_their_gist():
+def test_it_trims_the_oldest_turns_and_keeps_their_gist():
     turns = [Turn("user", f"question {i} " + "x" * 40) for i in range(10)]
     trimmed = Context(turns=turns).trimmed(100)
     assert trimmed.tokens <= 100
@@ -15,7 +15,7 @@ def test_trimming_drops_the_oldest_turns_and_keeps_their_gist():
     assert len(trimmed.turns) < 10
 
 
-def test_token_estimates_count_cjk_characters_as_tokens():
+def test_it_counts_cjk_characters_as_tokens():
     assert estimate_tokens("hello world!") == 3
     assert estimate_tokens("こんにちは") == 5
     assert estimate_tokens("hello world, こんにちは") == 3 + 5
@@ -23,7 +23,7 @@ def test_token_estimates_count_cjk_characters_as_tokens():
 
 
 @pytest.mark.django_db
-def test_the_context_lives_in_redis(settings):
+def test_it_keeps_the_context_in_redis(settings):
     context_clear(424242)
     context_append(424242, [Turn("user", "hi"), Turn("assistant", "hello")])
     assert get_redis().client.get(get_redis().key("conv:ctx:424242"))
@@ -32,7 +32,7 @@ def test_the_context_lives_in_redis(settings):
 
 
 @pytest.mark.django_db
-def test_while_redis_is_down_the_context_falls_back_to_memory_which_is_pruned_under_pressure(settings):
+def test_it_keeps_the_context_in_memory_while_redis_is_down_and_prunes_it_under_pressure(settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     reset_redis()
     manager = get_redis()

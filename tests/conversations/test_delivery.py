@@ -5,126 +5,162 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from conversations import postbacks
 from conversations.models import WebhookEvent
 from conversations.processing import webhook_event_process
-from conversations.tasks import process_webhook_event
-from core.errors import LineApiError
-from core.line.client import InvalidReplyTokenError
+from conversations.tasks import process_webhook_event, requeue_stalled_webhook_events
+from tests.doubles import answer_to, delivered_texts
 
-from .fakes import lost_response, server_error, text_event
+from .events import USER
 
 pytestmark = pytest.mark.django_db
 
 
-def test_a_task_run_twice_sends_one_reply(post_events, fake_line, fake_llm):
-    post_events(text_event("Twice"))
+def replies(line) -> list[dict]:
+    return line.control.requests(endpoint="replyMessage")
+
+
+def pushes(line) -> list[dict]:
+    return line.control.requests(endpoint="pushMessage")
+
+
+def outcomes(requests) -> list[tuple[int, bool]]:
+    """(status LINE answered, whether the answer was lost) of each request."""
+    return [(request["status"], request["lost"]) for request in requests]
+
+
+def test_it_sends_one_reply_when_the_task_runs_twice(post_events, events, line, llm):
+    post_events(events.text("Twice"))
     event = WebhookEvent.objects.get()
     assert process_webhook_event.apply(args=[event.pk]).get() == WebhookEvent.Status.REPLIED
-    assert len(fake_line.replies) == 1 and fake_line.pushes == []
-    assert len(fake_llm.calls) == 1
+    assert outcomes(replies(line)) == [(200, False)]
+    assert pushes(line) == []
+    assert len(llm.control.requests()) == 1
 
 
-def test_the_reply_is_stored_with_its_retry_key_before_line_is_called(post_events, fake_line, fake_llm):
-    seen = {}
+def test_it_stores_the_reply_with_its_retry_key_before_calling_line(post_events, events, line, llm, settings):
+    settings.LINE_API_ATTEMPTS = 1
+    # LINE acts on neither call: the reply fails, then the push that stands in for it.
+    line.control.set_faults(
+        errors=[
+            {"endpoint": "replyMessage", "status": 500, "rate": 1.0},
+            {"endpoint": "pushMessage", "status": 500, "rate": 1.0},
+        ]
+    )
+    post_events(events.text("Store first"))
+    row = WebhookEvent.objects.get()
+    [reply] = replies(line)
+    [push] = pushes(line)
+    # Nothing after a failed call ran, so what the row holds was written before LINE was called.
+    assert row.reply_state == WebhookEvent.ReplyState.SENDING_PUSH
+    assert row.reply_messages == [{"type": "text", "text": answer_to("Store first")}]
+    assert reply["body"]["messages"] == push["body"]["messages"] == row.reply_messages
+    assert push["retryKey"] == str(row.retry_key)
+    assert delivered_texts(line) == []
 
-    def reply(token, messages):
-        row = WebhookEvent.objects.get()
-        seen.update(state=row.reply_state, messages=row.reply_messages, key=row.retry_key)
-        raise LineApiError("down", status=400)
 
-    fake_line.reply = reply
-    post_events(text_event("Store first"))
-    assert seen["state"] == WebhookEvent.ReplyState.SENDING_REPLY
-    assert seen["messages"] == [{"type": "text", "text": "Answer to: Store first"}]
-    assert seen["key"] is not None
-
-
-def test_a_refused_reply_token_falls_back_to_one_push(post_events, fake_line, fake_llm):
-    fake_line.reply_errors.append(InvalidReplyTokenError(status=400))
-    event = text_event("Late")
-    post_events(event)
+def test_it_falls_back_to_one_push_when_line_refuses_the_reply_token(post_events, events, line, llm):
+    post_events(events.text("Late", reply_ttl=0))  # the token has expired by the time the bot replies
     stored = WebhookEvent.objects.get()
-    assert fake_line.replies == []
-    assert fake_line.pushes == [(event["source"]["userId"], stored.reply_messages, str(stored.retry_key))]
+    assert outcomes(replies(line)) == [(400, False)]
+    [push] = pushes(line)
+    assert (push["status"], push["to"], push["retryKey"]) == (200, [USER], str(stored.retry_key))
+    assert push["body"]["messages"] == stored.reply_messages
     assert stored.reply_method == "push" and stored.status == WebhookEvent.Status.REPLIED
     process_webhook_event.apply(args=[stored.pk])
-    assert len(fake_line.pushes) == 1
+    assert len(pushes(line)) == 1
+    assert delivered_texts(line, user_id=USER) == [answer_to("Late")]
 
 
-def test_work_beyond_the_reply_budget_is_pushed(post_events, fake_line, fake_llm, settings):
+def test_it_pushes_an_answer_ready_after_the_reply_budget(post_events, events, line, llm, settings):
     settings.CONVERSATION_REPLY_BUDGET_SECONDS = 0
-    post_events(text_event("Slow"))
-    assert fake_line.replies == [] and len(fake_line.pushes) == 1
+    post_events(events.text("Slow"))
+    assert replies(line) == []
+    assert outcomes(pushes(line)) == [(200, False)]
+    assert delivered_texts(line) == [answer_to("Slow")]
 
 
-def test_a_push_retried_after_a_lost_response_reuses_its_key_and_sends_once(post_events, fake_line, fake_llm):
-    fake_line.reply_errors.append(InvalidReplyTokenError(status=400))
-    fake_line.push_errors.append(lost_response())
-    post_events(text_event("Lost"))
-    keys = set(fake_line.push_attempts)
-    assert len(fake_line.push_attempts) == 2 and len(keys) == 1
-    assert len(fake_line.pushes) == 1  # the second attempt got 409 from LINE: counted as sent
+def test_it_sends_once_when_a_push_is_retried_after_a_lost_response(post_events, events, line, llm):
+    # LINE delivers the first push but its answer never arrives: the client sees a broken connection.
+    line.control.set_faults(lost_responses=[{"endpoint": "pushMessage", "count": 1}])
+    post_events(events.text("Lost", reply_ttl=0))
+    attempts = pushes(line)
+    assert outcomes(attempts) == [(200, True), (409, False)]  # the retry is answered "already accepted"
+    assert {attempt["retryKey"] for attempt in attempts} == {str(WebhookEvent.objects.get().retry_key)}
+    assert delivered_texts(line, user_id=USER) == [answer_to("Lost")]
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.REPLIED
 
 
-def test_line_5xx_and_429_are_retried(post_events, fake_line, fake_llm):
-    fake_line.reply_errors.extend([server_error(500), server_error(429), server_error(503)])
-    post_events(text_event("Burst"))
-    assert len(fake_line.replies) == 1 and fake_line.pushes == []
+def test_it_retries_line_5xx_and_429(post_events, events, line, llm):
+    line.control.set_faults(
+        errors=[{"endpoint": "replyMessage", "status": status, "rate": 1.0, "count": 1} for status in (500, 429, 503)]
+    )
+    post_events(events.text("Burst"))
+    assert [r["status"] for r in replies(line)] == [500, 429, 503, 200]
+    assert pushes(line) == []
+    assert delivered_texts(line) == [answer_to("Burst")]
 
 
-def test_a_reply_that_keeps_failing_with_5xx_is_pushed(post_events, fake_line, fake_llm, settings):
+def test_it_pushes_a_reply_that_keeps_failing_with_5xx(post_events, events, line, llm, settings):
     settings.LINE_API_ATTEMPTS = 2
-    fake_line.reply_errors.extend([server_error(500), server_error(500)])
-    post_events(text_event("Down"))
-    assert fake_line.replies == [] and len(fake_line.pushes) == 1
+    line.control.set_faults(errors=[{"endpoint": "replyMessage", "status": 500, "rate": 1.0}])
+    post_events(events.text("Down"))
+    assert [r["status"] for r in replies(line)] == [500, 500]
+    assert outcomes(pushes(line)) == [(200, False)]
+    assert delivered_texts(line) == [answer_to("Down")]
 
 
-def test_a_run_that_died_while_replying_never_pushes_a_second_answer(post_events, fake_line, fake_llm):
-    fake_line.reply_errors.append(LineApiError("bad request", status=400))
-    event = text_event("Crash")
-    post_events(event)
+def test_it_never_pushes_a_second_answer_after_a_run_died_while_replying(post_events, events, line, llm, settings):
+    settings.LINE_API_ATTEMPTS = 1
+    # LINE takes the reply, the answer is lost, and the run gives up: it cannot know whether the user has it.
+    line.control.set_faults(lost_responses=[{"endpoint": "replyMessage", "count": 1}])
+    post_events(events.text("Crash"))
     row = WebhookEvent.objects.get()
-    assert row.status == WebhookEvent.Status.FAILED
-    # Simulate the crashed run: LINE did take the reply, the worker died before recording it.
-    fake_line.spent_tokens.add(event["replyToken"])
+    assert (row.status, row.reply_state) == (WebhookEvent.Status.FAILED, WebhookEvent.ReplyState.SENDING_REPLY)
+    # As if the worker had died there instead of recording the failure; the task is delivered again.
     WebhookEvent.objects.filter(pk=row.pk).update(status=WebhookEvent.Status.PROCESSING)
     assert webhook_event_process(event_id=row.pk) == WebhookEvent.Status.REPLIED
-    assert fake_line.pushes == []
+    assert outcomes(replies(line)) == [(200, True), (400, False)]  # the token was spent by the first run
+    assert pushes(line) == []
+    assert delivered_texts(line, user_id=USER) == [answer_to("Crash")]
 
 
-def test_a_redelivered_task_after_a_crash_before_sending_delivers_the_stored_answer(post_events, fake_line, fake_llm):
-    post_events(text_event("Prepared"))
+def test_it_delivers_the_stored_answer_when_a_task_is_redelivered_after_a_crash_before_sending(
+    post_events, events, line, llm
+):
+    event = events.text("Prepared")
+    post_events(event)
     row = WebhookEvent.objects.get()
-    # The state a worker leaves behind when killed right after storing the answer.
+    # The state a worker leaves behind when killed right after storing the answer: LINE never saw the
+    # reply, so its token is still good (here a fresh one stands in for it).
     WebhookEvent.objects.filter(pk=row.pk).update(
         status=WebhookEvent.Status.PROCESSING,
         reply_state=WebhookEvent.ReplyState.PREPARED,
         reply_sent_at=None,
+        reply_token=line.control.issue_reply_token(USER),
         received_at=timezone.now() - timedelta(seconds=1),
     )
-    fake_line.replies.clear()
-    fake_line.spent_tokens.clear()
+    line.control.clear_requests()
     assert webhook_event_process(event_id=row.pk) == WebhookEvent.Status.REPLIED
-    assert len(fake_line.replies) == 1
-    assert len(fake_llm.calls) == 1  # the model is not asked again
+    [reply] = replies(line)
+    assert reply["body"]["messages"] == [{"type": "text", "text": answer_to("Prepared")}]
+    assert pushes(line) == []
+    assert len(llm.control.requests()) == 1  # the model is not asked again
 
 
-def test_long_answers_are_split_into_at_most_five_messages(post_events, fake_line, fake_llm):
-    fake_llm.answer = ("word " * 1000 + "\n") * 8  # 40,000 characters
-    post_events(text_event("Long"))
-    ((_, messages),) = fake_line.replies
+def test_it_splits_a_long_answer_into_at_most_five_messages(post_events, events, line, llm, settings):
+    settings.CONVERSATION_MAX_TOKENS = 20_000  # the model may answer at length
+    post_events(events.text("long: 40000"))  # the LLM double answers with 40,000 characters
+    [reply] = replies(line)
+    messages = reply["body"]["messages"]
+    assert reply["status"] == 200
     assert len(messages) == 5
     assert all(len(m["text"].encode("utf-16-le")) // 2 <= 5000 for m in messages)
 
 
-def test_events_stuck_before_a_final_status_are_queued_again(
-    post_events, fake_line, fake_llm, settings, django_capture_on_commit_callbacks
-):
-    from conversations.tasks import requeue_stalled_webhook_events
-
+def test_it_queues_again_events_stuck_before_a_final_status(post_events, events, line, llm, settings):
     settings.CONVERSATION_STALLED_AFTER_SECONDS = 60
-    post_events(text_event("Stuck"))
+    post_events(events.text("Stuck"))
     row = WebhookEvent.objects.get()
     # As if the broker had lost the task before any worker saw it.
     WebhookEvent.objects.filter(pk=row.pk).update(
@@ -132,16 +168,34 @@ def test_events_stuck_before_a_final_status_are_queued_again(
         reply_state=WebhookEvent.ReplyState.NONE,
         received_at=timezone.now() - timedelta(minutes=5),
     )
-    fake_line.replies.clear()
+    line.control.clear_requests()
     assert requeue_stalled_webhook_events.apply().get() == 1
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.REPLIED
+    # Five minutes on, the reply token is past its budget: the answer is pushed.
+    assert replies(line) == []
+    assert outcomes(pushes(line)) == [(200, False)]
     assert requeue_stalled_webhook_events.apply().get() == 0
 
 
-def test_an_unexpected_failure_still_gets_an_apology_and_is_recorded(post_events, fake_line, fake_llm):
-    fake_llm.errors.append(RuntimeError("a bug"))
-    post_events(text_event("Hello?"))
-    row = WebhookEvent.objects.get()
-    assert fake_line.sent_texts == ["Sorry, I can't answer right now. Please try again in a moment."]
-    assert row.status == WebhookEvent.Status.REPLIED
-    assert "RuntimeError: a bug" in row.error
+@pytest.fixture
+def broken_postback(post_events, events):
+    """A postback whose handler has a bug."""
+
+    @postbacks.register("broken")
+    def broken(request):
+        raise RuntimeError("a bug")
+
+    try:
+        post_events(events.of("postback", postback={"data": "action=broken"}))
+    finally:
+        postbacks.unregister("broken")
+    return WebhookEvent.objects.get()
+
+
+def test_it_apologises_after_an_unexpected_failure(broken_postback, line):
+    assert delivered_texts(line) == ["Sorry, I can't answer right now. Please try again in a moment."]
+    assert broken_postback.status == WebhookEvent.Status.REPLIED
+
+
+def test_it_records_an_unexpected_failure(broken_postback):
+    assert "RuntimeError: a bug" in broken_postback.error

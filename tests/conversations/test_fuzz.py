@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from conversations.models import WebhookEvent
 
-from .fakes import sign, text_event
+from .events import sign, text_event
 
 pytestmark = pytest.mark.django_db
 
@@ -42,42 +42,42 @@ FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 
 @FUZZ
 @given(body=bodies, signature=st.none() | st.text(max_size=60))
-def test_forged_bodies_are_refused_and_nothing_is_processed(client, fake_line, fake_llm, body, signature):
+def test_it_refuses_forged_bodies_and_processes_nothing(client, line, llm, body, signature):
     headers = {} if signature is None else {"HTTP_X_LINE_SIGNATURE": signature}
     response = client.post("/line/webhook", data=body, content_type="application/json", **headers)
     assert response.status_code in (400, 401)
     assert not WebhookEvent.objects.exists()
-    assert fake_llm.calls == [] and fake_line.replies == [] and fake_line.pushes == []
+    assert llm.control.requests() == [] and line.control.requests() == []
 
 
 @FUZZ
 @given(body=bodies)
-def test_signed_garbage_never_causes_a_server_error(post_events, fake_line, fake_llm, body):
+def test_it_never_answers_signed_garbage_with_a_server_error(post_events, body):
     response = post_events(body=body)
     assert response.status_code < 500
 
 
 @FUZZ
 @given(event=event_like)
-def test_signed_odd_events_are_stored_and_never_fail_the_webhook(post_events, fake_line, fake_llm, event):
+def test_it_stores_signed_odd_events_and_never_fails_the_webhook(post_events, event):
     response = post_events(event)
     assert response.status_code == 200
 
 
-def test_a_tampered_body_with_a_once_valid_signature_is_refused(post_events):
+def test_it_refuses_a_tampered_body_with_a_once_valid_signature(post_events):
     body = json.dumps({"destination": "U1", "events": [text_event("pay 1")]}).encode()
     assert post_events(body=body.replace(b"pay 1", b"pay 9"), signature=sign(body)).status_code == 401
     assert not WebhookEvent.objects.exists()
 
 
-def test_integers_beyond_64_bits_are_valid_json_and_accepted(post_events):
+def test_it_accepts_integers_beyond_64_bits_as_valid_json(post_events):
     event = {**text_event("big"), "webhookEventId": -9_223_372_036_854_775_809, "timestamp": 2**70}
 
     assert post_events(event).status_code == 200
     assert WebhookEvent.objects.count() == 1
 
 
-def test_non_standard_json_constants_are_refused(post_events):
+def test_it_refuses_non_standard_json_constants(post_events):
     body = b'{"destination": "U1", "events": [{"type": "message", "timestamp": Infinity}]}'
 
     response = post_events(body=body)

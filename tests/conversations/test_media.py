@@ -8,7 +8,7 @@ from PIL import Image
 from conversations import media
 
 
-def test_scratch_files_are_removed_even_when_processing_fails():
+def test_it_removes_scratch_files_even_when_processing_fails():
     with pytest.raises(media.UnreadableMediaError), media.scratch_file(".img") as path:
         path.write_bytes(b"junk")
         kept = path
@@ -16,7 +16,7 @@ def test_scratch_files_are_removed_even_when_processing_fails():
     assert not kept.exists() and not kept.parent.exists()
 
 
-def test_image_prepare_reencodes_as_jpeg_without_exif(tmp_path):
+def test_it_reencodes_a_prepared_image_as_jpeg_without_exif(tmp_path):
     image = Image.new("RGBA", (3000, 1000), (0, 0, 255, 128))
     path = tmp_path / "in.png"
     image.save(path)
@@ -26,7 +26,7 @@ def test_image_prepare_reencodes_as_jpeg_without_exif(tmp_path):
     assert out.format == "JPEG" and not out.getexif()
 
 
-def test_docx_csv_and_txt_text_is_extracted(tmp_path):
+def test_it_extracts_the_text_of_docx_csv_and_txt_files(tmp_path):
     document = docx.Document()
     document.add_paragraph("Hello from Word")
     document.save(tmp_path / "a.docx")
@@ -37,7 +37,7 @@ def test_docx_csv_and_txt_text_is_extracted(tmp_path):
     assert media.file_text(tmp_path / "c.txt", kind="txt", max_chars=100) == "日本語のテキスト"
 
 
-def test_pdf_text_is_extracted(tmp_path):
+def test_it_reports_a_pdf_without_text_as_unreadable(tmp_path):
     from pypdf import PdfWriter
 
     writer = PdfWriter()
@@ -50,7 +50,7 @@ def test_pdf_text_is_extracted(tmp_path):
         media.file_text(path, kind="pdf", max_chars=100)
 
 
-def test_file_kinds_are_recognised_by_extension():
+def test_it_recognises_file_kinds_by_extension():
     assert [media.file_kind(n) for n in ["a.PDF", "b.docx", "c.txt", "d.csv", "e.xlsx", ""]] == [
         "pdf",
         "docx",
@@ -61,7 +61,7 @@ def test_file_kinds_are_recognised_by_extension():
     ]
 
 
-def test_a_corrupt_pdf_is_unreadable(tmp_path):
+def test_it_reports_a_corrupt_pdf_as_unreadable(tmp_path):
     path = Path(tmp_path) / "x.pdf"
     path.write_bytes(b"%PDF-1.4 garbage")
     with pytest.raises(media.UnreadableMediaError):

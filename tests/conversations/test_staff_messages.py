@@ -11,27 +11,11 @@ from accounts.models import ApiKey, AuditEvent
 from conversations import staff_messages
 from conversations.models import LineUser, Message
 from core.errors import ValidationError
-from linesim.line.testing import running_line_double
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("line")]
 
 URL = "/api/v1/test-messages"
 ALICE = "U" + "a1" * 16
-
-
-@pytest.fixture(scope="module")
-def line():
-    with running_line_double() as handle:
-        yield handle
-
-
-@pytest.fixture(autouse=True)
-def _line_settings(line, settings):
-    # Changing LINE_* settings drops the cached client, so the next call goes to the double.
-    settings.LINE_API_BASE_URL = line.base_url
-    settings.LINE_DATA_API_BASE_URL = line.base_url
-    settings.LINE_CHANNEL_ACCESS_TOKEN = line.access_token
-    line.control.reset()
 
 
 @pytest.fixture
@@ -61,21 +45,32 @@ def pushes(line):
     return line.control.requests(endpoint="pushMessage")
 
 
-def test_an_operator_sends_a_test_message_with_a_retry_key(line, alice, make_user):
-    operator = make_user("olga", roles.OPERATOR)
+@pytest.fixture
+def operator(make_user):
+    return make_user("olga", roles.OPERATOR)
+
+
+@pytest.fixture
+def sent(operator, alice):
+    """An operator's test message to Alice, through the API: the response's body."""
     response = key_client(operator).post(URL, {"line_user_id": ALICE, "text": "Hello from ops 👋"}, format="json")
     assert response.status_code == 201, response.content
-    body = response.json()
+    return response.json()
+
+
+def test_it_pushes_a_test_message_with_a_retry_key(line, sent):
     [push] = pushes(line)
     assert push["status"] == 200
     assert push["to"] == [ALICE]
-    assert push["retryKey"] == body["retry_key"]
+    assert push["retryKey"] == sent["retry_key"]
     uuid.UUID(push["retryKey"])
     assert push["body"]["messages"] == [{"type": "text", "text": "Hello from ops 👋"}]
-    assert body["line_request_id"] == push["requestId"]
+    assert sent["line_request_id"] == push["requestId"]
     assert [m["message"]["text"] for m in line.control.messages(user_id=ALICE)] == ["Hello from ops 👋"]
 
-    message = Message.objects.get(pk=body["id"])
+
+def test_it_stores_a_sent_test_message_with_its_sender(sent, operator, alice):
+    message = Message.objects.get(pk=sent["id"])
     assert (message.role, message.content, message.sent_by, message.line_user) == (
         Message.Role.ASSISTANT,
         "Hello from ops 👋",
@@ -83,14 +78,17 @@ def test_an_operator_sends_a_test_message_with_a_retry_key(line, alice, make_use
         alice,
     )
     assert message.conversation.source_id == ALICE
+
+
+def test_it_audits_a_sent_test_message(sent, operator):
     event = AuditEvent.objects.get(action=AuditEvent.Action.TEST_MESSAGE_SENT)
     assert event.actor == operator
     assert event.target == f"line_user:{ALICE}"
-    assert event.details["message_id"] == message.pk
-    assert event.details["retry_key"] == body["retry_key"]
+    assert event.details["message_id"] == sent["id"]
+    assert event.details["retry_key"] == sent["retry_key"]
 
 
-def test_each_test_message_gets_a_fresh_retry_key(line, alice, make_user):
+def test_it_gives_each_test_message_a_fresh_retry_key(line, alice, make_user):
     client = key_client(make_user("olga", roles.OPERATOR))
     for text in ("one", "two"):
         assert client.post(URL, {"line_user_id": ALICE, "text": text}, format="json").status_code == 201
@@ -98,14 +96,11 @@ def test_each_test_message_gets_a_fresh_retry_key(line, alice, make_user):
     assert first["retryKey"] != second["retryKey"]
 
 
-def test_a_retry_after_a_server_error_reuses_the_key_and_sends_once(line, alice, make_user, settings):
-    settings.LINE_API_RETRY_WAIT = 0.0
-    # With seed 1 and rate 0.5 the double fails the first push and accepts the second.
-    line.control.set_faults(seed=1, errors=[{"endpoint": "pushMessage", "status": 500, "rate": 0.5}])
+def test_it_sends_once_when_a_retry_after_a_server_error_reuses_the_key(line, alice, make_user):
+    line.control.set_faults(errors=[{"endpoint": "pushMessage", "status": 500, "rate": 1.0, "count": 1}])
     response = key_client(make_user("olga", roles.OPERATOR)).post(
         URL, {"line_user_id": ALICE, "text": "despite a 500"}, format="json"
     )
-    line.control.clear_faults()
     assert response.status_code == 201, response.content
     attempts = pushes(line)
     assert [a["status"] for a in attempts] == [500, 200]
@@ -114,18 +109,23 @@ def test_a_retry_after_a_server_error_reuses_the_key_and_sends_once(line, alice,
 
 
 @pytest.mark.parametrize("role", [roles.CONTENT_EDITOR, roles.ANALYST])
-def test_roles_without_the_permission_are_refused_and_audited(line, alice, make_user, role):
-    user = make_user("someone", role)
-    response = key_client(user).post(URL, {"line_user_id": ALICE, "text": "hi"}, format="json")
+def test_it_refuses_roles_without_the_permission(line, alice, make_user, role):
+    response = key_client(make_user("someone", role)).post(URL, {"line_user_id": ALICE, "text": "hi"}, format="json")
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"
-    denial = AuditEvent.objects.get(action=AuditEvent.Action.PERMISSION_DENIED)
-    assert denial.actor == user and denial.target == URL
     assert pushes(line) == []
     assert not Message.objects.exists()
 
 
-def test_an_api_key_without_the_scope_is_refused(line, alice, make_user):
+@pytest.mark.parametrize("role", [roles.CONTENT_EDITOR, roles.ANALYST])
+def test_it_audits_a_refused_role(line, alice, make_user, role):
+    user = make_user("someone", role)
+    key_client(user).post(URL, {"line_user_id": ALICE, "text": "hi"}, format="json")
+    denial = AuditEvent.objects.get(action=AuditEvent.Action.PERMISSION_DENIED)
+    assert denial.actor == user and denial.target == URL
+
+
+def test_it_refuses_an_api_key_without_the_scope(line, alice, make_user):
     client = key_client(make_user("olga", roles.OPERATOR), scopes=("conversations:read",))
     response = client.post(URL, {"line_user_id": ALICE, "text": "hi"}, format="json")
     assert response.status_code == 403
@@ -135,7 +135,7 @@ def test_an_api_key_without_the_scope_is_refused(line, alice, make_user):
     assert pushes(line) == []
 
 
-def test_an_anonymous_caller_is_refused(line, alice):
+def test_it_refuses_an_anonymous_caller(line, alice):
     response = APIClient().post(URL, {"line_user_id": ALICE, "text": "hi"}, format="json")
     assert response.status_code == 401
     assert pushes(line) == []
@@ -146,7 +146,7 @@ def test_an_anonymous_caller_is_refused(line, alice):
     ["", "   \n ", "x" * 5001, "😀" * 2501],
     ids=["empty", "blank", "5001-chars", "5002-utf16-units"],
 )
-def test_unfit_text_is_refused_and_nothing_is_sent(line, alice, make_user, text):
+def test_it_refuses_unfit_text_and_sends_nothing(line, alice, make_user, text):
     response = key_client(make_user("olga", roles.OPERATOR)).post(
         URL, {"line_user_id": ALICE, "text": text}, format="json"
     )
@@ -160,7 +160,7 @@ def test_unfit_text_is_refused_and_nothing_is_sent(line, alice, make_user, text)
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.TEST_MESSAGE_SENT).exists()
 
 
-def test_the_longest_text_line_accepts_is_sent(line, alice, make_user):
+def test_it_sends_the_longest_text_line_accepts(line, alice, make_user):
     text = "😀" * 2500  # 5,000 UTF-16 units
     response = key_client(make_user("olga", roles.OPERATOR)).post(
         URL, {"line_user_id": ALICE, "text": text}, format="json"
@@ -169,7 +169,7 @@ def test_the_longest_text_line_accepts_is_sent(line, alice, make_user):
     assert pushes(line)[0]["body"]["messages"][0]["text"] == text
 
 
-def test_an_unknown_line_user_is_not_found(line, make_user):
+def test_it_answers_404_for_an_unknown_line_user(line, make_user):
     response = key_client(make_user("olga", roles.OPERATOR)).post(
         URL, {"line_user_id": "U" + "0" * 32, "text": "hi"}, format="json"
     )
@@ -178,7 +178,7 @@ def test_an_unknown_line_user_is_not_found(line, make_user):
     assert pushes(line) == []
 
 
-def test_an_unfollowed_user_gets_nothing(line, alice, make_user):
+def test_it_sends_nothing_to_a_user_who_unfollowed(line, alice, make_user):
     alice.status = LineUser.Status.INACTIVE
     alice.save()
     response = key_client(make_user("olga", roles.OPERATOR)).post(
@@ -190,9 +190,8 @@ def test_an_unfollowed_user_gets_nothing(line, alice, make_user):
     assert not Message.objects.exists()
 
 
-def test_a_line_failure_is_reported_and_nothing_is_recorded(line, alice, make_user, settings):
+def test_it_reports_a_line_failure_and_records_nothing(line, alice, make_user, settings):
     settings.LINE_API_ATTEMPTS = 2
-    settings.LINE_API_RETRY_WAIT = 0.0
     line.control.set_faults(errors=[{"endpoint": "pushMessage", "status": 503, "rate": 1.0}])
     try:
         response = key_client(make_user("olga", roles.OPERATOR)).post(
@@ -207,7 +206,7 @@ def test_a_line_failure_is_reported_and_nothing_is_recorded(line, alice, make_us
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.TEST_MESSAGE_SENT).exists()
 
 
-def test_the_service_checks_the_text_before_anything_else(line, alice, make_user):
+def test_it_checks_the_text_before_anything_else(line, alice, make_user):
     with pytest.raises(ValidationError):
         staff_messages.staff_message_send(line_user=alice, text="a\x00b", actor=make_user("olga", roles.OPERATOR))
     assert pushes(line) == []
@@ -222,7 +221,7 @@ def console(verified_client):
 CHANGELIST = "/admin/conversations/lineuser/"
 
 
-def test_an_operator_sends_a_test_message_from_the_console(line, alice, make_user, console):
+def test_it_lets_an_operator_send_a_test_message_from_the_console(line, alice, make_user, console):
     operator = make_user("olga", roles.OPERATOR)
     client = console(operator)
     form = client.post(CHANGELIST, {"action": "send_test_message", "_selected_action": [alice.pk], "index": 0})
@@ -244,7 +243,7 @@ def test_an_operator_sends_a_test_message_from_the_console(line, alice, make_use
     assert AuditEvent.objects.get(action=AuditEvent.Action.TEST_MESSAGE_SENT).actor == operator
 
 
-def test_the_console_form_shows_a_text_error_and_sends_nothing(line, alice, make_user, console):
+def test_it_shows_a_text_error_in_the_console_form_and_sends_nothing(line, alice, make_user, console):
     client = console(make_user("olga", roles.OPERATOR))
     page = client.post(
         CHANGELIST,
@@ -255,7 +254,7 @@ def test_the_console_form_shows_a_text_error_and_sends_nothing(line, alice, make
     assert pushes(line) == []
 
 
-def test_the_console_action_is_hidden_without_the_permission(line, alice, make_user, console):
+def test_it_hides_the_console_action_without_the_permission(line, alice, make_user, console):
     analyst = make_user("anna", roles.ANALYST)
     # Analysts cannot see LINE users at all; view access makes the action permission the only difference.
     analyst.user_permissions.add(Permission.objects.get(codename="view_lineuser"))
@@ -272,14 +271,14 @@ def test_the_console_action_is_hidden_without_the_permission(line, alice, make_u
     assert not Message.objects.exists()
 
 
-def test_an_administrator_sends_through_a_console_session(line, alice, make_user, console):
+def test_it_lets_an_administrator_send_through_a_console_session(line, alice, make_user, console):
     client = console(make_user("root", roles.ADMINISTRATOR))
     response = client.post(URL, {"line_user_id": ALICE, "text": "from a session"}, content_type="application/json")
     assert response.status_code == 201, response.content
     assert [m["message"]["text"] for m in line.control.messages(user_id=ALICE)] == ["from a session"]
 
 
-def test_the_console_refuses_an_unfollowed_user_with_a_message(line, alice, make_user, console):
+def test_it_refuses_an_unfollowed_user_in_the_console_with_a_message(line, alice, make_user, console):
     alice.status = LineUser.Status.INACTIVE
     alice.save()
     client = console(make_user("olga", roles.OPERATOR))

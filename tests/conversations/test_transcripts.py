@@ -12,7 +12,7 @@ from accounts import roles
 from conversations.models import Conversation, LineUser, Message
 from linesim.line.testing import running_line_double
 
-from .fakes import event_of, text_event
+from .events import event_of, text_event
 
 pytestmark = pytest.mark.django_db
 

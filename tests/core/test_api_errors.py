@@ -106,7 +106,7 @@ def test_it_reports_missing_authentication_in_the_same_shape(client):
     assert_error_shape(response.json(), "not_authenticated")
 
 
-def test_the_correlation_id_in_the_body_matches_the_header(client):
+def test_it_puts_the_correlation_id_of_the_header_in_the_body(client):
     response = client.get("/crashing", HTTP_X_REQUEST_ID="req-123")
 
     assert response["X-Request-ID"] == "req-123"

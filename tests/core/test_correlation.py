@@ -52,7 +52,7 @@ def real_worker(settings):
 
 
 @pytest.mark.django_db
-def test_the_id_travels_into_the_task_and_its_log_lines(real_worker, caplog):
+def test_it_carries_the_id_into_the_task_and_its_log_lines(real_worker, caplog):
     seen_in_task.clear()
     correlation.bind("corr-777")
     try:

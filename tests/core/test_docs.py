@@ -16,7 +16,7 @@ def env_names_read_by_settings() -> set[str]:
     return names
 
 
-def test_every_environment_variable_is_documented_in_the_readme():
+def test_it_documents_every_environment_variable_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", readme))
 
@@ -33,14 +33,14 @@ def test_every_variable_the_compose_stack_reads_is_documented_in_the_readme():
     assert read and not read - documented, f"undocumented compose variables: {sorted(read - documented)}"
 
 
-def test_the_readme_keeps_the_two_commands_at_the_top():
+def test_it_keeps_the_two_commands_at_the_top_of_the_readme():
     top = (ROOT / "README.md").read_text().split("## ")[0]
 
     assert "./scripts/run.sh" in top
     assert "./scripts/run_tests.sh all" in top
 
 
-def test_the_compose_stack_has_every_process_and_service():
+def test_it_has_every_process_and_service_in_the_compose_stack():
     compose = yaml.safe_load((ROOT / "docker" / "compose.yml").read_text())
 
     assert {"web", "websocket", "worker", "beat", "postgres", "redis", "rabbitmq"} <= set(compose["services"])

@@ -61,7 +61,7 @@ def test_it_rejects_a_url_of_the_wrong_scheme(reader, monkeypatch):
     assert reader.problems[0].message == "REDIS_URL is malformed: expected a redis URL"
 
 
-def test_the_system_check_names_each_problem_once(settings):
+def test_it_names_each_problem_once_in_the_system_check(settings):
     from core.checks import check_environment
     from core.env import EnvProblem
 

@@ -47,7 +47,7 @@ def test_it_hands_over_dirty_entries_once():
     assert len(store) == 0
 
 
-def test_prune_drops_the_requested_fraction():
+def test_it_prunes_the_requested_fraction():
     store = FallbackStore(100)
     for i in range(10):
         store.set(f"k{i}", b"v")

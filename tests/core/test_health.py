@@ -6,7 +6,7 @@ from django.db import connection
 from linebot_project.celery import app as celery_app
 
 
-def test_liveness_answers_without_touching_the_database(client):
+def test_it_answers_liveness_without_touching_the_database(client):
     # No django_db mark: any database access here would fail the test.
     response = client.get("/healthz")
 
@@ -15,7 +15,7 @@ def test_liveness_answers_without_touching_the_database(client):
 
 
 @pytest.mark.django_db
-def test_readiness_is_ok_when_everything_answers(client):
+def test_it_is_ready_when_everything_answers(client):
     response = client.get("/readyz")
 
     assert response.status_code == 200
@@ -23,7 +23,7 @@ def test_readiness_is_ok_when_everything_answers(client):
 
 
 @pytest.mark.django_db
-def test_readiness_is_degraded_but_up_when_only_redis_is_down(client, settings):
+def test_it_is_degraded_but_ready_when_only_redis_is_down(client, settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
 
     response = client.get("/readyz")
@@ -34,7 +34,7 @@ def test_readiness_is_degraded_but_up_when_only_redis_is_down(client, settings):
 
 
 @pytest.mark.django_db
-def test_readiness_fails_when_the_broker_is_down(client, monkeypatch):
+def test_it_is_not_ready_when_the_broker_is_down(client, monkeypatch):
     monkeypatch.setattr(celery_app.conf, "broker_url", "amqp://guest:guest@127.0.0.1:1//")
 
     response = client.get("/readyz")
@@ -44,7 +44,7 @@ def test_readiness_fails_when_the_broker_is_down(client, monkeypatch):
 
 
 @pytest.mark.django_db
-def test_readiness_fails_when_the_database_is_down(client):
+def test_it_is_not_ready_when_the_database_is_down(client):
     original_port = connection.settings_dict["PORT"]
     connection.close()
     connection.settings_dict["PORT"] = 1

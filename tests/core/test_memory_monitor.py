@@ -35,7 +35,7 @@ def test_it_notifies_subscribers_only_under_pressure():
     assert calls == [(CRITICAL, 91.0)]
 
 
-def test_a_failing_subscriber_does_not_stop_the_others():
+def test_it_keeps_notifying_the_other_subscribers_when_one_fails():
     monitor = MemoryMonitor(read_percent=Reading(80.0))
     calls = []
     monitor.subscribe(lambda level, percent: 1 / 0)
@@ -51,7 +51,7 @@ def test_it_rejects_inverted_thresholds():
         MemoryMonitor(warning_percent=90, critical_percent=70)
 
 
-def test_memory_pressure_prunes_the_redis_fallback():
+def test_it_prunes_the_redis_fallback_under_memory_pressure():
     from core.memory import get_memory_monitor
     from core.redis import get_redis
 

@@ -79,7 +79,7 @@ def test_it_writes_back_a_failed_write_on_the_next_success(manager, redis_proces
     assert redis.Redis(port=redis_process.port).get("once") == b"value"
 
 
-def test_ping_reports_the_truth_even_with_the_breaker_open(manager, redis_process):
+def test_it_pings_for_the_truth_even_with_the_breaker_open(manager, redis_process):
     assert manager.ping()
     redis_process.kill()
     assert not manager.ping()

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 USER = "U" + "c" * 32
 
 
-def test_flags_set_the_options():
+def test_it_takes_its_options_from_flags():
     config = parse_args(
         ["--port", "9001", "--webhook-url", "http://127.0.0.1:8000/line/webhook", "--no-spec-checks", "--seed", "3"]
     )
@@ -31,7 +31,7 @@ def test_flags_set_the_options():
     )
 
 
-def test_environment_variables_are_the_fallback(monkeypatch):
+def test_it_falls_back_to_environment_variables(monkeypatch):
     monkeypatch.setenv("LINESIM_PORT", "9002")
     monkeypatch.setenv("LINESIM_CHANNEL_SECRET", "from-env")
     monkeypatch.setenv("LINESIM_RATE_LIMITS", "false")
@@ -41,7 +41,7 @@ def test_environment_variables_are_the_fallback(monkeypatch):
     assert (config.port, config.channel_secret, config.rate_limits) == (9002, "from-env", False)
 
 
-def test_a_malformed_environment_value_is_a_usage_error(monkeypatch, capsys):
+def test_it_reports_a_malformed_environment_value_as_a_usage_error(monkeypatch, capsys):
     monkeypatch.setenv("LINESIM_PORT", "eighty")
 
     with pytest.raises(SystemExit):
@@ -99,7 +99,7 @@ class DoubleProcess:
 
 
 @pytest.mark.integration
-def test_the_command_starts_a_double_the_sdk_can_use():
+def test_it_starts_a_double_the_sdk_can_use():
     with DoubleProcess("--access-token", "token-1") as double:
         with ApiClient(Configuration(host=double.base_url, access_token="token-1")) as client:
             MessagingApi(client).push_message(
@@ -111,7 +111,7 @@ def test_the_command_starts_a_double_the_sdk_can_use():
 
 
 @pytest.mark.integration
-def test_workers_share_the_port():
+def test_it_shares_the_port_between_workers():
     with DoubleProcess("--workers", "2") as double:
         answers = [double.healthy() for _ in range(10)]
 

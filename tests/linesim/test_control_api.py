@@ -13,6 +13,7 @@ from linebot.v3.messaging import (
     MulticastRequest,
     NarrowcastRequest,
     PushMessageRequest,
+    ReplyMessageRequest,
     RichMenuBulkLinkRequest,
     RichMenuBulkUnlinkRequest,
     TextMessage,
@@ -63,6 +64,9 @@ def test_it_refuses_a_setting_of_the_wrong_type(line):
         {"dropRate": 2},
         {"errors": "all"},
         {"errors": [{"status": 500, "rate": 1.5}]},
+        {"errors": [{"status": 500, "rate": 1.0, "count": 0}]},
+        {"lostResponses": {"pushMessage": 1}},
+        {"lostResponses": [{"endpoint": "pushMessage", "count": "once"}]},
     ],
 )
 def test_it_refuses_malformed_faults(line, faults):
@@ -125,7 +129,45 @@ def test_it_serves_the_content_of_a_sent_file(line):
         assert response.read() == b"hello"
 
 
-def test_wait_for_messages_returns_once_the_bot_has_answered(line, api):
+def test_it_serves_content_stored_through_the_control_api(line, blob_api):
+    message_id = line.control.add_content(b"%PDF-1.4 report", content_type="application/pdf", file_name="r.pdf")
+
+    assert blob_api.get_message_content(message_id) == b"%PDF-1.4 report"
+
+
+def test_it_refuses_content_under_an_id_line_would_never_give(line):
+    with pytest.raises(ControlError) as exc_info:
+        line.control.add_content(b"x", message_id="../etc")
+
+    assert exc_info.value.status == 400
+    assert "digits" in exc_info.value.body["message"]
+
+
+def test_it_refuses_stored_content_that_is_not_base64(line):
+    with pytest.raises(ControlError) as exc_info:
+        line.control.request("POST", "contents", {"contentBase64": "%%%"})
+
+    assert exc_info.value.status == 400
+
+
+def test_it_accepts_a_reply_with_a_registered_reply_token(line, api):
+    token = line.control.issue_reply_token(USER, reply_token="nHuyWiB7yP5Zw52FIkcQobQuGDXCTA")
+
+    api.reply_message(ReplyMessageRequest(replyToken=token, messages=[TextMessage(text="from a recording")]))
+
+    assert [m["message"]["text"] for m in line.control.messages(user_id=USER)] == ["from a recording"]
+
+
+def test_it_refuses_to_register_a_reply_token_twice(line):
+    line.control.issue_reply_token(USER, reply_token="same-token")
+
+    with pytest.raises(ControlError) as exc_info:
+        line.control.issue_reply_token(USER, reply_token="same-token")
+
+    assert exc_info.value.status == 400
+
+
+def test_it_waits_for_messages_until_the_bot_has_answered(line, api):
     timer = threading.Timer(
         0.2, lambda: api.push_message(PushMessageRequest(to=USER, messages=[TextMessage(text="late")]))
     )
@@ -136,7 +178,7 @@ def test_wait_for_messages_returns_once_the_bot_has_answered(line, api):
     assert messages[0]["message"]["text"] == "late"
 
 
-def test_wait_for_messages_gives_up_after_the_timeout(line):
+def test_it_gives_up_waiting_for_messages_after_the_timeout(line):
     started = time.monotonic()
 
     with pytest.raises(TimeoutError):
@@ -156,7 +198,7 @@ def test_it_lists_users_and_groups(line):
     assert groups[1]["roomId"].startswith("R")
 
 
-def test_the_bot_can_leave_a_group(line, api):
+def test_it_lets_the_bot_leave_a_group(line, api):
     line.control.add_group(GROUP, "Team", members=[USER])
 
     api.leave_group(GROUP)
@@ -171,7 +213,7 @@ def test_it_rejects_a_multicast_to_a_group_id(api):
     assert json.loads(exc_info.value.body)["details"][0]["property"] == "to[0]"
 
 
-def test_narrowcast_respects_the_limit(line, api, receiver):
+def test_it_narrowcasts_to_at_most_the_limit(line, api, receiver):
     for digit in "123":
         line.control.send_webhook(type="follow", userId="U" + digit * 32)
 

@@ -70,7 +70,7 @@ def test_it_rejects_a_retry_key_that_is_not_a_uuid(api):
     assert json.loads(exc_info.value.body)["details"][0]["property"] == "X-Line-Retry-Key"
 
 
-def test_a_retry_key_stays_usable_after_a_failed_attempt(line, api):
+def test_it_keeps_a_retry_key_usable_after_a_failed_attempt(line, api):
     key = str(uuid.uuid4())
     line.control.set_faults(errors=[{"endpoint": "pushMessage", "status": 500, "rate": 1.0}])
     with pytest.raises(ApiException) as exc_info:
@@ -98,7 +98,7 @@ def test_it_rate_limits_each_endpoint_separately(line, api):
     assert api.get_message_quota().type == "none"
 
 
-def test_rate_limits_reopen_after_their_window(line, api):
+def test_it_reopens_a_rate_limit_after_its_window(line, api):
     line.control.set_rate_limit("pushMessage", 1, per_seconds=0.2)
     push(api)
     with pytest.raises(ApiException):
@@ -109,7 +109,7 @@ def test_rate_limits_reopen_after_their_window(line, api):
     assert push(api).sent_messages
 
 
-def test_rate_limits_can_be_switched_off(line, api):
+def test_it_switches_rate_limits_off(line, api):
     line.control.set_rate_limit("pushMessage", 1, per_seconds=60)
     line.control.configure(rateLimits=False)
 
@@ -131,7 +131,7 @@ def test_it_refuses_pushes_beyond_the_monthly_quota(line, api):
     assert api.get_message_quota_consumption().total_usage == 2
 
 
-def test_replies_do_not_count_against_the_quota(line, api):
+def test_it_does_not_count_replies_against_the_quota(line, api):
     api.reply_message(
         ReplyMessageRequest(replyToken=line.control.issue_reply_token(USER), messages=[TextMessage(text="x")])
     )
@@ -173,25 +173,6 @@ def test_it_drops_connections(line, api):
     assert [entry["status"] for entry in line.control.requests(endpoint="pushMessage")] == [0]
 
 
-def test_it_loses_an_answer_after_acting_on_the_request(line, api):
-    line.control.set_faults(lost_answer_rate={"pushMessage": 1.0})
-
-    with pytest.raises(urllib3.exceptions.HTTPError):
-        push(api, text="acted on")
-
-    # LINE delivered the message; only the client never heard back.
-    assert [m["message"]["text"] for m in line.control.messages(user_id=USER)] == ["acted on"]
-    [entry] = line.control.requests(endpoint="pushMessage")
-    assert (entry["status"], entry["answerLost"]) == (200, True)
-
-
-def test_it_refuses_a_malformed_lost_answer_rate(line):
-    with pytest.raises(ControlError) as exc_info:
-        line.control.set_faults(lost_answer_rate={"pushMessage": 2})
-
-    assert exc_info.value.status == 400
-
-
 def outcomes(api, count):
     results = []
     for _ in range(count):
@@ -203,7 +184,7 @@ def outcomes(api, count):
     return results
 
 
-def test_faults_are_deterministic_by_seed(line, api):
+def test_it_draws_the_same_faults_from_the_same_seed(line, api):
     faults = [{"endpoint": "pushMessage", "status": 503, "rate": 0.5}]
     line.control.set_faults(seed=42, errors=faults)
     first = outcomes(api, 12)
@@ -227,7 +208,7 @@ def test_it_rejects_a_malformed_fault_spec_and_keeps_the_previous_one(line):
     assert line.control.request("GET", "faults")["errors"][0]["status"] == 503
 
 
-def test_reset_clears_faults_limits_and_records(line, api):
+def test_it_clears_faults_limits_and_records_on_reset(line, api):
     line.control.set_faults(errors=[{"endpoint": "*", "status": 500, "rate": 1.0}])
     line.control.set_rate_limit("pushMessage", 1, per_seconds=60)
     with pytest.raises(ApiException):
@@ -238,3 +219,56 @@ def test_reset_clears_faults_limits_and_records(line, api):
     assert push(api).sent_messages
     assert push(api).sent_messages
     assert [entry["status"] for entry in line.control.requests()] == [200, 200]
+
+
+def test_it_spends_an_error_rule_after_its_count(line, api):
+    line.control.set_faults(
+        errors=[
+            {"endpoint": "pushMessage", "status": 500, "rate": 1.0, "count": 1},
+            {"endpoint": "pushMessage", "status": 429, "rate": 1.0, "count": 1},
+        ]
+    )
+
+    assert outcomes(api, 3) == [500, 429, 200]
+    assert line.control.request("GET", "faults")["errors"] == []
+
+
+def test_it_carries_out_a_push_whose_answer_it_loses(line, api):
+    key = str(uuid.uuid4())
+    line.control.set_faults(lost_responses=[{"endpoint": "pushMessage", "count": 1}])
+
+    with pytest.raises(urllib3.exceptions.HTTPError):
+        push(api, "lost on the way back", x_line_retry_key=key)
+
+    assert [m["message"]["text"] for m in line.control.messages(user_id=USER)] == ["lost on the way back"]
+    [entry] = line.control.requests(endpoint="pushMessage")
+    assert (entry["status"], entry["lost"], entry["retryKey"]) == (200, True, key)
+
+
+def test_it_answers_the_retry_of_a_lost_push_with_409(line, api):
+    key = str(uuid.uuid4())
+    line.control.set_faults(lost_responses=[{"endpoint": "pushMessage", "rate": 1.0}])
+    with pytest.raises(urllib3.exceptions.HTTPError):
+        push(api, "once", x_line_retry_key=key)
+
+    with pytest.raises(ApiException) as exc_info:
+        push(api, "once", x_line_retry_key=key)
+
+    # A request refused before the endpoint acts is never lost, whatever the rule's rate.
+    assert exc_info.value.status == 409
+    assert len(line.control.messages(user_id=USER)) == 1
+
+
+def test_it_spends_the_reply_token_of_a_reply_whose_answer_it_loses(line, api):
+    token = line.control.issue_reply_token(USER)
+    request = ReplyMessageRequest(replyToken=token, messages=[TextMessage(text="x")])
+    line.control.set_faults(lost_responses=[{"endpoint": "replyMessage", "count": 1}])
+    with pytest.raises(urllib3.exceptions.HTTPError):
+        api.reply_message(request)
+
+    with pytest.raises(ApiException) as exc_info:
+        api.reply_message(request)
+
+    assert exc_info.value.status == 400
+    assert json.loads(exc_info.value.body)["message"] == "Invalid reply token"
+    assert len(line.control.messages(user_id=USER)) == 1

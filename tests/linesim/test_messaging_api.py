@@ -87,7 +87,7 @@ def test_it_rejects_an_expired_reply_token(line, api):
     assert error_of(exc_info) == {"message": "Invalid reply token"}
 
 
-def test_reply_tokens_expire_after_the_configured_time():
+def test_it_expires_reply_tokens_after_the_configured_time():
     with (
         running_line_double(reply_token_ttl=0.05) as line,
         ApiClient(Configuration(host=line.base_url, access_token=line.access_token)) as client,
@@ -272,7 +272,7 @@ def test_it_rejects_a_body_that_is_not_json(line):
     assert line.control.requests(endpoint="pushMessage")[0]["body"] == "{not json"
 
 
-def test_spec_checks_can_be_switched_off(line, api):
+def test_it_switches_spec_checks_off(line, api):
     line.control.configure(specChecks=False)
 
     assert api.push_message(PushMessageRequest.construct(to=USER, messages=[TextMessage.construct(type="text")]))
@@ -361,7 +361,7 @@ def test_it_rejects_a_loading_indicator_for_a_group(api):
     assert exc_info.value.status == 400
 
 
-def test_every_response_carries_a_request_id(line, api):
+def test_it_gives_every_response_a_request_id(line, api):
     ok = api.push_message_with_http_info(PushMessageRequest(to=USER, messages=[TextMessage(text="x")]))
     not_found = urllib.request.Request(line.base_url + "/v2/bot/nothing-here")
     with pytest.raises(urllib.error.HTTPError) as exc_info:
@@ -477,7 +477,7 @@ def test_it_accepts_a_carousel_of_twelve_bubbles(api):
     api.validate_push(ValidateMessageRequest(messages=request.messages))
 
 
-def test_a_request_the_double_cannot_handle_still_gets_lines_error_shape(line, api):
+def test_it_answers_a_request_it_cannot_handle_in_lines_error_shape(line, api):
     line.control.configure(specChecks=False)
 
     with pytest.raises(ApiException) as exc_info:

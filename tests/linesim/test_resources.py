@@ -241,7 +241,7 @@ def insight(line):
         yield Insight(client)
 
 
-def test_insight_counts_followers_and_blocks(line, insight, receiver):
+def test_it_counts_followers_and_blocks_in_insight(line, insight, receiver):
     line.control.send_webhook(type="follow", userId=USER)
     line.control.send_webhook(type="follow", userId="U" + "7" * 32)
     line.control.send_webhook(type="unfollow", userId=USER)
@@ -251,7 +251,7 @@ def test_insight_counts_followers_and_blocks(line, insight, receiver):
     assert (followers.followers, followers.targeted_reaches, followers.blocks) == (2, 1, 1)
 
 
-def test_insight_counts_message_deliveries_of_the_day(line, api, insight):
+def test_it_counts_the_days_message_deliveries_in_insight(line, api, insight):
     api.push_message(PushMessageRequest(to=USER, messages=[TextMessage(text="x")]))
 
     deliveries = insight.get_number_of_message_deliveries(line_day())
@@ -260,7 +260,7 @@ def test_insight_counts_message_deliveries_of_the_day(line, api, insight):
     assert deliveries.api_push == 1
 
 
-def test_insight_rejects_a_malformed_date(line, insight):
+def test_it_rejects_a_malformed_insight_date(line, insight):
     with pytest.raises(InsightApiException) as exc_info:
         insight.get_number_of_message_deliveries("2024-1-1")
 
@@ -275,7 +275,7 @@ def test_it_sets_and_reports_the_webhook_endpoint(api):
     assert (info.endpoint, info.active) == ("https://bot.example.com/line/webhook", True)
 
 
-def test_the_webhook_test_endpoint_posts_to_the_bot(line, api, receiver):
+def test_it_posts_to_the_bot_from_the_webhook_test_endpoint(line, api, receiver):
     result = api.test_webhook_endpoint()
 
     assert result.success is True

@@ -187,7 +187,7 @@ def test_it_serves_the_page_with_a_strict_content_security_policy(line):
     assert "<script>" not in html
 
 
-def test_the_page_starts_over_when_the_double_is_reset(page, line):
+def test_it_starts_the_page_over_when_the_double_is_reset(page, line):
     add_user(page, "Yui")
     page.fill("#composer-text", "one")
     page.click("#send")

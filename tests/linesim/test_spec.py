@@ -107,7 +107,7 @@ def push_validator():
 
 
 @pytest.mark.parametrize("body", [flex_push(), *other_pushes()])
-def test_the_fast_and_detailed_validators_agree(push_validator, body):
+def test_it_has_fast_and_detailed_validators_that_agree(push_validator, body):
     bodies = [body, *mutations(body)]
 
     fast = [verdict(push_validator.fast, candidate) for candidate in bodies]
@@ -118,7 +118,7 @@ def test_the_fast_and_detailed_validators_agree(push_validator, body):
     assert "rejected" in fast[1:]
 
 
-def test_discriminator_chains_became_lookups(push_validator):
+def test_it_turns_discriminator_chains_into_lookups(push_validator):
     lookups = {name for name in push_validator.fast.__globals__ if name.startswith("DIRECT_")}
 
     assert any("flexcomponent" in name for name in lookups)

@@ -8,11 +8,11 @@ SPECS = ["messaging-api.yml", "insight.yml", "manage-audience.yml", "webhook.yml
 
 
 @pytest.mark.parametrize("name", SPECS)
-def test_the_bundled_spec_matches_the_shared_one(name):
+def test_it_bundles_the_same_spec_as_the_shared_one(name):
     assert (SHARED_SPEC_DIR / name).is_file(), "shared/line-openapi is expected beside the repository"
 
     assert (BUNDLED_SPEC_DIR / name).read_bytes() == (SHARED_SPEC_DIR / name).read_bytes()
 
 
-def test_the_shared_specs_are_preferred_when_present():
+def test_it_prefers_the_shared_specs_when_present():
     assert default_spec_dir() == SHARED_SPEC_DIR

@@ -8,7 +8,7 @@ from linesim.line.state import AcceptedRetryKey, State, chat_key, chat_key_for_i
 SOURCE = {"type": "user", "userId": "U" + "f" * 32}
 
 
-def test_spent_and_expired_reply_tokens_are_dropped_past_the_bound(monkeypatch):
+def test_it_drops_spent_and_expired_reply_tokens_past_the_bound(monkeypatch):
     monkeypatch.setattr(state_module, "KEPT_TOKENS", 10)
     state = State()
     spent = state.issue_reply_token(SOURCE, ttl=60)
@@ -21,7 +21,7 @@ def test_spent_and_expired_reply_tokens_are_dropped_past_the_bound(monkeypatch):
     assert all(token in state.reply_tokens for token in fresh)
 
 
-def test_the_oldest_valid_reply_tokens_go_first_when_all_are_valid(monkeypatch):
+def test_it_drops_the_oldest_reply_tokens_first_when_all_are_valid(monkeypatch):
     monkeypatch.setattr(state_module, "KEPT_TOKENS", 5)
     state = State()
     tokens = [state.issue_reply_token(SOURCE, ttl=60) for _ in range(8)]
@@ -29,7 +29,7 @@ def test_the_oldest_valid_reply_tokens_go_first_when_all_are_valid(monkeypatch):
     assert list(state.reply_tokens) == tokens[-5:]
 
 
-def test_sent_events_and_mark_as_read_tokens_are_bounded(monkeypatch):
+def test_it_bounds_sent_events_and_mark_as_read_tokens(monkeypatch):
     monkeypatch.setattr(state_module, "KEPT_EVENTS", 3)
     monkeypatch.setattr(state_module, "KEPT_TOKENS", 3)
     state = State()
@@ -41,7 +41,7 @@ def test_sent_events_and_mark_as_read_tokens_are_bounded(monkeypatch):
     assert len(state.mark_as_read_tokens) == 3
 
 
-def test_expired_retry_keys_are_dropped_past_the_bound(monkeypatch):
+def test_it_drops_expired_retry_keys_past_the_bound(monkeypatch):
     monkeypatch.setattr(state_module, "KEPT_TOKENS", 2)
     state = State()
     state.accept_retry_key("old", AcceptedRetryKey("r1", None, expires_at=time.monotonic() - 1))
@@ -52,7 +52,7 @@ def test_expired_retry_keys_are_dropped_past_the_bound(monkeypatch):
     assert state.accepted_retry_key("a").request_id == "r2"
 
 
-def test_chat_keys_name_users_groups_and_rooms():
+def test_it_names_the_chats_of_users_groups_and_rooms():
     assert chat_key({"type": "group", "groupId": "C1", "userId": "U1"}) == "group:C1"
     assert chat_key({"type": "room", "roomId": "R1"}) == "room:R1"
     assert chat_key(SOURCE) == "user:" + SOURCE["userId"]

@@ -69,14 +69,14 @@ def test_it_posts_a_signed_event_the_sdk_parses(line, receiver, spec, event_clas
     assert result["delivery"]["status"] == 200
 
 
-def test_the_signature_is_the_hmac_of_the_raw_body(line, receiver):
+def test_it_signs_with_the_hmac_of_the_raw_body(line, receiver):
     line.control.send_webhook(type="text", userId=USER, text="sign me")
 
     [post] = receiver.posts
     assert post["signature"] == signature(line.channel_secret, post["body"].encode())
 
 
-def test_a_wrong_channel_secret_fails_the_bots_check(line, receiver):
+def test_it_fails_the_bots_check_with_a_wrong_channel_secret(line, receiver):
     receiver.parser = WebhookParser("another-secret")
 
     result = line.control.send_webhook(type="text", userId=USER, text="hi")
@@ -85,7 +85,7 @@ def test_a_wrong_channel_secret_fails_the_bots_check(line, receiver):
     assert result["delivery"]["status"] == 400
 
 
-def test_each_event_has_a_ulid_and_delivery_context(line, receiver):
+def test_it_gives_each_event_a_ulid_and_a_delivery_context(line, receiver):
     event = line.control.send_webhook(type="text", userId=USER, text="hi")["event"]
 
     assert str(ULID.from_str(event["webhookEventId"])) == event["webhookEventId"]
@@ -109,7 +109,7 @@ def test_it_sends_from_users_groups_and_rooms(line, receiver, where, expected):
     assert receiver.posts[0]["events"][0].source.type == expected["type"]
 
 
-def test_the_events_reply_token_works_once(line, receiver, api):
+def test_it_accepts_an_events_reply_token_once(line, receiver, api):
     token = line.control.send_webhook(type="text", userId=USER, text="hi")["event"]["replyToken"]
 
     api.reply_message(ReplyMessageRequest(replyToken=token, messages=[TextMessage(text="hello back")]))
@@ -117,7 +117,7 @@ def test_the_events_reply_token_works_once(line, receiver, api):
     assert line.control.messages(user_id=USER)[0]["message"]["text"] == "hello back"
 
 
-def test_a_group_reply_goes_to_the_group(line, receiver, api):
+def test_it_delivers_a_group_reply_to_the_group(line, receiver, api):
     token = line.control.send_webhook(type="text", userId=USER, groupId=GROUP, text="hi all")["event"]["replyToken"]
 
     api.reply_message(ReplyMessageRequest(replyToken=token, messages=[TextMessage(text="hello group")]))
@@ -178,7 +178,7 @@ def test_it_rejects_an_unknown_event_type(line):
     assert exc_info.value.status == 400
 
 
-def test_follow_and_unfollow_change_the_followers(line, receiver, api):
+def test_it_tracks_followers_through_follow_and_unfollow(line, receiver, api):
     line.control.send_webhook(type="follow", userId=USER)
     assert api.get_followers().user_ids == [USER]
 
@@ -188,7 +188,7 @@ def test_follow_and_unfollow_change_the_followers(line, receiver, api):
     assert line.control.send_webhook(type="follow", userId=USER)["event"]["follow"] == {"isUnblocked": True}
 
 
-def test_the_python_api_sends_events_in_process(line, receiver):
+def test_it_sends_events_in_process_through_its_python_api(line, receiver):
     result = line.call(line.double.webhooks.send({"type": "text", "userId": USER, "text": "direct"}))
 
     assert result["delivery"]["status"] == 200

@@ -276,7 +276,7 @@ def test_it_refuses_to_build_without_an_openai_key(openai_settings):
         get_llm_client()
 
 
-def test_its_breaker_opens_after_repeated_failures_and_fails_fast(azure_settings, llm):
+def test_it_opens_its_breaker_after_repeated_failures_and_fails_fast(azure_settings, llm):
     azure_settings.LLM_BREAKER_FAIL_MAX = 2
     llm.control.add_fault("500")
     client = get_llm_client()
@@ -293,7 +293,7 @@ def test_its_breaker_opens_after_repeated_failures_and_fails_fast(azure_settings
     assert len(llm.control.requests()) == 2
 
 
-def test_its_breaker_half_opens_and_closes_after_a_good_probe(azure_settings, llm):
+def test_it_closes_its_half_open_breaker_after_a_good_probe(azure_settings, llm):
     azure_settings.LLM_BREAKER_FAIL_MAX = 1
     azure_settings.LLM_BREAKER_RESET_TIMEOUT = 0.3
     llm.control.add_fault("500", count=1)
@@ -308,7 +308,7 @@ def test_its_breaker_half_opens_and_closes_after_a_good_probe(azure_settings, ll
     assert client.breaker_state == "closed"
 
 
-def test_its_breaker_reopens_when_the_probe_fails(azure_settings, llm):
+def test_it_reopens_its_breaker_when_the_probe_fails(azure_settings, llm):
     azure_settings.LLM_BREAKER_FAIL_MAX = 1
     azure_settings.LLM_BREAKER_RESET_TIMEOUT = 0.3
     llm.control.add_fault("500")
@@ -324,7 +324,7 @@ def test_its_breaker_reopens_when_the_probe_fails(azure_settings, llm):
     assert client.breaker_state == "open"
 
 
-def test_its_breaker_ignores_errors_that_say_nothing_about_the_service(azure_settings, llm):
+def test_it_keeps_its_breaker_closed_on_errors_that_say_nothing_about_the_service(azure_settings, llm):
     azure_settings.LLM_BREAKER_FAIL_MAX = 1
     llm.control.add_fault("prompt_filter", count=3)
     client = get_llm_client()

@@ -432,7 +432,7 @@ def test_it_forgets_faults_and_requests_on_reset(llm, oai):
     )
 
 
-def test_its_control_api_rejects_an_unknown_fault_kind(llm):
+def test_it_rejects_an_unknown_fault_kind_on_its_control_api(llm):
     with pytest.raises(urllib.error.HTTPError) as caught:
         llm.control.add_fault("meltdown")
 
@@ -465,7 +465,7 @@ def test_it_starts_with_its_documented_command():
         process.wait(timeout=10)
 
 
-def test_its_test_handle_gives_the_environment_of_a_bot_process(llm):
+def test_it_gives_the_environment_of_a_bot_process_through_its_test_handle(llm):
     assert llm.env(deployment="dep") == {
         "LLM_PROVIDER": "azure",
         "AZURE_OPENAI_ENDPOINT": llm.base_url,

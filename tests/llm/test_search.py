@@ -89,7 +89,7 @@ def search_settings(settings):
     return settings
 
 
-def test_searxng_provider_asks_the_json_api_and_maps_its_results(searxng):
+def test_it_asks_searxngs_json_api_and_maps_its_results(searxng):
     hits = SearxngProvider(searxng.url, timeout=1).search("django", limit=5)
 
     assert searxng.queries == [{"q": "django", "format": "json"}]
@@ -99,12 +99,12 @@ def test_searxng_provider_asks_the_json_api_and_maps_its_results(searxng):
     assert len(hits) == 3
 
 
-def test_searxng_provider_returns_at_most_limit_hits(searxng):
+def test_it_returns_at_most_limit_searxng_hits(searxng):
     assert len(SearxngProvider(searxng.url).search("django", limit=1)) == 1
 
 
 @pytest.mark.parametrize(("mode", "retryable"), [("500", True), ("429", True), ("403", False)])
-def test_searxng_provider_maps_an_error_status_to_search_error(searxng, mode, retryable):
+def test_it_maps_a_searxng_error_status_to_search_error(searxng, mode, retryable):
     searxng.mode = mode
 
     with pytest.raises(SearchError) as caught:
@@ -113,14 +113,14 @@ def test_searxng_provider_maps_an_error_status_to_search_error(searxng, mode, re
     assert (caught.value.status, caught.value.retryable) == (int(mode), retryable)
 
 
-def test_searxng_provider_rejects_an_answer_that_is_not_json(searxng):
+def test_it_rejects_a_searxng_answer_that_is_not_json(searxng):
     searxng.mode = "html"
 
     with pytest.raises(SearchError, match="other than SearXNG JSON"):
         SearxngProvider(searxng.url).search("django", limit=5)
 
 
-def test_searxng_provider_times_out(searxng):
+def test_it_times_out_a_slow_searxng(searxng):
     searxng.mode = "slow"
     started = time.monotonic()
 
@@ -131,7 +131,7 @@ def test_searxng_provider_times_out(searxng):
     assert time.monotonic() - started < 1.5
 
 
-def test_searxng_provider_reports_an_unreachable_server():
+def test_it_reports_an_unreachable_searxng():
     with SearxngStandIn() as stand_in:
         url = stand_in.url
 
@@ -139,7 +139,7 @@ def test_searxng_provider_reports_an_unreachable_server():
         SearxngProvider(url, timeout=0.5).search("django", limit=5)
 
 
-def test_cache_answers_a_repeated_query_without_asking_again():
+def test_it_answers_a_repeated_query_from_the_cache():
     fake = FakeSearchProvider()
     cached = CachedSearch(fake, ttl=60, maxsize=8)
 
@@ -150,7 +150,7 @@ def test_cache_answers_a_repeated_query_without_asking_again():
     assert fake.queries == ["Line API"]
 
 
-def test_cache_forgets_after_its_ttl():
+def test_it_forgets_cached_results_after_their_ttl():
     fake = FakeSearchProvider()
     cached = CachedSearch(fake, ttl=0.1, maxsize=8)
     cached.search("line", limit=3)
@@ -161,7 +161,7 @@ def test_cache_forgets_after_its_ttl():
     assert fake.queries == ["line", "line"]
 
 
-def test_cache_holds_at_most_its_size():
+def test_it_caches_at_most_the_cache_size():
     fake = FakeSearchProvider()
     cached = CachedSearch(fake, ttl=60, maxsize=2)
     for query in ("a", "b", "c"):
@@ -173,7 +173,7 @@ def test_cache_holds_at_most_its_size():
     assert fake.queries == ["a", "b", "c", "a"]
 
 
-def test_cache_does_not_keep_failures():
+def test_it_does_not_cache_failures():
     fake = FakeSearchProvider()
     cached = CachedSearch(fake, ttl=60, maxsize=8)
     for _ in range(2):
@@ -183,24 +183,24 @@ def test_cache_does_not_keep_failures():
     assert fake.queries == ["fail now", "fail now"]
 
 
-def test_cache_refuses_an_empty_query():
+def test_it_refuses_an_empty_search_query():
     with pytest.raises(SearchError, match="empty"):
         CachedSearch(FakeSearchProvider(), ttl=60, maxsize=8).search("   ", limit=3)
 
 
-def test_search_is_off_unless_configured(search_settings):
+def test_it_keeps_search_off_unless_configured(search_settings):
     assert get_search_provider() is None
     assert web_search_tool() is None
 
 
-def test_searxng_without_its_url_is_a_configuration_error(search_settings):
+def test_it_reports_searxng_without_its_url_as_a_configuration_error(search_settings):
     search_settings.WEB_SEARCH_PROVIDER = "searxng"
 
     with pytest.raises(ConfigurationError, match="SEARXNG_URL"):
         get_search_provider()
 
 
-def test_the_tool_searches_the_configured_searxng_and_formats_hits(search_settings, searxng):
+def test_it_searches_the_configured_searxng_and_formats_the_hits_for_the_model(search_settings, searxng):
     search_settings.WEB_SEARCH_PROVIDER = "searxng"
     search_settings.SEARXNG_URL = searxng.url
     search_settings.WEB_SEARCH_RESULTS = 1
@@ -210,7 +210,7 @@ def test_the_tool_searches_the_configured_searxng_and_formats_hits(search_settin
     assert output == "1. Django <https://www.djangoproject.com/>\n   The web framework."
 
 
-def test_the_tool_gives_a_short_error_text_when_searxng_fails(search_settings, searxng):
+def test_it_gives_the_model_a_short_error_text_when_searxng_fails(search_settings, searxng):
     search_settings.WEB_SEARCH_PROVIDER = "searxng"
     search_settings.SEARXNG_URL = searxng.url
     searxng.mode = "500"
@@ -218,7 +218,7 @@ def test_the_tool_gives_a_short_error_text_when_searxng_fails(search_settings, s
     assert web_search_tool().handler(query="django") == "error: web search failed (The web search answered HTTP 500.)"
 
 
-def test_the_tool_describes_its_query_argument(search_settings):
+def test_it_describes_the_tools_query_argument(search_settings):
     search_settings.WEB_SEARCH_PROVIDER = "fake"
 
     spec = web_search_tool().as_openai_tool()

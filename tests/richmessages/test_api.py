@@ -206,9 +206,9 @@ def test_the_schema_describes_the_upload_and_error_responses(administrator):
 
     create = schema["paths"]["/api/v1/rich-templates/"]["post"]
     upload_schema = create["requestBody"]["content"]["multipart/form-data"]["schema"]
-    assert upload_schema["$ref"].endswith("/RichTemplateCreateInput")
-    fields = schema["components"]["schemas"]["RichTemplateCreateInput"]["properties"]
+    assert upload_schema["$ref"].endswith("/RichTemplateCreateInputRequest")
+    fields = schema["components"]["schemas"]["RichTemplateCreateInputRequest"]["properties"]
     assert fields["image"]["format"] == "binary"
     assert "text_areas.primary" in fields["metadata"]["description"]
     approve = schema["paths"]["/api/v1/rich-templates/{id}/approve/"]["post"]
-    assert approve["responses"]["403"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOutput")
+    assert approve["responses"]["403"]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")

@@ -32,14 +32,14 @@ def superuser_client(verified_client, django_user_model):
     ],
     ids=["index", "settings", "setting-change", "versions", "users", "user-add"],
 )
-def test_admin_pages_render_without_inline_code(superuser_client, url):
+def test_it_renders_admin_pages_without_inline_code(superuser_client, url):
     response = superuser_client.get(url())
     assert response.status_code == 200
     assert "Content-Security-Policy" in response.headers
     assert inline_code(response.content.decode()) == []
 
 
-def test_the_api_docs_page_runs_no_inline_script_and_its_style_block_is_allowed_by_hash(superuser_client):
+def test_it_runs_no_inline_script_on_the_api_docs_page_and_allows_its_style_block_by_hash(superuser_client):
     response = superuser_client.get("/api/v1/docs/")
     html = response.content.decode()
     style_src = response["Content-Security-Policy"].split("style-src ")[1].split(";")[0].split()
@@ -51,7 +51,7 @@ def test_the_api_docs_page_runs_no_inline_script_and_its_style_block_is_allowed_
         assert f"'sha256-{digest}'" in style_src
 
 
-def test_the_mfa_enrollment_page_needs_no_inline_code(client, django_user_model):
+def test_it_renders_the_mfa_enrollment_page_without_inline_code(client, django_user_model):
     user = django_user_model.objects.create_user(username="newbie", password="a-long-test-password-123", is_staff=True)
     client.force_login(user)
     response = client.get(reverse("admin:mfa_enroll"))

@@ -42,14 +42,14 @@ def test_it_fails_when_only_some_packages_could_be_audited(report):
     assert audit.main() == 1
 
 
-def test_an_unreachable_service_is_reported_loudly_but_passes_by_default(report, capsys, monkeypatch):
+def test_it_reports_an_unreachable_service_loudly_but_passes_by_default(report, capsys, monkeypatch):
     monkeypatch.delenv("PIP_AUDIT_REQUIRED", raising=False)
     report([SKIPPED])
     assert audit.main() == 0
     assert "pip-audit: NOT AUDITED" in capsys.readouterr().out
 
 
-def test_an_unreachable_service_fails_when_the_audit_is_required(report, monkeypatch):
+def test_it_fails_on_an_unreachable_service_when_the_audit_is_required(report, monkeypatch):
     monkeypatch.setenv("PIP_AUDIT_REQUIRED", "1")
     report([], error="ConnectionError")
     assert audit.main() == 1

@@ -35,7 +35,7 @@ def _run(args, **env_overrides):
     )
 
 
-def test_check_deploy_reports_no_issues():
+def test_it_passes_check_deploy_without_issues():
     result = _run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"])
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
@@ -43,7 +43,7 @@ def test_check_deploy_reports_no_issues():
 
 
 @pytest.mark.parametrize("name", REQUIRED)
-def test_a_missing_variable_stops_start_up_with_one_line_naming_it(name):
+def test_it_stops_start_up_on_a_missing_variable_with_one_line_naming_it(name):
     # Importing the ASGI application is what daphne does first.
     result = _run(["-c", "import linebot_project.asgi"], **{name: None})
 
@@ -53,7 +53,7 @@ def test_a_missing_variable_stops_start_up_with_one_line_naming_it(name):
     assert naming == [f"configuration error: {name}: (core.E001) {name} is required but not set"]
 
 
-def test_a_malformed_variable_stops_start_up_with_one_line_naming_it():
+def test_it_stops_start_up_on_a_malformed_variable_with_one_line_naming_it():
     result = _run(["-c", "import linebot_project.asgi"], REDIS_URL="http://127.0.0.1:6379/0")
 
     assert result.returncode == 1
@@ -63,7 +63,7 @@ def test_a_malformed_variable_stops_start_up_with_one_line_naming_it():
     ]
 
 
-def test_manage_py_refuses_to_run_without_a_required_variable():
+def test_it_refuses_to_run_manage_py_without_a_required_variable():
     result = _run(["manage.py", "migrate", "--check"], LINE_CHANNEL_SECRET=None)
 
     assert result.returncode == 1
@@ -95,7 +95,7 @@ with connection.cursor() as cursor:
 """
 
 
-def test_production_shares_a_bounded_connection_pool_across_threads():
+def test_it_shares_a_bounded_connection_pool_across_threads_in_production():
     # A name of its own: other test runs may probe the same server at the same time.
     application_name = f"pool-probe-{uuid.uuid4().hex[:8]}"
     result = subprocess.run(

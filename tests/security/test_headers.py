@@ -24,7 +24,7 @@ def _directives(header: str) -> dict[str, list[str]]:
 
 
 @pytest.mark.django_db
-def test_the_login_page_sends_the_security_headers(client):
+def test_it_sends_the_security_headers_with_the_login_page(client):
     response = client.get("/admin/login/")
 
     assert response.status_code == 200
@@ -43,13 +43,13 @@ def test_the_login_page_sends_the_security_headers(client):
 
 
 @pytest.mark.django_db
-def test_the_login_page_has_no_inline_script_style_or_event_handler(client):
+def test_it_serves_a_login_page_without_inline_script_style_or_event_handler(client):
     assert inline_code(client.get("/admin/login/").content.decode()) == []
 
 
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_under_production_settings_the_login_page_adds_hsts_and_secure_cookies(django_user_model):
+def test_it_adds_hsts_and_secure_cookies_under_production_settings(django_user_model):
     # A staff user without a device signs in with the password alone (then enrolls), which sets the session cookie.
     user = django_user_model.objects.create_user(username="hedwig", is_staff=True)
     # Production does not accept the test suite's fast MD5 hashes.

@@ -59,7 +59,7 @@ def _login(client, username, ip="203.0.113.7"):
     return client.post("/admin/login/", {"username": username, "password": "wrong-password-123"}, REMOTE_ADDR=ip)
 
 
-def test_admin_login_attempts_are_limited_per_address(client, limits):
+def test_it_limits_admin_login_attempts_per_address(client, limits):
     limits(login=3)
     statuses = [_login(client, f"user{n}").status_code for n in range(3)]
     limited = _login(client, "user9")
@@ -71,19 +71,19 @@ def test_admin_login_attempts_are_limited_per_address(client, limits):
     assert _login(client, "user9", ip="198.51.100.1").status_code == 200
 
 
-def test_admin_login_attempts_are_limited_per_username_across_addresses(client, limits):
+def test_it_limits_admin_login_attempts_per_username_across_addresses(client, limits):
     limits(login=3)
     statuses = [_login(client, "carol", ip=f"198.51.100.{n}").status_code for n in range(1, 4)]
     assert statuses == [200, 200, 200]
     assert _login(client, "Carol", ip="198.51.100.99").status_code == 429
 
 
-def test_showing_the_login_page_is_not_counted(client, limits):
+def test_it_does_not_count_showing_the_login_page(client, limits):
     limits(login=2)
     assert all(client.get("/admin/login/").status_code == 200 for _ in range(5))
 
 
-def test_the_token_endpoint_answers_429_in_the_api_error_shape(client, limits):
+def test_it_answers_429_from_the_token_endpoint_in_the_api_error_shape(client, limits):
     limits(login=2)
     for _ in range(2):
         client.post("/api/v1/auth/token/", {"username": "dave", "password": "nope"}, content_type="application/json")
@@ -98,7 +98,7 @@ def test_the_token_endpoint_answers_429_in_the_api_error_shape(client, limits):
     assert error["correlation_id"] == response["X-Request-ID"]
 
 
-def test_the_refresh_endpoint_is_limited_per_address(client, limits):
+def test_it_limits_the_refresh_endpoint_per_address(client, limits):
     limits(login=2)
     for _ in range(2):
         client.post("/api/v1/auth/token/refresh/", {"refresh": "x"}, content_type="application/json")
@@ -106,7 +106,7 @@ def test_the_refresh_endpoint_is_limited_per_address(client, limits):
     assert response.status_code == 429
 
 
-def test_the_api_is_limited_per_key_whatever_secret_is_tried(client, limits):
+def test_it_limits_the_api_per_key_whatever_secret_is_tried(client, limits):
     limits(api=2)
     guesses = [client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Api-Key abcd1234.guess{n}") for n in range(3)]
     other_key = client.get("/api/v1/me", HTTP_AUTHORIZATION="Api-Key wxyz9876.secret")
@@ -117,7 +117,7 @@ def test_the_api_is_limited_per_key_whatever_secret_is_tried(client, limits):
     assert other_key.status_code != 429
 
 
-def test_anonymous_api_requests_are_limited_per_address(client, limits):
+def test_it_limits_anonymous_api_requests_per_address(client, limits):
     limits(api=2)
     for _ in range(2):
         client.get("/api/v1/me", REMOTE_ADDR="192.0.2.10")
@@ -125,7 +125,7 @@ def test_anonymous_api_requests_are_limited_per_address(client, limits):
     assert client.get("/api/v1/me", REMOTE_ADDR="192.0.2.11").status_code != 429
 
 
-def test_limits_tighten_when_the_failure_ratio_spikes(client, limits, settings):
+def test_it_tightens_the_limits_when_the_failure_ratio_spikes(client, limits, settings):
     settings.RATELIMIT_MIN_SAMPLE = 10
     settings.RATELIMIT_TIGHTEN_FACTOR = 4
     limits(login=8)
@@ -142,7 +142,7 @@ def test_limits_tighten_when_the_failure_ratio_spikes(client, limits, settings):
     assert statuses == [200, 200, 429]
 
 
-def test_mostly_successful_traffic_does_not_tighten(settings, limits):
+def test_it_does_not_tighten_for_mostly_successful_traffic(settings, limits):
     settings.RATELIMIT_MIN_SAMPLE = 10
     limits(login=8)
     for n in range(30):
@@ -150,7 +150,7 @@ def test_mostly_successful_traffic_does_not_tighten(settings, limits):
     assert adaptive_rate(GROUP_LOGIN_IP) == "8/m"
 
 
-def test_a_few_failures_below_the_sample_size_do_not_tighten(settings, limits):
+def test_it_does_not_tighten_for_a_few_failures_below_the_sample_size(settings, limits):
     settings.RATELIMIT_MIN_SAMPLE = 10
     limits(login=8)
     for _ in range(9):
@@ -158,7 +158,7 @@ def test_a_few_failures_below_the_sample_size_do_not_tighten(settings, limits):
     assert adaptive_rate(GROUP_LOGIN_IP) == "8/m"
 
 
-def test_requests_pass_when_the_cache_is_down(client, limits, settings):
+def test_it_lets_requests_pass_when_the_cache_is_down(client, limits, settings):
     limits(login=1)
     settings.CACHES = {
         "default": {

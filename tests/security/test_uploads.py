@@ -64,7 +64,7 @@ def test_it_refuses_an_image_with_too_many_pixels():
         validate_image(upload, max_bytes=10_000_000, max_pixels=1_000_000)
 
 
-def test_uploads_over_the_limit_are_dropped_while_streaming(settings):
+def test_it_drops_uploads_over_the_limit_while_streaming(settings):
     settings.UPLOAD_MAX_BYTES = 1000
     request = RequestFactory().post(
         "/upload",
@@ -76,13 +76,13 @@ def test_uploads_over_the_limit_are_dropped_while_streaming(settings):
     assert "large" not in request.FILES
 
 
-def test_uploads_within_the_limit_arrive_whole(settings):
+def test_it_keeps_uploads_within_the_limit_whole(settings):
     settings.UPLOAD_MAX_BYTES = 10_000
     request = RequestFactory().post("/upload", {"file": SimpleUploadedFile("ok.png", b"x" * 5000)})
     assert request.FILES["file"].read() == b"x" * 5000
 
 
-def test_a_form_body_over_one_mebibyte_is_refused():
+def test_it_refuses_a_form_body_over_one_mebibyte():
     request = RequestFactory().post("/upload", {"text": "x" * (1024 * 1024 + 1)})
     with pytest.raises(RequestDataTooBig):
         request.POST  # noqa: B018 - parsing is what refuses it

@@ -36,7 +36,7 @@ def _login_with_device(page, user):
     assert page.url.endswith("/admin/"), page.content()
 
 
-def test_a_new_staff_user_enrolls_totp_and_reaches_the_admin(page, make_user):
+def test_it_enrolls_a_new_staff_user_in_totp_and_lets_them_into_the_admin(page, make_user):
     make_user("newcomer", role=roles.OPERATOR)
     page.goto("/admin/")
     assert "/admin/login/" in page.url
@@ -61,7 +61,7 @@ def test_a_new_staff_user_enrolls_totp_and_reaches_the_admin(page, make_user):
     assert AuditEvent.objects.filter(action="device_enrolled", actor_username="newcomer").exists()
 
 
-def test_a_wrong_code_is_refused(page, make_user):
+def test_it_refuses_a_wrong_code(page, make_user):
     user = make_user("enrolled", role=roles.OPERATOR, device=True)
     device = TOTPDevice.objects.get(user=user)
     good = fresh_code(device)
@@ -74,7 +74,7 @@ def test_a_wrong_code_is_refused(page, make_user):
     assert AuditEvent.objects.filter(action="otp_failed", actor=user).exists()
 
 
-def test_a_wrong_enrollment_code_is_refused(page, make_user):
+def test_it_refuses_a_wrong_enrollment_code(page, make_user):
     make_user("newcomer", role=roles.OPERATOR)
     _submit_login(page, "newcomer", PASSWORD)
     secret = page.inner_text("#totp-secret").strip()
@@ -87,7 +87,7 @@ def test_a_wrong_enrollment_code_is_refused(page, make_user):
     assert page.url.endswith("/admin/mfa/enroll/")
 
 
-def test_five_wrong_passwords_lock_the_account(page, make_user):
+def test_it_locks_the_account_after_five_wrong_passwords(page, make_user):
     make_user("target", role=roles.OPERATOR, device=True)
     for _ in range(5):
         _submit_login(page, "target", "not the password at all")
@@ -96,7 +96,7 @@ def test_five_wrong_passwords_lock_the_account(page, make_user):
     assert AuditEvent.objects.filter(action="locked_out", target="user:target").exists()
 
 
-def test_a_content_editor_cannot_open_the_staff_or_configuration_pages(page, make_user):
+def test_it_keeps_a_content_editor_out_of_the_staff_and_configuration_pages(page, make_user):
     _login_with_device(page, make_user("editor", role=roles.CONTENT_EDITOR, device=True))
     index = page.content()
     assert "/admin/accounts/user/" not in index
@@ -106,7 +106,7 @@ def test_a_content_editor_cannot_open_the_staff_or_configuration_pages(page, mak
         assert response.status == 403, path
 
 
-def test_an_analyst_cannot_change_anything(page, make_user):
+def test_it_lets_an_analyst_change_nothing(page, make_user):
     alert = Alert.objects.create(kind="queue", severity="warning", message="backlog")
     _login_with_device(page, make_user("analyst", role=roles.ANALYST, device=True))
     assert page.locator("a.addlink").count() == 0

@@ -16,7 +16,7 @@ def texts(messages):
     return [m["message"].get("text") for m in messages]
 
 
-def test_a_text_is_answered_once_by_reply(bot):
+def test_it_answers_a_text_once_by_reply(bot):
     user = new_user(bot)
     bot.send(type="text", userId=user, text="Hello bot")
     messages = bot.wait_for_messages(user)
@@ -32,7 +32,7 @@ def test_a_text_is_answered_once_by_reply(bot):
 APOLOGY = "Sorry, I can't answer right now. Please try again in a moment."
 
 
-def test_every_event_type_is_handled(bot):
+def test_it_handles_every_event_type(bot):
     user = new_user(bot, display_name="Ann", language="en")
     group = bot.line.control.add_group(group_name="Friends")["groupId"]
     bot.send(type="follow", userId=user)
@@ -70,7 +70,7 @@ def test_every_event_type_is_handled(bot):
     assert len(bot.messages(user)) == 6
 
 
-def test_the_fixture_file_is_stored_and_every_event_settles(bot):
+def test_it_stores_the_fixture_file_and_settles_every_event(bot):
     events = with_own_ids(sample_payload()["events"])
     delivery = bot.line.control.post_events(events)
     assert delivery["status"] == 200
@@ -79,7 +79,7 @@ def test_the_fixture_file_is_stored_and_every_event_settles(bot):
     assert {e.event_type for e in stored} >= {"message", "follow", "unfollow", "join", "leave", "postback"}
 
 
-def test_the_same_event_redelivered_three_times_gets_one_reply(bot):
+def test_it_replies_once_to_an_event_redelivered_three_times(bot):
     user = new_user(bot)
     event = bot.send(type="text", userId=user, text="Only once please")
     assert len(bot.wait_for_messages(user, settle=0.2)) == 1
@@ -90,7 +90,7 @@ def test_the_same_event_redelivered_three_times_gets_one_reply(bot):
     assert len(bot.llm.control.requests()) == 1
 
 
-def test_a_worker_killed_mid_task_still_answers_once(bot):
+def test_it_answers_once_when_a_worker_is_killed_mid_task(bot):
     bot.llm.control.configure(latency_ms=2500)
     user = new_user(bot)
     bot.send(type="text", userId=user, text="Survive the crash")
@@ -108,7 +108,7 @@ def test_a_worker_killed_mid_task_still_answers_once(bot):
     assert event.status == WebhookEvent.Status.REPLIED and event.attempts == 2
 
 
-def test_an_expired_reply_token_falls_back_to_one_push(bot):
+def test_it_falls_back_to_one_push_for_an_expired_reply_token(bot):
     bot.line.control.configure(replyTokenTtl=0.3)
     bot.llm.control.configure(latency_ms=800)
     user = new_user(bot)
@@ -133,7 +133,7 @@ def _wait_failures(bot, endpoint, status, count):
     raise AssertionError(f"expected {count} x {status} on {endpoint}")
 
 
-def test_a_line_500_burst_is_retried_and_answered_once(bot):
+def test_it_retries_a_line_500_burst_and_answers_once(bot):
     _burst(bot, ["replyMessage"], 500)
     user = new_user(bot)
     bot.send(type="text", userId=user, text="Through the storm")
@@ -142,7 +142,7 @@ def test_a_line_500_burst_is_retried_and_answered_once(bot):
     assert len(bot.wait_for_messages(user, settle=1.5)) == 1
 
 
-def test_a_line_429_burst_on_reply_and_push_is_retried_and_answered_once(bot):
+def test_it_retries_a_line_429_burst_on_reply_and_push_and_answers_once(bot):
     _burst(bot, ["replyMessage", "pushMessage"], 429)
     user = new_user(bot)
     bot.send(type="text", userId=user, text="Rate limited")
@@ -151,7 +151,7 @@ def test_a_line_429_burst_on_reply_and_push_is_retried_and_answered_once(bot):
     assert len(bot.wait_for_messages(user, settle=1.5)) == 1
 
 
-def test_an_llm_timeout_gets_an_apology(bot):
+def test_it_apologises_for_an_llm_timeout(bot):
     bot.llm.control.add_fault("timeout", hang_seconds=10)
     user = new_user(bot)
     bot.send(type="text", userId=user, text="Are you there?")
@@ -159,7 +159,7 @@ def test_an_llm_timeout_gets_an_apology(bot):
     assert texts(messages) == [APOLOGY]
 
 
-def test_azures_empty_first_chunk_is_skipped(bot):
+def test_it_skips_azures_empty_first_chunk(bot):
     bot.llm.control.add_fault("empty_first_chunk")
     user = new_user(bot)
     bot.send(type="text", userId=user, text="Hello from Azure")

@@ -23,7 +23,7 @@ def page(bot):
         browser.close()
 
 
-def test_a_person_chats_sends_a_picture_and_resets(page, bot, tmp_path):
+def test_it_serves_a_person_who_chats_sends_a_picture_and_resets(page, bot, tmp_path):
     page.fill("#new-user-name", "Aiko")
     page.click("#new-user")
     expect(page.locator(BOT_BUBBLES, has_text="Hello Aiko!")).to_be_visible(timeout=20_000)

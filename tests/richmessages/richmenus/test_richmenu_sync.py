@@ -85,7 +85,7 @@ def test_it_makes_one_line_menu_when_a_sync_is_rerun_after_create_failed(line_se
 def test_it_finds_the_menu_whose_creation_answer_was_lost_instead_of_making_another(line_settings, make_menu):
     line = line_settings
     menu = make_menu()
-    line.control.set_faults(lost_answer_rate={"createRichMenu": 1.0})
+    line.control.set_faults(lost_responses=[{"endpoint": "createRichMenu"}])
 
     report = richmenu_sync(menu_id=menu.pk)
 
@@ -98,7 +98,7 @@ def test_it_finds_a_lost_creation_on_the_next_run_after_giving_up(line_settings,
     line = line_settings
     settings.LINE_API_ATTEMPTS = 1
     menu = make_menu()
-    line.control.set_faults(lost_answer_rate={"createRichMenu": 1.0})
+    line.control.set_faults(lost_responses=[{"endpoint": "createRichMenu"}])
 
     with pytest.raises(LineApiError):
         richmenu_sync(menu_id=menu.pk)
@@ -129,7 +129,7 @@ def test_it_continues_from_the_image_when_only_the_upload_failed(line_settings, 
 def test_it_takes_an_image_whose_upload_answer_was_lost_as_uploaded(line_settings, make_menu):
     line = line_settings
     menu = make_menu()
-    line.control.set_faults(lost_answer_rate={"setRichMenuImage": 1.0})
+    line.control.set_faults(lost_responses=[{"endpoint": "setRichMenuImage", "count": 1}])
 
     report = richmenu_sync(menu_id=menu.pk)
 

@@ -5,7 +5,7 @@ import pytest
 from analytics.models import Event
 from conversations import postbacks
 from conversations.models import LineUser
-from tests.conversations.fakes import SECRET, body_of, event_of, sign
+from tests.conversations.events import SECRET, body_of, event_of, sign
 
 pytestmark = pytest.mark.django_db
 

@@ -63,7 +63,7 @@ def _violations(page) -> list[str]:
     return found
 
 
-def test_admin_pages_cause_no_csp_violation(signed_in_page):
+def test_it_shows_admin_pages_without_a_csp_violation(signed_in_page):
     persona = RuntimeSetting.objects.get(key="persona")
     # Overridden, so the rollback page to the default (version 0) has something to show.
     setting_update(key="persona", value="You are Ada.", actor=get_user_model().objects.get(), reason="a test")
@@ -87,7 +87,7 @@ def test_admin_pages_cause_no_csp_violation(signed_in_page):
         assert _violations(signed_in_page) == [], url
 
 
-def test_an_operator_changes_a_setting_through_the_admin_under_the_policy(signed_in_page):
+def test_it_lets_an_operator_change_a_setting_through_the_admin_under_the_policy(signed_in_page):
     setting = RuntimeSetting.objects.get(key="llm.temperature")
     page = signed_in_page
     page.goto(f"/admin/core/runtimesetting/{setting.pk}/change/")
