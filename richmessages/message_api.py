@@ -17,7 +17,6 @@ from rest_framework.response import Response
 
 from accounts.permissions import IsAuthenticated, ModelPermissions
 from conversations.models import LineUser
-from core.api import ErrorOutput
 from richmessages import copywriting, hosting, message_services
 from richmessages.models import RichMessage, RichTemplate
 
@@ -36,7 +35,8 @@ TEXT_MAX = 2000
 
 
 def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return {code: OpenApiResponse(ErrorOutput, description=_ERRORS[code]) for code in codes}
+    # Described without a body: core.api_schema gives every error response the one error shape.
+    return {code: OpenApiResponse(description=_ERRORS[code]) for code in codes}
 
 
 class TextField(serializers.CharField):
