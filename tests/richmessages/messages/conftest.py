@@ -1,4 +1,5 @@
-"""Rich messages against the doubles: LINE (line-bot-sdk over HTTP) and the LLM (openai over HTTP)."""
+"""Rich messages against the doubles of LINE and of the LLM (the ``line`` and ``llm`` fixtures of tests.doubles),
+with an approved template made the way the content team makes one."""
 
 import io
 
@@ -6,11 +7,7 @@ import pytest
 from PIL import Image
 
 from core.config import services as config_services
-from core.line.client import reset_line_client
-from core.llm.client import reset_llm_client
 from core.redis import get_redis
-from linesim.line.testing import running_line_double
-from linesim.llm.testing import running_llm_double
 from richmessages import services
 from tests.redis_keys import delete_own_keys
 from tests.richmessages.conftest import upload
@@ -30,51 +27,6 @@ def background_bytes(size=(1200, 800)) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=90)
     return buffer.getvalue()
-
-
-@pytest.fixture(scope="module")
-def line():
-    with running_line_double() as handle:
-        yield handle
-
-
-@pytest.fixture
-def line_settings(line, settings):
-    settings.LINE_API_BASE_URL = line.base_url
-    settings.LINE_DATA_API_BASE_URL = line.base_url
-    settings.LINE_CHANNEL_ACCESS_TOKEN = line.access_token
-    settings.LINE_API_RETRY_WAIT = 0.0
-    settings.LINE_API_ATTEMPTS = 2
-    line.control.reset()
-    reset_line_client()
-    yield line
-    reset_line_client()
-
-
-@pytest.fixture(scope="module")
-def llm_double():
-    with running_llm_double(latency_ms=0) as handle:
-        yield handle
-
-
-@pytest.fixture
-def llm(llm_double, settings):
-    """core.llm pointed at the double's Azure path, short timeouts, no SDK retries; the double reset."""
-    settings.LLM_PROVIDER = "azure"
-    settings.AZURE_OPENAI_ENDPOINT = llm_double.azure_endpoint
-    settings.AZURE_OPENAI_API_KEY = llm_double.api_key
-    settings.AZURE_OPENAI_DEPLOYMENT = "copy-deployment"
-    settings.AZURE_OPENAI_API_VERSION = "2024-10-21"
-    settings.LLM_CONNECT_TIMEOUT = 1.0
-    settings.LLM_READ_TIMEOUT = 3.0
-    settings.LLM_TOTAL_TIMEOUT = 5.0
-    settings.LLM_MAX_RETRIES = 0
-    settings.LLM_BREAKER_FAIL_MAX = 50
-    llm_double.control.reset()
-    reset_llm_client()
-    yield llm_double
-    llm_double.control.reset()
-    reset_llm_client()
 
 
 @pytest.fixture(autouse=True)

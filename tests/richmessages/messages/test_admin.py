@@ -74,14 +74,14 @@ def test_it_lists_messages_with_their_pictures(message, editor):
     assert f"/media/{message.image.name}" in page and "Hello" in page
 
 
-def test_it_validates_with_line_from_the_message_page(message, editor, line_settings):
+def test_it_validates_with_line_from_the_message_page(message, editor, line):
     response = signed_in(editor).post(f"{MESSAGES}{message.pk}/validate/", follow=True)
 
     assert "LINE accepts this message." in response.content.decode()
-    assert len(line_settings.control.requests(endpoint="validatePush")) == 1
+    assert len(line.control.requests(endpoint="validatePush")) == 1
 
 
-def test_it_says_what_line_refuses(message, editor, line_settings):
+def test_it_says_what_line_refuses(message, editor, line):
     hero = {**message.flex["contents"]["hero"], "aspectRatio": "1:9"}
     RichMessage.objects.filter(pk=message.pk).update(
         flex={**message.flex, "contents": {**message.flex["contents"], "hero": hero}}
@@ -92,8 +92,8 @@ def test_it_says_what_line_refuses(message, editor, line_settings):
     assert "LINE refuses it: messages[0].contents.hero.aspectRatio" in response.content.decode()
 
 
-def test_it_sends_a_test_from_the_message_page(message, operator, line_settings):
-    line_settings.control.add_user(FOLLOWER, "Ema", language="en")
+def test_it_sends_a_test_from_the_message_page(message, operator, line):
+    line.control.add_user(FOLLOWER, "Ema", language="en")
     LineUser.objects.create(line_user_id=FOLLOWER, display_name="Ema")
     client = signed_in(operator)
 
@@ -104,7 +104,7 @@ def test_it_sends_a_test_from_the_message_page(message, operator, line_settings)
     assert form.status_code == 200 and 'name="line_user_id"' in form.content.decode()
     assert "No LINE user has this id." in unknown.content.decode()
     assert "Sent to Ema" in sent.content.decode()
-    assert line_settings.control.messages(user_id=FOLLOWER)[0]["message"] == message.flex
+    assert line.control.messages(user_id=FOLLOWER)[0]["message"] == message.flex
     assert AuditEvent.objects.filter(action=AuditEvent.Action.RICH_MESSAGE_TEST_SENT, actor=operator).count() == 1
 
 

@@ -46,8 +46,8 @@ def built(template, editor):
 
 
 @pytest.fixture
-def follower(line_settings):
-    line_settings.control.add_user(FOLLOWER, "Dao", language="th")
+def follower(line):
+    line.control.add_user(FOLLOWER, "Dao", language="th")
     return LineUser.objects.create(line_user_id=FOLLOWER, display_name="Dao", language="th")
 
 
@@ -148,17 +148,17 @@ def test_it_refuses_an_analyst_who_would_build(template, analyst):
     assert client_for(analyst).post(URL, {"template": template.pk, "language": "en"}, format="json").status_code == 403
 
 
-def test_it_validates_a_message_with_line(built, editor, line_settings):
+def test_it_validates_a_message_with_line(built, editor, line):
     response = client_for(editor).post(f"{URL}{built.pk}/validate", format="json")
 
     assert response.status_code == 200
     assert response.json() == {"valid": True, "problems": []}
-    [request] = line_settings.control.requests(endpoint="validatePush")
+    [request] = line.control.requests(endpoint="validatePush")
     assert request["body"]["messages"] == [built.flex]
-    assert line_settings.control.requests(endpoint="pushMessage") == []
+    assert line.control.requests(endpoint="pushMessage") == []
 
 
-def test_it_reports_what_line_refuses(built, editor, line_settings):
+def test_it_reports_what_line_refuses(built, editor, line):
     hero = {**built.flex["contents"]["hero"], "aspectRatio": "1:4"}
     RichMessage.objects.filter(pk=built.pk).update(
         flex={**built.flex, "contents": {**built.flex["contents"], "hero": hero}}
@@ -169,10 +169,10 @@ def test_it_reports_what_line_refuses(built, editor, line_settings):
     assert body["valid"] is False
     [problem] = body["problems"]
     assert problem["property"] == "messages[0].contents.hero.aspectRatio" and problem["message"]
-    assert len(line_settings.control.requests(endpoint="validatePush")) == 1
+    assert len(line.control.requests(endpoint="validatePush")) == 1
 
 
-def test_it_reports_a_message_the_line_client_cannot_express(built, editor, line_settings):
+def test_it_reports_a_message_the_line_client_cannot_express(built, editor, line):
     RichMessage.objects.filter(pk=built.pk).update(
         flex={**built.flex, "contents": {**built.flex["contents"], "hero": {"type": "image"}}}
     )
@@ -183,7 +183,7 @@ def test_it_reports_a_message_the_line_client_cannot_express(built, editor, line
     assert body["problems"][0]["property"] == "flex" and "url" in body["problems"][0]["message"]
 
 
-def test_it_reports_a_limit_broken_before_asking_line(built, editor, line_settings):
+def test_it_reports_a_limit_broken_before_asking_line(built, editor, line):
     RichMessage.objects.filter(pk=built.pk).update(flex={**built.flex, "altText": "a" * 1501})
 
     body = client_for(editor).post(f"{URL}{built.pk}/validate").json()
@@ -192,23 +192,23 @@ def test_it_reports_a_limit_broken_before_asking_line(built, editor, line_settin
         "valid": False,
         "problems": [{"property": "flex", "message": "altText must be 1 to 1500 characters"}],
     }
-    assert line_settings.control.requests(endpoint="validatePush") == []
+    assert line.control.requests(endpoint="validatePush") == []
 
 
-def test_it_answers_502_when_line_cannot_validate(built, editor, line_settings):
-    line_settings.control.set_faults(errors=[{"endpoint": "validatePush", "status": 503, "rate": 1.0}])
+def test_it_answers_502_when_line_cannot_validate(built, editor, line):
+    line.control.set_faults(errors=[{"endpoint": "validatePush", "status": 503, "rate": 1.0}])
 
     response = client_for(editor).post(f"{URL}{built.pk}/validate")
 
     assert response.status_code == 502 and response.json()["error"]["code"] == "line_api_error"
 
 
-def test_it_sends_a_test_with_a_retry_key_and_audits_it(built, operator, follower, line_settings):
+def test_it_sends_a_test_with_a_retry_key_and_audits_it(built, operator, follower, line):
     response = client_for(operator).post(f"{URL}{built.pk}/test-send", {"line_user_id": FOLLOWER}, format="json")
 
     assert response.status_code == 201, response.json()
     body = response.json()
-    [push] = line_settings.control.requests(endpoint="pushMessage")
+    [push] = line.control.requests(endpoint="pushMessage")
     assert (push["body"]["to"], push["body"]["messages"]) == (FOLLOWER, [built.flex])
     assert push["retryKey"] == body["retry_key"] and uuid.UUID(body["retry_key"])
     assert (body["id"], body["line_user_id"], body["duplicate"]) == (built.pk, FOLLOWER, False)
@@ -219,20 +219,20 @@ def test_it_sends_a_test_with_a_retry_key_and_audits_it(built, operator, followe
     assert (stored.role, stored.sent_by, stored.content) == ("assistant", operator, "Hello\n\nThere")
 
 
-def test_it_delivers_a_test_once_when_lines_answer_was_lost(built, operator, follower, line_settings):
-    line_settings.control.set_faults(lost_answer_rate={"pushMessage": 1.0})
+def test_it_delivers_a_test_once_when_lines_answer_was_lost(built, operator, follower, line):
+    line.control.set_faults(lost_responses=[{"endpoint": "pushMessage", "count": 1}])
 
     response = client_for(operator).post(f"{URL}{built.pk}/test-send", {"line_user_id": FOLLOWER}, format="json")
 
     assert response.status_code == 201 and response.json()["duplicate"] is True
-    attempts = line_settings.control.requests(endpoint="pushMessage")
+    attempts = line.control.requests(endpoint="pushMessage")
     assert [a["status"] for a in attempts] == [200, 409]
     assert len({a["retryKey"] for a in attempts}) == 1
-    assert len(line_settings.control.messages(user_id=FOLLOWER)) == 1
+    assert len(line.control.messages(user_id=FOLLOWER)) == 1
 
 
-def test_it_sends_nothing_and_audits_nothing_when_line_fails(built, operator, follower, line_settings):
-    line_settings.control.set_faults(errors=[{"endpoint": "pushMessage", "status": 500, "rate": 1.0}])
+def test_it_sends_nothing_and_audits_nothing_when_line_fails(built, operator, follower, line):
+    line.control.set_faults(errors=[{"endpoint": "pushMessage", "status": 500, "rate": 1.0}])
 
     response = client_for(operator).post(f"{URL}{built.pk}/test-send", {"line_user_id": FOLLOWER}, format="json")
 
@@ -241,7 +241,7 @@ def test_it_sends_nothing_and_audits_nothing_when_line_fails(built, operator, fo
     assert not Message.objects.filter(media_ref=f"rich:{built.code}").exists()
 
 
-def test_it_refuses_a_test_send_to_an_unknown_or_unfollowed_user(built, operator, follower, line_settings):
+def test_it_refuses_a_test_send_to_an_unknown_or_unfollowed_user(built, operator, follower, line):
     client = client_for(operator)
 
     unknown = client.post(f"{URL}{built.pk}/test-send", {"line_user_id": "U" + "9" * 32}, format="json")
@@ -251,7 +251,7 @@ def test_it_refuses_a_test_send_to_an_unknown_or_unfollowed_user(built, operator
 
     assert unknown.status_code == 404
     assert gone.status_code == 409 and gone.json()["error"]["code"] == "line_user_inactive"
-    assert line_settings.control.requests(endpoint="pushMessage") == []
+    assert line.control.requests(endpoint="pushMessage") == []
 
 
 @pytest.mark.parametrize("payload", [{}, {"line_user_id": ""}, {"line_user_id": 5}, {"line_user_id": "U" * 65}])
@@ -261,7 +261,7 @@ def test_it_refuses_a_malformed_test_send(built, operator, follower, payload):
     assert response.status_code == 400 and "line_user_id" in response.json()["error"]["details"]
 
 
-def test_it_lets_only_holders_of_the_permission_send_tests(built, analyst, editor, follower, line_settings):
+def test_it_lets_only_holders_of_the_permission_send_tests(built, analyst, editor, follower, line):
     refused = client_for(analyst).post(f"{URL}{built.pk}/test-send", {"line_user_id": FOLLOWER}, format="json")
     # The content team sends its own tests: editors hold send_test_richmessage like Operators.
     sent = client_for(editor).post(f"{URL}{built.pk}/test-send", {"line_user_id": FOLLOWER}, format="json")
@@ -274,12 +274,12 @@ def test_it_describes_the_operations_and_their_errors_in_the_schema(administrato
     schema = client_for(administrator).get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
 
     create = schema["paths"]["/api/v1/rich-messages/"]["post"]
-    assert create["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/RichMessageCreateInput")
+    assert "/RichMessageCreateInput" in create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert set(create["responses"]) >= {"201", "400", "401", "403", "404", "409", "415"}
     validate = schema["paths"]["/api/v1/rich-messages/{id}/validate/"]["post"]
     assert validate["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/ValidateOutput")
     assert "502" in validate["responses"]
     send = schema["paths"]["/api/v1/rich-messages/{id}/test-send/"]["post"]
-    assert send["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/TestSendInput")
+    assert "/TestSendInput" in send["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     output = schema["components"]["schemas"]["RichMessageOutput"]["properties"]
     assert output["flex"]["type"] == "object"

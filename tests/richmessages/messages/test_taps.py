@@ -13,7 +13,7 @@ from linesim.llm.replies import INTRO
 from richmessages import hosting
 from richmessages.message_services import rich_message_build
 from richmessages.models import RichMessageReaction
-from tests.conversations.fakes import SECRET, body_of, event_of, sign
+from tests.conversations.events import SECRET, body_of, event_of, sign
 
 pytestmark = pytest.mark.django_db
 
@@ -21,9 +21,8 @@ USER = "U" + "c" * 32
 
 
 @pytest.fixture
-def tap(line_settings, llm, settings, client, django_capture_on_commit_callbacks):
+def tap(line, llm, settings, client, django_capture_on_commit_callbacks):
     """Posts a postback from USER (a Japanese reader) with a reply token of the double; returns the texts replied."""
-    line = line_settings
     settings.LINE_CHANNEL_SECRET = SECRET
     line.control.add_user(USER, "Chiyo", language="ja")
 

@@ -85,7 +85,7 @@ def test_it_previews_a_draft_live_as_its_fields_change(page_as, make_template, e
 
 
 def test_it_walks_the_content_team_through_the_console(
-    page_as, editor, operator, llm, line_settings, settings, live_server, tmp_path
+    page_as, editor, operator, llm, line, settings, live_server, tmp_path
 ):
     settings.PUBLIC_BASE_URL = live_server.url
     background = tmp_path / "morning.jpg"
@@ -137,14 +137,14 @@ def test_it_walks_the_content_team_through_the_console(
     expect(page.locator(".messagelist")).to_contain_text("LINE accepts this message.")
 
     follower = "U" + "f" * 32
-    line_settings.control.add_user(follower, "Nok", language="th")
+    line.control.add_user(follower, "Nok", language="th")
     LineUser.objects.create(line_user_id=follower, display_name="Nok", language="th")
     page.click("a.rich-test-send")
     page.fill("#id_line_user_id", follower)
     docs_screenshot(page, "content-test-send", clip={"x": 0, "y": 0, "width": 1366, "height": 420})
     page.click("input[type=submit][value=Send]")
     expect(page.locator(".messagelist")).to_contain_text("Sent to Nok")
-    assert line_settings.control.messages(user_id=follower)[0]["message"] == message.flex
+    assert line.control.messages(user_id=follower)[0]["message"] == message.flex
     screenshot(page, "rich-message-sent", full_page=True)
     assert page.problems == [] and approver.problems == []
 
