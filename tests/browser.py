@@ -1,6 +1,10 @@
 """Debian's Chromium driven by Playwright: the one place browser tests launch it (never a downloaded browser)."""
 
+import io
+import os
 from pathlib import Path
+
+from PIL import Image
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -37,11 +41,6 @@ def docs_screenshot(page_or_locator, name: str, **options) -> Path | None:
     """With ``DOCS_SCREENSHOTS=1``, saves ``docs/img/<name>.png`` of a page or of one element (a Playwright
     locator), at most DOCS_MAX_WIDTH pixels wide and in 256 colours, so that the repository stays small.
     A copy goes to var/screenshots either way, to look at after the run."""
-    import io
-    import os
-
-    from PIL import Image
-
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     data = page_or_locator.screenshot(path=SCREENSHOTS / f"docs-{name}.png", **options)
     if os.environ.get("DOCS_SCREENSHOTS") != "1":
