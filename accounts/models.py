@@ -102,6 +102,8 @@ class AuditEvent(models.Model):
         CAMPAIGN_SEND_STARTED = "campaign_send_started", "Campaign send started"
         CAMPAIGN_SEND_FINISHED = "campaign_send_finished", "Campaign send finished"
         CAMPAIGN_FAILED = "campaign_failed", "Campaign failed"
+        RICH_MESSAGE_BUILT = "rich_message_built", "Rich message built"
+        RICH_MESSAGE_TEST_SENT = "rich_message_test_sent", "Rich message sent as a test"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     actor = models.ForeignKey(

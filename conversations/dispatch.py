@@ -117,7 +117,10 @@ def _on_postback(event: WebhookEvent, user: LineUser | None) -> Outcome:
     chat = _chat(event, user)
     if event.throttled:
         return chat.say("rate_limited")
-    messages = postback_route(event=event, user=user, conversation=chat.conversation)
+    answer = postback_route(event=event, user=user, conversation=chat.conversation)
+    if isinstance(answer, Outcome):
+        return answer
+    messages = answer
     drafts = [Draft("assistant", m["text"]) for m in messages or [] if m.get("type") == "text"]
     return chat.outcome(messages, drafts)
 

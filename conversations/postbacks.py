@@ -8,7 +8,9 @@ A postback's ``data`` is a query string whose ``action`` names the handler::
     def coupon(request: PostbackRequest) -> list[dict] | None:
         return [{"type": "text", "text": f"Coupon {request.params['id']} saved"}]
 
-A handler returns the LINE messages to answer with, or None for no answer.
+A handler returns the LINE messages to answer with, or None for no answer, or a whole
+:class:`~conversations.outcome.Outcome` when the tap continues the conversation with the model
+(``conversations.chat.ask(request.chat(), ...)``): its messages and drafts are stored and sent as for a text.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl
 
+from conversations.chat import Chat
 from conversations.models import Conversation, LineUser, WebhookEvent
+from conversations.outcome import Outcome
 from conversations.texts import text
 
 
@@ -31,8 +35,12 @@ class PostbackRequest:
     # What a date/time picker returned, when the button was one.
     picker: dict
 
+    def chat(self) -> Chat:
+        """The tap's chat, to answer through the model like a text (``conversations.chat.ask``)."""
+        return Chat(event=self.event, user=self.user, conversation=self.conversation)
 
-Handler = Callable[[PostbackRequest], list[dict] | None]
+
+Handler = Callable[[PostbackRequest], list[dict] | Outcome | None]
 _handlers: dict[str, Handler] = {}
 
 
@@ -59,7 +67,9 @@ def _unknown(user: LineUser | None) -> list[dict]:
     return [{"type": "text", "text": text("postback_unknown", user.language if user else "")}]
 
 
-def postback_route(*, event: WebhookEvent, user: LineUser | None, conversation: Conversation) -> list[dict] | None:
+def postback_route(
+    *, event: WebhookEvent, user: LineUser | None, conversation: Conversation
+) -> list[dict] | Outcome | None:
     postback = event.payload.get("postback")
     postback = postback if isinstance(postback, dict) else {}
     data = str(postback.get("data") or "")
@@ -78,7 +88,7 @@ def postback_route(*, event: WebhookEvent, user: LineUser | None, conversation: 
     return handler(request)
 
 
-def postback_forward(request: PostbackRequest, data: str) -> list[dict] | None:
+def postback_forward(request: PostbackRequest, data: str) -> list[dict] | Outcome | None:
     """Routes ``data`` as though the tap in ``request`` had carried it: how a rich-menu area hands on its action."""
     params = dict(parse_qsl(data, keep_blank_values=True))
     handler = _handlers.get(params.get("action", ""))

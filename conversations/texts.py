@@ -135,6 +135,30 @@ _TEXTS: dict[str, dict[str, str]] = {
         "th": "ขออภัย ปุ่มนี้ใช้งานไม่ได้แล้ว",
         "zh": "抱歉，這個按鈕已無法使用。",
     },
+    "rich_message_gone": {
+        "en": "Sorry, this message is no longer available. Feel free to ask me anything, though!",
+        "ja": "申し訳ありません。このメッセージはもうご覧いただけません。ほかにご質問があればどうぞ。",
+        "th": "ขออภัย ข้อความนี้ไม่มีให้ดูแล้ว แต่ถามอะไรก็ได้เลยนะ",
+        "zh": "抱歉，這則訊息已無法查看。有任何問題都歡迎問我！",
+    },
+    "rich_liked": {
+        "en": "Thanks for the like! Glad you enjoyed it.",
+        "ja": "いいねありがとうございます！気に入っていただけてうれしいです。",
+        "th": "ขอบคุณที่กดถูกใจ! ดีใจที่คุณชอบนะ",
+        "zh": "謝謝你的讚！很高興你喜歡。",
+    },
+    "rich_saved": {
+        "en": "Saved! We'll keep it for you.",
+        "ja": "保存しました！",
+        "th": "บันทึกไว้ให้แล้ว!",
+        "zh": "已為你收藏！",
+    },
+    "rich_share": {
+        "en": "Share it with your friends on LINE:\n{link}",
+        "ja": "LINEで友だちにシェアできます：\n{link}",
+        "th": "แชร์ให้เพื่อนใน LINE ได้เลย:\n{link}",
+        "zh": "在 LINE 上分享給朋友：\n{link}",
+    },
 }
 
 

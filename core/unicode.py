@@ -32,3 +32,17 @@ def grapheme_len(value: str) -> int:
     """Characters as a reader sees them: extended grapheme clusters (a Thai consonant with its vowel
     and tone marks, a flag, an emoji with its modifiers each count once)."""
     return len(_GRAPHEME.findall(value))
+
+
+def grapheme_cut(value: str, max_graphemes: int, *, ellipsis: str = "…") -> str:
+    """``value`` cut to at most ``max_graphemes`` grapheme clusters, never inside one; a cut text ends with
+    ``ellipsis`` (counted in the limit)."""
+    clusters = _GRAPHEME.findall(value)
+    if len(clusters) <= max_graphemes:
+        return value
+    if max_graphemes <= 0:
+        return ""
+    kept = max_graphemes - len(_GRAPHEME.findall(ellipsis))
+    if kept <= 0:
+        return "".join(clusters[:max_graphemes])
+    return "".join(clusters[:kept]).rstrip() + ellipsis

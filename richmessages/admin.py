@@ -9,7 +9,6 @@ with a button that starts a new draft from them. Approving honours the roles and
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
@@ -20,7 +19,8 @@ from django.views.decorators.http import require_POST
 from core.errors import AppError, ValidationError
 from core.readonly_admin import ReadOnlyInline
 from richmessages import hosting, selectors, services
-from richmessages.forms import TemplateUploadForm, VersionForm
+from richmessages.forms import FormPages, TemplateUploadForm, VersionForm
+from richmessages.message_admin import version_preview_urls
 from richmessages.models import RichTemplate, RichTemplateVersion
 
 
@@ -41,32 +41,6 @@ def _can_approve(user, version: RichTemplateVersion) -> bool:
         and version.template.archived_at is None
         and version.author_id != user.pk
     )
-
-
-class FormPages:
-    """Renders a plain form in the admin's change-form page, like the model's own form."""
-
-    def render_form(self, request, form, *, title: str, obj=None, extra: dict | None = None):
-        admin_form = helpers.AdminForm(form, form.fieldsets(), {}, model_admin=self)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "subtitle": None,
-            "adminform": admin_form,
-            "object_id": obj.pk if obj is not None else None,
-            "original": obj,
-            "is_popup": False,
-            "to_field": None,
-            "media": self.media + admin_form.media,
-            "inline_admin_formsets": [],
-            "errors": helpers.AdminErrorList(form, []),
-            "preserved_filters": self.get_preserved_filters(request),
-            "show_save_and_add_another": False,
-            "show_save_and_continue": False,
-            "show_delete": False,
-            **(extra or {}),
-        }
-        return self.render_change_form(request, context, add=obj is None, change=obj is not None, obj=obj)
 
 
 class ArchivedFilter(admin.SimpleListFilter):
@@ -262,6 +236,7 @@ class RichTemplateVersionAdmin(FormPages, admin.ModelAdmin):
                 self.admin_site.admin_view(self.new_draft_view),
                 name=f"{prefix}_new_draft",
             ),
+            *version_preview_urls(self),
             *super().get_urls(),
         ]
 

@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from richmessages import api
+from richmessages import api, message_api
 from richmessages.campaigns import api as campaigns_api
 
 
@@ -15,5 +15,6 @@ class OptionalSlashRouter(SimpleRouter):
 router = OptionalSlashRouter()
 router.register("rich-templates", api.RichTemplateViewSet, basename="rich-template")
 router.register("campaigns", campaigns_api.CampaignViewSet, basename="campaign")
+router.register("rich-messages", message_api.RichMessageViewSet, basename="rich-message")
 
 urlpatterns = router.urls

@@ -6,10 +6,11 @@ class RichMessagesConfig(AppConfig):
     verbose_name = "Rich messages"
 
     def ready(self):
-        # Checks, runtime settings, the rich-menu tap handler, tasks and admin in their own modules,
+        # Checks, runtime settings, the tap handlers of rich menus and rich messages, tasks and admin,
         # the campaign tasks connected to the campaign signals, and step-message enrolment on follow.
         from richmessages import (  # noqa: F401
             checks,
+            message_postbacks,
             richmenu_admin,
             richmenu_postbacks,
             richmenu_tasks,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.admin import helpers
 
 from core.errors import ValidationError
 from richmessages import backgrounds
@@ -178,3 +179,29 @@ class VersionForm(TemplateMetadataForm):
     @classmethod
     def fieldsets(cls):
         return [("Background", {"fields": ["image"]}), *cls.metadata_fieldsets()]
+
+
+class FormPages:
+    """Renders a plain form in the admin's change-form page, like the model's own form."""
+
+    def render_form(self, request, form, *, title: str, obj=None, extra: dict | None = None):
+        admin_form = helpers.AdminForm(form, form.fieldsets(), {}, model_admin=self)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "subtitle": None,
+            "adminform": admin_form,
+            "object_id": obj.pk if obj is not None else None,
+            "original": obj,
+            "is_popup": False,
+            "to_field": None,
+            "media": self.media + admin_form.media,
+            "inline_admin_formsets": [],
+            "errors": helpers.AdminErrorList(form, []),
+            "preserved_filters": self.get_preserved_filters(request),
+            "show_save_and_add_another": False,
+            "show_save_and_continue": False,
+            "show_delete": False,
+            **(extra or {}),
+        }
+        return self.render_change_form(request, context, add=obj is None, change=obj is not None, obj=obj)

@@ -138,6 +138,38 @@ class RichMessage(models.Model):
     def __str__(self) -> str:
         return f"{self.title} ({self.language})"
 
+    @property
+    def buttons(self) -> list[str]:
+        """The postback buttons the message carries, as its template version had them."""
+        return list(self.template_version.buttons)
+
+    @property
+    def recalled_text(self) -> str:
+        """What the message said, as the conversation remembers it when a reader asks about it."""
+        return f"{self.title}\n\n{self.body}"
+
+
+class RichMessageReaction(models.Model):
+    """A LINE user liked or saved a rich message: once per user, message and kind, however often they tap."""
+
+    class Kind(models.TextChoices):
+        LIKE = "like", "Like"
+        SAVE = "save", "Save"
+
+    rich_message = models.ForeignKey(RichMessage, on_delete=models.CASCADE, related_name="reactions")
+    line_user = models.ForeignKey("conversations.LineUser", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["rich_message", "line_user", "kind"], name="rich_message_reaction_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.rich_message_id} by {self.line_user_id}"
+
 
 # Rich menus live in their own module; importing them here makes them this app's models.
 # Campaign models live in their own package; imported here so that Django registers them with this app.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from analytics.models import Event
 from analytics.services import event_record
+from conversations.outcome import Outcome
 from conversations.postbacks import PostbackRequest, postback_forward, register
 from conversations.texts import text
 from core.logging import get_logger
@@ -21,7 +22,7 @@ SWITCH_SUCCEEDED = "SUCCESS"
 
 
 @register(POSTBACK_ACTION)
-def richmenu_tap(request: PostbackRequest) -> list[dict] | None:
+def richmenu_tap(request: PostbackRequest) -> list[dict] | Outcome | None:
     menu_id, area_name = request.params.get("m", ""), request.params.get("a", "")
     menu = RichMenu.objects.filter(pk=int(menu_id)).first() if menu_id.isdigit() and len(menu_id) < 19 else None
     area = menu.area(area_name) if menu is not None else None

@@ -39,6 +39,7 @@ from linebot.v3.messaging import (
     RichMenuRequest,
     ShowLoadingAnimationRequest,
     UpdateRichMenuAliasRequest,
+    ValidateMessageRequest,
 )
 from linebot.v3.webhook import SignatureValidator
 from prometheus_client import Counter
@@ -129,6 +130,22 @@ class AudienceGroup:
     description: str
     status: str
     audience_count: int
+
+
+# Any well-formed user id: the SDK's request models need a recipient to carry messages.
+_ANY_RECIPIENT = "U" + "0" * 32
+
+
+def messages_as_sent(messages: list[dict]) -> list[dict]:
+    """``messages`` exactly as this client puts them on the wire.
+
+    They travel through line-bot-sdk's models, which fill in some defaults (an image component's
+    ``"animated": false``) and drop what they do not carry (a Flex bubble's ``size`` inside a message);
+    a message stored in this form is the very object LINE receives. Raises ValueError for an object the
+    SDK cannot read at all.
+    """
+    request = PushMessageRequest.from_dict({"to": _ANY_RECIPIENT, "messages": messages})
+    return [message.to_dict() for message in request.messages]
 
 
 def signature_is_valid(body: bytes, signature: str | None) -> bool:
@@ -225,6 +242,15 @@ class LineClient:
                 return SendResult(request_id=exc.details["accepted_request_id"], duplicate=True)
             raise
         return SendResult(request_id=_request_id(response.headers))
+
+    def validate_push_messages(self, messages: list[dict]) -> None:
+        """Asks LINE whether ``messages`` would be accepted by a push; nothing is sent to anyone.
+
+        Returns when LINE accepts them. A refusal raises LineApiError with status 400 whose
+        ``details["body"]`` is LINE's answer (``{"message": ..., "details": [{"message", "property"}]}``).
+        """
+        request = ValidateMessageRequest.from_dict({"messages": messages})
+        self._call("validate_push", self.api.validate_push_with_http_info, request)
 
     def show_loading(self, chat_id: str, *, seconds: int = 20) -> None:
         request = ShowLoadingAnimationRequest(chatId=chat_id, loadingSeconds=seconds)

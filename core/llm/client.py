@@ -32,6 +32,9 @@ Usage::
     result = get_llm_client().chat(messages, temperature=0.3, max_tokens=800, tools=tools or None, user=pseudonym)
     result.text, result.prompt_tokens, result.completion_tokens, result.latency_ms
 
+``response_format`` is passed on as the API takes it, e.g. ``{"type": "json_schema", "json_schema": {...}}`` for
+an answer that is a JSON object of a given shape (callers still parse it defensively).
+
 ``messages`` are OpenAI chat messages; a user message's content may be a list of parts,
 ``{"type": "text", "text": ...}`` and ``{"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,..."}}``.
 Token counts and latency cover the whole answer, tool rounds included.
@@ -191,13 +194,21 @@ class LLMClient:
         max_tokens: int | None = None,
         tools: list[ToolSpec] | None = None,
         user: str | None = None,
+        response_format: dict[str, Any] | None = None,
     ) -> ChatResult:
         if not messages:
             raise LLMError("A chat needs at least one message.")
         started = time.monotonic()
         try:
             result = self.breaker.call(
-                self._chat, list(messages), model or self.default_model, temperature, max_tokens, tools or [], user
+                self._chat,
+                list(messages),
+                model or self.default_model,
+                temperature,
+                max_tokens,
+                tools or [],
+                user,
+                response_format,
             )
         except pybreaker.CircuitBreakerError as exc:
             LLM_FAILURES.labels(code="circuit_open").inc()
@@ -228,7 +239,7 @@ class LLMClient:
         return result
 
     # --- one chat, tool rounds included -----------------------------------------------------
-    def _chat(self, messages, model, temperature, max_tokens, tools, user) -> ChatResult:
+    def _chat(self, messages, model, temperature, max_tokens, tools, user, response_format) -> ChatResult:
         started = time.monotonic()
         deadline = started + self.total_timeout
         by_name = {tool.name: tool for tool in tools}
@@ -246,6 +257,7 @@ class LLMClient:
                 tools=tools if offer_tools or rounds else None,
                 tool_choice="auto" if offer_tools else "none",
                 user=user,
+                response_format=response_format,
                 deadline=deadline,
             )
             prompt_tokens += current.prompt_tokens or 0
@@ -301,7 +313,9 @@ class LLMClient:
         return str(output)
 
     # --- one streamed completion ------------------------------------------------------------
-    def _stream_round(self, messages, *, model, temperature, max_tokens, tools, tool_choice, user, deadline) -> _Round:
+    def _stream_round(
+        self, messages, *, model, temperature, max_tokens, tools, tool_choice, user, response_format, deadline
+    ) -> _Round:
         kwargs: dict[str, Any] = {
             "model": model,
             # The SDK walks `messages` through its TypedDict unions before sending them, which cost
@@ -321,6 +335,8 @@ class LLMClient:
             kwargs["tool_choice"] = tool_choice
         if user:
             kwargs["user"] = user
+        if response_format:
+            kwargs["response_format"] = response_format
         current = _Round()
         remaining = deadline - time.monotonic()
         if remaining <= 0:

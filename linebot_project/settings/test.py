@@ -34,6 +34,10 @@ REDIS_URL = env.url("REDIS_URL", default="redis://127.0.0.1:6379/15", schemes=("
 # only ever reads or deletes its own keys.
 if not os.environ.get("REDIS_KEY_PREFIX"):
     os.environ["REDIS_KEY_PREFIX"] = f"test{os.environ.get('TEST_DB_SUFFIX', '')}-{uuid.uuid4().hex[:8]}"
+# pytest-xdist workers inherit the run's prefix; each takes its own, as each has its own database.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _worker and not os.environ["REDIS_KEY_PREFIX"].endswith(f"-{_worker}"):
+    os.environ["REDIS_KEY_PREFIX"] = f"{os.environ['REDIS_KEY_PREFIX']}-{_worker}"
 REDIS_KEY_PREFIX = os.environ["REDIS_KEY_PREFIX"]
 CACHES = cache_settings(REDIS_URL, REDIS_KEY_PREFIX)
 # In-process for unit tests; servers that tests start in their own processes share Redis's.
@@ -55,6 +59,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# Django's live test server would answer MEDIA_URL itself, straight from MEDIA_ROOT and without the app's
+# headers; /media/ is answered by richmessages.hosting in every deployment, and tests must reach that view.
+MEDIA_URL = "/unserved-test-media/"
 # Counters in the shared Redis would make unrelated tests hit 429; tests of the limits turn them on.
 RATELIMIT_ENABLE = False
 # Unit tests capture errors only where they say so; processes the tests start may turn it on.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import re
 import time
@@ -46,6 +47,10 @@ MESSAGE_ENDPOINTS = frozenset(
 )
 MAX_TEXT_UTF16_UNITS = 5000
 MAX_ALT_TEXT = 1500
+MAX_CAROUSEL_BUBBLES = 12
+# The JSON of a bubble and of a carousel, as the SDKs send it (json.dumps: non-ASCII escaped), read as 1,000 bytes a KB.
+MAX_BUBBLE_BYTES = 30_000
+MAX_CAROUSEL_BYTES = 50_000
 AUTH_FAILED = "Authentication failed. Confirm that the access token in the authorization header is valid."
 RATE_LIMITED = "The API rate limit has been exceeded. Try again later."
 FAULT_BODIES = {
@@ -265,6 +270,62 @@ def check_message_rules(body: Any) -> Violation | None:
         alt_text = message.get("altText")
         if isinstance(alt_text, str) and not 1 <= len(alt_text) <= MAX_ALT_TEXT:
             return Violation(f"Length must be between 1 and {MAX_ALT_TEXT}", f"messages[{index}].altText")
+        if message.get("type") == "flex" and isinstance(message.get("contents"), dict):
+            violation = _check_flex_container(message["contents"], f"messages[{index}].contents")
+            if violation is not None:
+                return violation
+    return None
+
+
+def json_size(value: Any) -> int:
+    return len(json.dumps(value).encode())
+
+
+_ASPECT_RATIO = re.compile(r"^([1-9]\d{0,5}):([1-9]\d{0,5})$")
+ASPECT_RATIO_RULE = "must be {width}:{height}, each 1 to 100000, the height at most three times the width"
+
+
+def _aspect_ratio_violation(node: Any, where: str) -> Violation | None:
+    """An image's or video's aspectRatio anywhere in a container, as LINE reads it."""
+    if isinstance(node, list):
+        for number, child in enumerate(node):
+            found = _aspect_ratio_violation(child, f"{where}[{number}]")
+            if found is not None:
+                return found
+        return None
+    if not isinstance(node, dict):
+        return None
+    ratio = node.get("aspectRatio")
+    if node.get("type") in ("image", "video") and ratio is not None:
+        match = _ASPECT_RATIO.match(ratio) if isinstance(ratio, str) else None
+        width, height = (int(match[1]), int(match[2])) if match else (0, 0)
+        if match is None or width > 100_000 or height > 100_000 or height > 3 * width:
+            return Violation(ASPECT_RATIO_RULE, f"{where}.aspectRatio")
+    for key, child in node.items():
+        if isinstance(child, dict | list):
+            found = _aspect_ratio_violation(child, f"{where}.{key}")
+            if found is not None:
+                return found
+    return None
+
+
+def _check_flex_container(container: dict, where: str) -> Violation | None:
+    """A carousel holds at most 12 bubbles; a bubble's JSON is at most 30 KB, a carousel's at most 50 KB; an
+    image's aspect ratio is at most 1:3."""
+    violation = _aspect_ratio_violation(container, where)
+    if violation is not None:
+        return violation
+    if container.get("type") == "carousel":
+        bubbles = container.get("contents") if isinstance(container.get("contents"), list) else []
+        if not 1 <= len(bubbles) <= MAX_CAROUSEL_BUBBLES:
+            return Violation(f"Size must be between 1 and {MAX_CAROUSEL_BUBBLES}", f"{where}.contents")
+        for number, bubble in enumerate(bubbles):
+            if isinstance(bubble, dict) and json_size(bubble) > MAX_BUBBLE_BYTES:
+                return Violation(f"Size must be at most {MAX_BUBBLE_BYTES} bytes", f"{where}.contents[{number}]")
+        if json_size(container) > MAX_CAROUSEL_BYTES:
+            return Violation(f"Size must be at most {MAX_CAROUSEL_BYTES} bytes", where)
+    elif container.get("type") == "bubble" and json_size(container) > MAX_BUBBLE_BYTES:
+        return Violation(f"Size must be at most {MAX_BUBBLE_BYTES} bytes", where)
     return None
 
 

@@ -12,7 +12,9 @@ what a user sent. The rules, applied to the request's ``messages`` (and ``tools`
    ``tool_calls``.
 3. **A long answer**: a last user text ``long: <n>`` gives ``n`` characters (at most 100,000)
    of a repeated pangram, for tests of message splitting.
-4. **Otherwise** the answer acknowledges the last user message:
+4. **A JSON answer**: with ``response_format`` of type ``json_schema``, an object of that schema (see
+   :func:`structured_answer`); of type ``json_object``, ``{"answer": <the answer of rule 5>}``.
+5. **Otherwise** the answer acknowledges the last user message:
 
    - with ``n`` > 0 image parts: ``<INTRO> I received your picture, but I cannot look at it.``
      (``your <n> pictures`` for more than one); the text beside the pictures is the bot's
@@ -28,7 +30,8 @@ what a user sent. The rules, applied to the request's ``messages`` (and ``tools`
 **Language:** when a system (or developer) message contains ``answer in <code>`` or
 ``answer in the language with the code <code>`` (any case, the code optionally quoted and
 ending the clause, e.g. ``Answer in ja.``), the answer of rules 1, 3 and 4 starts with
-``[<code>] ``; the last such hint wins.
+``[<code>] ``; the last such hint wins. A JSON answer is written in the hinted language instead (see
+:data:`SAMPLE_TEXTS`), without the prefix.
 
 **Tokens:** the answer streams one token per chunk, a token being a word with the whitespace
 after it.  ``completion_tokens`` is that count (a tool call counts as 1 per 4 characters of its
@@ -114,7 +117,9 @@ def _tool_names_by_call_id(messages: list[dict]) -> dict[str, str]:
     return names
 
 
-def plan_reply(messages: list[dict], tools: list[dict] | None = None, tool_choice=None) -> Reply:
+def plan_reply(
+    messages: list[dict], tools: list[dict] | None = None, tool_choice=None, response_format: dict | None = None
+) -> Reply:
     lang = language_hint(messages)
     prefix = f"[{lang}] " if lang else ""
 
@@ -143,7 +148,69 @@ def plan_reply(messages: list[dict], tools: list[dict] | None = None, tool_choic
         body = (_PANGRAM * (size // len(_PANGRAM) + 1))[:size]
         return Reply(prefix + body)
 
-    return Reply(f"{prefix}{INTRO} {acknowledgement(text, images)}")
+    answer = f"{prefix}{INTRO} {acknowledgement(text, images)}"
+    kind = (response_format or {}).get("type")
+    if kind == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema") or {}
+        return Reply(json.dumps(structured_answer(schema, lang), ensure_ascii=False))
+    if kind == "json_object":
+        return Reply(json.dumps({"answer": answer}, ensure_ascii=False))
+    return Reply(answer)
+
+
+# What the double writes into the text fields of a JSON answer, in the hinted language (English without a hint):
+# the n-th text field gets the n-th phrase, shortest first, cut to the field's maxLength when the schema gives one.
+SAMPLE_TEXTS = {
+    "en": (
+        "A fresh start",
+        "Take a few quiet minutes for yourself today. Small steps add up to big changes.",
+    ),
+    "th": (
+        "เริ่มต้นวันใหม่",
+        "ให้เวลากับตัวเองสักครู่ในวันนี้ ก้าวเล็ก ๆ พาไปสู่การเปลี่ยนแปลงที่ยิ่งใหญ่",
+    ),
+    "ja": (
+        "新しい一日のはじまり",
+        "今日は自分のために少しだけ時間を使いましょう。小さな一歩が大きな変化につながります。",
+    ),
+    "zh": (
+        "嶄新的一天",
+        "今天給自己幾分鐘安靜的時間，小小的步伐也能帶來大大的改變。",  # noqa: RUF001 - Chinese punctuation
+    ),
+}
+
+
+def structured_answer(schema: dict, lang: str | None) -> object:
+    """A value of ``schema`` (objects, arrays, strings, numbers, booleans, enums), the same for the same request."""
+    phrases = SAMPLE_TEXTS.get((lang or "en").replace("_", "-").split("-")[0].lower(), SAMPLE_TEXTS["en"])
+    counter = [0]
+
+    def value(node: object) -> object:
+        node = node if isinstance(node, dict) else {}
+        if isinstance(node.get("enum"), list) and node["enum"]:
+            return node["enum"][0]
+        kind = node.get("type")
+        if isinstance(kind, list):
+            kind = next((k for k in kind if k != "null"), "null")
+        if kind == "object":
+            properties = node.get("properties") or {}
+            return {name: value(child) for name, child in properties.items()}
+        if kind == "array":
+            return [value(node.get("items")) for _ in range(int(node.get("minItems") or 0))]
+        if kind == "string":
+            text = phrases[min(counter[0], len(phrases) - 1)]
+            counter[0] += 1
+            limit = node.get("maxLength")
+            return text[:limit] if isinstance(limit, int) and limit >= 0 else text
+        if kind == "integer":
+            return int(node.get("minimum") or 0)
+        if kind == "number":
+            return float(node.get("minimum") or 0)
+        if kind == "boolean":
+            return False
+        return None
+
+    return value(schema)
 
 
 def acknowledgement(text: str, images: int) -> str:

@@ -49,6 +49,8 @@ class DoubleState:
         self.max_recorded = options.max_recorded
         self.faults = FaultBook(options.seed)
         self.recorded: deque[dict] = deque(maxlen=options.max_recorded)
+        # Answers a test wrote, handed out in order before the rules of linesim.llm.replies apply.
+        self.scripted: list[dict] = []
         self.release = asyncio.Event()
         self.sequence = 0
         self.apply_config(latency_ms=options.latency_ms, tokens_per_second=options.tokens_per_second)
@@ -70,6 +72,7 @@ class DoubleState:
         self.release_hangs()
         self.faults = FaultBook(self.initial.seed)
         self.recorded.clear()
+        self.scripted.clear()
         self.sequence = 0
         self.apply_config(latency_ms=self.initial.latency_ms, tokens_per_second=self.initial.tokens_per_second)
 
@@ -83,6 +86,15 @@ class DoubleState:
             await asyncio.wait_for(self.release.wait(), seconds)
         except TimeoutError:
             pass
+
+    def take_scripted(self, messages: list[dict]) -> str | None:
+        """The first scripted answer whose ``match`` occurs in the request's texts (or that has none), used up."""
+        texts = "\n".join(replies.text_of(message.get("content")) for message in messages)
+        for index, answer in enumerate(self.scripted):
+            if not answer.get("match") or answer["match"] in texts:
+                del self.scripted[index]
+                return answer["text"]
+        return None
 
     def next_id(self, body: dict) -> str:
         self.sequence += 1
@@ -152,6 +164,7 @@ async def _handle(request, provider, deployment, early=None) -> web.StreamRespon
         "images": [],
         "status": None,
         "fault": None,
+        "scripted": False,
     }
     state.recorded.append(record)
     response = await _answer(request, state, provider, deployment, record, early)
@@ -198,7 +211,14 @@ async def _answer(request, state, provider, deployment, record, early) -> web.St
             return failed
 
     model = deployment if provider == "azure" else body["model"]
-    reply = replies.plan_reply(body["messages"], body.get("tools"), body.get("tool_choice"))
+    scripted = state.take_scripted(body["messages"])
+    if scripted is not None:
+        reply = replies.Reply(scripted)
+        record["scripted"] = True
+    else:
+        reply = replies.plan_reply(
+            body["messages"], body.get("tools"), body.get("tool_choice"), body.get("response_format")
+        )
     completion = _Completion(state.next_id(record["body"]), model, provider, body, reply, fault)
     if body.get("stream"):
         return await _stream(request, state, completion)
@@ -500,6 +520,34 @@ async def control_clear_requests(request):
     return web.json_response({"requests": []})
 
 
+async def control_get_script(request):
+    return web.json_response({"answers": request.app[STATE].scripted})
+
+
+async def control_add_script(request):
+    body = await _json_body(request)
+    answers = body.get("answers")
+    if not isinstance(answers, list) or not answers:
+        return _bad("answers must be a non-empty array of {text, match?}")
+    parsed = []
+    for answer in answers:
+        if not isinstance(answer, dict) or set(answer) - {"text", "match"} or not isinstance(answer.get("text"), str):
+            return _bad("each answer is an object with a text (string) and optionally a match (string)")
+        if not answer["text"]:
+            return _bad("an answer's text must not be empty (the services never stream an empty answer)")
+        if "match" in answer and not isinstance(answer["match"], str):
+            return _bad("match must be a string")
+        parsed.append({"text": answer["text"], "match": answer.get("match") or ""})
+    state = request.app[STATE]
+    state.scripted.extend(parsed)
+    return web.json_response({"answers": state.scripted})
+
+
+async def control_clear_script(request):
+    request.app[STATE].scripted.clear()
+    return web.json_response({"answers": []})
+
+
 async def control_reset(request):
     request.app[STATE].reset()
     return web.json_response({"status": "reset"})
@@ -525,6 +573,9 @@ def build_app(options: Options | None = None) -> web.Application:
             web.delete("/_control/faults", control_clear_faults),
             web.get("/_control/requests", control_requests),
             web.delete("/_control/requests", control_clear_requests),
+            web.get("/_control/script", control_get_script),
+            web.post("/_control/script", control_add_script),
+            web.delete("/_control/script", control_clear_script),
             web.post("/_control/reset", control_reset),
         ]
     )

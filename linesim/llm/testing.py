@@ -6,6 +6,7 @@
         settings.AZURE_OPENAI_ENDPOINT = llm.base_url
         settings.AZURE_OPENAI_API_KEY = llm.api_key
         llm.control.add_fault("429", count=1, retry_after=0.05)
+        llm.control.script('{"title": "Hi", "body": "There"}')  # the next answer, whatever was asked
         ...
         assert llm.control.requests()[-1]["body"]["messages"][-1]["content"] == "hi"
 
@@ -56,6 +57,13 @@ class ControlClient:
             k: v for k, v in {"latency_ms": latency_ms, "tokens_per_second": tokens_per_second}.items() if v is not None
         }
         return self._call("POST", "config", body)
+
+    def script(self, *texts: str, match: str = "") -> list[dict]:
+        """Queues answers: each later request whose texts contain ``match`` gets the next one, whole."""
+        return self._call("POST", "script", {"answers": [{"text": text, "match": match} for text in texts]})["answers"]
+
+    def clear_script(self) -> None:
+        self._call("DELETE", "script")
 
     def requests(self) -> list[dict]:
         return self._call("GET", "requests")["requests"]

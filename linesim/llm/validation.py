@@ -162,4 +162,57 @@ def check_chat_request(body: object, *, model_required: bool) -> list[dict]:
     options = body.get("stream_options")
     if options is not None and not body.get("stream"):
         raise InvalidRequest("stream_options is only allowed when stream is true.", "stream_options")
+    _check_response_format(body)
     return images
+
+
+_SCHEMA_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+def _check_response_format(body: dict) -> None:
+    """``response_format`` as the services take it: text, json_object or json_schema (name and schema)."""
+    shape = body.get("response_format")
+    if shape is None:
+        return
+    if not isinstance(shape, dict) or shape.get("type") not in ("text", "json_object", "json_schema"):
+        raise InvalidRequest(
+            "response_format.type must be one of 'text', 'json_object' or 'json_schema'.", "response_format.type"
+        )
+    if shape["type"] == "json_object":
+        texts = " ".join(_text_of(message.get("content")) for message in body["messages"])
+        if "json" not in texts.lower():
+            # OpenAI's rule: a prompt asking for JSON must say so, or the model may stream whitespace forever.
+            raise InvalidRequest(
+                "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.",
+                "messages",
+            )
+    if shape["type"] == "json_schema":
+        spec = shape.get("json_schema")
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not _SCHEMA_NAME.match(spec["name"]):
+            raise InvalidRequest(
+                "response_format.json_schema needs a name matching ^[a-zA-Z0-9_-]{1,64}$.",
+                "response_format.json_schema.name",
+            )
+        schema = spec.get("schema")
+        if not isinstance(schema, dict) or schema.get("type") != "object":
+            raise InvalidRequest(
+                "response_format.json_schema.schema must be a JSON schema of type object.",
+                "response_format.json_schema.schema",
+            )
+        if spec.get("strict"):
+            properties = schema.get("properties") or {}
+            if schema.get("additionalProperties") is not False or set(schema.get("required") or []) != set(properties):
+                # Structured outputs' strict mode: every property required, no others allowed.
+                raise InvalidRequest(
+                    "Invalid schema for response_format: in strict mode 'additionalProperties' must be false and "
+                    "'required' must list every property.",
+                    "response_format",
+                )
+
+
+def _text_of(content) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""

@@ -28,6 +28,7 @@ from linebot.v3.messaging import (
 )
 from linebot.v3.messaging.exceptions import ApiException
 
+from linesim.line.app import ASPECT_RATIO_RULE
 from linesim.line.testing import running_line_double
 
 USER = "U" + "1" * 32
@@ -415,6 +416,67 @@ def test_it_rejects_an_alt_text_over_1500_characters(api):
     assert error_of(exc_info)["details"] == [
         {"message": "Length must be between 1 and 1500", "property": "messages[0].altText"}
     ]
+
+
+def _flex(contents: dict) -> dict:
+    return {"to": USER, "messages": [{"type": "flex", "altText": "a", "contents": contents}]}
+
+
+def _bubble(text: str = "hi") -> dict:
+    return {
+        "type": "bubble",
+        "body": {"type": "box", "layout": "vertical", "contents": [{"type": "text", "text": text}]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("contents", "detail"),
+    [
+        (
+            {"type": "carousel", "contents": [_bubble() for _ in range(13)]},
+            {"message": "Size must be between 1 and 12", "property": "messages[0].contents.contents"},
+        ),
+        (
+            # Thai travels escaped (\\u0e01, six bytes a letter): 5,001 of them make a bubble over 30,000 bytes.
+            _bubble("ก" * 5001),
+            {"message": "Size must be at most 30000 bytes", "property": "messages[0].contents"},
+        ),
+        (
+            {"type": "carousel", "contents": [_bubble("ก" * 4500) for _ in range(2)]},
+            {"message": "Size must be at most 50000 bytes", "property": "messages[0].contents"},
+        ),
+        (
+            {**_bubble(), "hero": {"type": "image", "url": "https://example.com/a.jpg", "aspectRatio": "1:4"}},
+            {"message": ASPECT_RATIO_RULE, "property": "messages[0].contents.hero.aspectRatio"},
+        ),
+        (
+            {
+                "type": "carousel",
+                "contents": [
+                    {**_bubble(), "hero": {"type": "image", "url": "https://e.com/a.png", "aspectRatio": "wide"}}
+                ],
+            },
+            {"message": ASPECT_RATIO_RULE, "property": "messages[0].contents.contents[0].hero.aspectRatio"},
+        ),
+        (
+            {"type": "carousel", "contents": [_bubble(), _bubble("ก" * 5001)]},
+            {"message": "Size must be at most 30000 bytes", "property": "messages[0].contents.contents[1]"},
+        ),
+    ],
+)
+def test_it_rejects_flex_containers_over_lines_limits(api, contents, detail):
+    request = PushMessageRequest.from_dict(_flex(contents))
+
+    with pytest.raises(ApiException) as exc_info:
+        api.validate_push(ValidateMessageRequest(messages=request.messages))
+
+    assert error_of(exc_info)["details"] == [detail]
+
+
+def test_it_accepts_a_carousel_of_twelve_bubbles(api):
+    request = PushMessageRequest.from_dict(_flex({"type": "carousel", "contents": [_bubble() for _ in range(12)]}))
+
+    api.validate_push(ValidateMessageRequest(messages=request.messages))
 
 
 def test_it_answers_a_request_it_cannot_handle_in_lines_error_shape(line, api):

@@ -1,5 +1,6 @@
 """core.llm against the LLM double: the real openai SDK over real HTTP."""
 
+import json
 import time
 
 import pytest
@@ -7,7 +8,7 @@ import pytest
 from core.errors import ConfigurationError, LLMError
 from core.llm.client import ChatResult, ContentFilteredError, ToolSpec, get_llm_client
 from core.llm.search import web_search_tool
-from linesim.llm.replies import INTRO, prompt_tokens
+from linesim.llm.replies import INTRO, SAMPLE_TEXTS, prompt_tokens
 from tests.llm.conftest import image_data_url
 
 HELLO = [{"role": "user", "content": "hello there"}]
@@ -38,6 +39,18 @@ def test_it_answers_through_an_openai_compatible_base_url(openai_settings, llm):
     body = llm.control.requests()[0]["body"]
     assert llm.control.requests()[0]["provider"] == "openai"
     assert (body["temperature"], body["max_tokens"], body["user"]) == (0.2, 50, "U1")
+
+
+def test_it_asks_for_a_response_format_when_given_one(azure_settings, llm):
+    response_format = {
+        "type": "json_schema",
+        "json_schema": {"name": "greeting", "schema": {"type": "object", "properties": {"text": {"type": "string"}}}},
+    }
+
+    result = get_llm_client().chat(HELLO, response_format=response_format)
+
+    assert json.loads(result.text) == {"text": SAMPLE_TEXTS["en"][0]}
+    assert llm.control.requests()[0]["body"]["response_format"] == response_format
 
 
 def test_it_sends_the_conversation_to_the_model_exactly_as_given(azure_settings, llm):

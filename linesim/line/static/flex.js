@@ -1,5 +1,7 @@
 // Renders LINE message objects (text, image, sticker, location, template, Flex) as DOM, close to LINE's look.
 // window.LineRender.message(message, onAction) returns an element; onAction(action) is called on taps.
+// Styled by flex.css. The ops console's rich-message preview serves a copy of both (richmessages/static/richmessages/),
+// kept identical by tests/richmessages/test_flex_renderer_copy.py: change them here, then copy them there.
 "use strict";
 (function () {
   const SPACING = { none: "0px", xs: "2px", sm: "4px", md: "8px", lg: "12px", xl: "16px", xxl: "20px" };

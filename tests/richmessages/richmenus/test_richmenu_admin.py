@@ -144,7 +144,7 @@ def test_it_refuses_tap_areas_with_clear_errors(staff, post):
     assert problems == [
         "Area 1 (help): x + width (3000) is past the image's width (2500).",
         "Area 2 (more): action.data names the action 'no-such-thing', which the bot does not answer "
-        "(known: help, lang, optin, optout, reset).",
+        "(known: help, lang, optin, optout, reset, rich).",
     ]
     assert not RichMenu.objects.exists()
 
