@@ -6,8 +6,6 @@ import io
 import math
 import re
 
-import qrcode
-import qrcode.image.svg
 from django.conf import settings
 from django.contrib.auth import update_session_auth_hash
 from django.db import transaction
@@ -52,6 +50,10 @@ def verify_refusal(device) -> str | None:
 
 def qr_svg(data: str) -> str:
     """An inline SVG QR code: no image request and no script on the page."""
+    # Imported here: only the enrollment page draws a QR code.
+    import qrcode
+    import qrcode.image.svg
+
     image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
     buffer = io.BytesIO()
     image.save(buffer)

@@ -18,7 +18,7 @@ from conversations.tasks import webhook_events_enqueue
 from core import correlation
 from core.api import error_body
 from core.client_ip import resolve as client_ip
-from core.line.client import signature_is_valid
+from core.line.signature import signature_is_valid
 from core.logging import get_logger
 
 log = get_logger(__name__)

@@ -10,6 +10,7 @@ test that changes one of the named Django settings gets a fresh object.
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -53,3 +54,20 @@ class ProcessWide(Generic[T]):
     def _on_setting_changed(self, *, setting: str, **kwargs) -> None:
         if setting.startswith(self._prefixes):
             self.reset()
+
+
+class LazyModule:
+    """A module imported on first attribute access: ``openai = LazyModule("openai")``.
+
+    For SDKs that take a second to import and that most processes (every ``manage.py`` command,
+    the web tier's LINE webhook) never call.
+    """
+
+    def __init__(self, name: str):
+        self._name = name
+        self._module = None
+
+    def __getattr__(self, attribute: str):
+        if self._module is None:
+            self._module = importlib.import_module(self._name)
+        return getattr(self._module, attribute)

@@ -35,3 +35,10 @@ def start_process(kind: str) -> None:
     processes.set_kind(kind)
     setup_tracing(process_kind=kind)
     get_memory_monitor().start()
+
+
+def warm_up_clients() -> None:
+    """Imports the LINE and LLM SDKs, which every other process leaves until first use."""
+    import openai  # noqa: F401
+
+    from core.line import sdk  # noqa: F401

@@ -15,9 +15,12 @@ django.setup(set_prefix=False)
 
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 
+from conversations.webhook import line_webhook  # noqa: E402
+from core.direct_routes import DirectRoutes  # noqa: E402
 from core.processes import WEB  # noqa: E402
 from core.startup import start_process  # noqa: E402
 
 # Before the handler loads the middleware: tracing adds its own (what get_wsgi_application does, split).
 start_process(WEB)
-application = WSGIHandler()
+# LINE's webhook skips the browser middleware (docs/PERFORMANCE.md, "Hot paths").
+application = DirectRoutes(WSGIHandler(), {"/line/webhook": line_webhook})

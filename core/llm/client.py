@@ -48,18 +48,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx2
-import openai
 import pybreaker
 from django.conf import settings
 from prometheus_client import Counter, Histogram
 
 from core.errors import ConfigurationError, LLMError
-from core.lazy import ProcessWide
+from core.lazy import LazyModule, ProcessWide
 from core.llm.tokens import estimate_tokens
 from core.logging import get_logger
 
 log = get_logger(__name__)
+
+# Imported on first use: the openai SDK takes about a second to import, and only workers call it.
+openai = LazyModule("openai")
+httpx2 = LazyModule("httpx2")
 
 LLM_LATENCY = Histogram(
     "llm_request_seconds",

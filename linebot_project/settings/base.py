@@ -20,8 +20,9 @@ env = EnvReader()
 DEBUG = False
 ALLOWED_HOSTS: list[str] = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
+# "daphne" is not listed: it only replaces runserver, and importing Twisted would slow every command;
+# the servers are started as daphne and gunicorn themselves (scripts/run.sh, docker/compose.yml).
 INSTALLED_APPS = [
-    "daphne",
     "accounts.apps.OpsAdminConfig",  # django.contrib.admin with the MFA ops console as admin.site
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -126,7 +126,9 @@ def test_a_rich_message_goes_from_template_to_a_readers_question(bot, site, edit
     # A reader follows the bot in the simulator, and the message is sent to them as a test.
     reader = line.control.add_user(display_name="Somchai", language="th")["userId"]
     bot.send(type="follow", userId=reader)
-    wait_for(lambda: LineUser.objects.filter(line_user_id=reader).exists())
+    # Followed, greeted, and the profile (language included) stored before anything else happens.
+    wait_for(lambda: LineUser.objects.filter(line_user_id=reader).exclude(language="").exists())
+    wait_for(lambda: bot.messages(reader))
     sent = approving.post(f"rich-messages/{message.pk}/test-send", 201, json={"line_user_id": reader})
 
     # The LINE double recorded a Flex push, with the retry key, whose hero URL our server serves as an image.
