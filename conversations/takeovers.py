@@ -42,7 +42,12 @@ class TakeoverNotActiveError(ConflictError):
 
 
 def may_take_over(user) -> bool:
-    return bool(user is not None and getattr(user, "is_active", False) and user.has_perm(PERMISSION))
+    return bool(
+        user is not None
+        and getattr(user, "is_active", False)
+        and getattr(user, "is_staff", False)
+        and user.has_perm(PERMISSION)
+    )
 
 
 def _require(actor) -> None:

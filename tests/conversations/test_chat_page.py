@@ -1,0 +1,111 @@
+"""The live chat page of a LINE user in the ops console: who may open it, and its forms."""
+
+import json
+import re
+
+import pytest
+from django.contrib.auth.models import Group
+
+from accounts import roles
+from accounts.models import AuditEvent
+from conversations.models import LineUser, Message, Takeover, WebhookEvent
+from tests.doubles import answer_to
+
+from .events import USER
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(django_user_model, verified_client):
+    def sign_in(username, role):
+        user = django_user_model.objects.create_user(username, password="a-long-password-123", is_staff=True)
+        user.groups.add(Group.objects.get(name=role))
+        return verified_client(user)
+
+    return sign_in
+
+
+@pytest.fixture
+def aiko(line, post_events, events):
+    line.control.add_user(USER, "Aiko")
+    post_events(events.text("hello there"))
+    return LineUser.objects.get(line_user_id=USER)
+
+
+def url(user, action=""):
+    return f"/admin/conversations/lineuser/{user.pk}/chat/{action}"
+
+
+def initial_chat(response) -> dict:
+    found = re.search(r'<script id="chat-initial" type="application/json">(.*?)</script>', response.content.decode())
+    return json.loads(found.group(1))
+
+
+@pytest.mark.parametrize("role", [roles.ANALYST, roles.CONTENT_EDITOR])
+def test_it_refuses_the_page_to_a_role_that_may_not_take_over(aiko, staff, role):
+    client = staff("ann", role)
+
+    assert client.get(url(aiko)).status_code == 403
+    assert client.post(url(aiko, "take-over/")).status_code == 403
+    assert not Takeover.objects.exists()
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.PERMISSION_DENIED).count() == 2
+
+
+def test_it_shows_the_chat_as_bubbles_with_the_bots_line_messages(aiko, staff):
+    response = staff("olga", roles.OPERATOR).get(url(aiko))
+
+    assert response.status_code == 200
+    items = initial_chat(response)["items"]
+    assert [(item["kind"], item["text"]) for item in items] == [
+        ("user", "hello there"),
+        ("bot", answer_to("hello there", language="en")),
+    ]
+    assert items[1]["messages"] == [{"type": "text", "text": answer_to("hello there", language="en")}]
+    body = response.content.decode()
+    # CSP: no inline code, only the chat's JSON.
+    assert re.findall(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", body) == []
+    assert "style=" not in body
+
+
+def test_it_links_the_live_chat_from_the_users_page_only_for_those_who_may_take_over(aiko, staff):
+    operator_page = staff("olga", roles.OPERATOR).get(f"/admin/conversations/lineuser/{aiko.pk}/change/")
+
+    assert url(aiko) in operator_page.content.decode()
+
+
+def test_it_takes_over_answers_and_hands_back_through_the_forms(aiko, staff, line, post_events, events):
+    client = staff("olga", roles.OPERATOR)
+
+    assert client.post(url(aiko, "take-over/")).status_code == 302
+    post_events(events.text("I want a person"))
+    assert client.post(url(aiko, "send/"), {"text": "Olga here, how can I help?"}).status_code == 302
+    assert client.post(url(aiko, "hand-back/")).status_code == 302
+
+    assert line.control.messages(user_id=USER)[-1]["message"]["text"] == "Olga here, how can I help?"
+    items = initial_chat(client.get(url(aiko)))["items"]
+    kinds = [item["kind"] for item in items]
+    assert kinds == ["user", "bot", "note", "user", "operator", "note"]
+    assert items[3]["not_answered"]
+    assert items[4]["by"] == "olga" and items[4]["delivered"] is True
+    assert "handed back" in items[5]["text"]
+    assert WebhookEvent.objects.filter(status=WebhookEvent.Status.TAKEN_OVER).count() == 1
+
+
+def test_it_says_why_an_answer_was_not_sent_and_sends_nothing(aiko, staff, line):
+    client = staff("olga", roles.OPERATOR)
+    line.control.clear_requests()
+
+    response = client.post(url(aiko, "send/"), {"text": "Hello?"}, follow=True)
+
+    assert "take over first" in response.content.decode()
+    assert line.control.requests(endpoint="pushMessage") == []
+    assert not Message.objects.filter(takeover__isnull=False).exists()
+
+
+def test_it_serves_the_chat_as_json_for_a_reconnecting_page(aiko, staff):
+    response = staff("olga", roles.OPERATOR).get(url(aiko, "items/"))
+
+    assert response.status_code == 200
+    data = response.json()
+    assert data["type"] == "update" and len(data["items"]) == 2 and data["takeover"] == {"active": False}
