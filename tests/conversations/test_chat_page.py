@@ -1,10 +1,12 @@
 """The live chat page of a LINE user in the ops console: who may open it, and its forms."""
 
+import io
 import json
 import re
 
 import pytest
 from django.contrib.auth.models import Group
+from PIL import Image
 
 from accounts import roles
 from accounts.models import AuditEvent
@@ -109,3 +111,30 @@ def test_it_serves_the_chat_as_json_for_a_reconnecting_page(aiko, staff):
     assert response.status_code == 200
     data = response.json()
     assert data["type"] == "update" and len(data["items"]) == 2 and data["takeover"] == {"active": False}
+
+
+def test_it_shows_a_picture_the_user_sent_as_a_picture(aiko, staff, line, post_events, events):
+    client = staff("olga", roles.OPERATOR)
+    client.post(url(aiko, "take-over/"))
+    raw = io.BytesIO()
+    Image.new("RGB", (40, 30), "orange").save(raw, format="PNG")
+    message_id = line.control.add_content(raw.getvalue(), content_type="image/png")
+
+    post_events(events.of("message", message={"id": message_id, "type": "image", "contentProvider": {"type": "line"}}))
+
+    item = initial_chat(client.get(url(aiko)))["items"][-1]
+    assert item["kind"] == "user" and item["media"] == "image"
+    picture = client.get(item["picture_url"])
+    assert picture.status_code == 200 and picture["Content-Type"] == "image/png"
+    assert picture.content == raw.getvalue()
+
+
+def test_it_draws_a_flex_answer_from_the_line_messages_that_were_sent(aiko, staff):
+    flex = {"type": "flex", "altText": "Order", "contents": {"type": "bubble", "body": {"type": "box"}}}
+    event = WebhookEvent.objects.filter(line_user_id=USER).first()
+    event.reply_messages = [flex, {"type": "text", "text": "Anything else?"}]
+    event.save(update_fields=["reply_messages"])
+
+    items = initial_chat(staff("olga", roles.OPERATOR).get(url(aiko)))["items"]
+
+    assert items[-1]["kind"] == "bot" and items[-1]["messages"][0] == flex
