@@ -220,3 +220,19 @@ def test_it_publishes_new_messages_of_the_chat_after_commit(aiko, operator, post
     assert items[0]["text"] == "live please"
     assert items[1]["messages"] == [{"type": "text", "text": answer_to("live please", language="en")}]
     async_to_sync(layer.group_discard)(chat_group(aiko.pk), channel)
+
+
+def test_it_answers_after_the_hand_back_knowing_what_was_said_meanwhile(aiko, operator, llm, post_events, events):
+    takeovers.takeover_start(line_user=aiko, actor=operator)
+    post_events(events.text("my order number is 4711"))
+    takeovers.operator_message_send(line_user=aiko, text="Order 4711 ships tomorrow.", actor=operator)
+    takeovers.takeover_end(line_user=aiko, actor=operator)
+    llm.control.reset()
+
+    post_events(events.text("when again?"))
+
+    [request] = llm.control.requests()
+    said = [(m["role"], m["content"]) for m in request["body"]["messages"]]
+    assert ("user", "my order number is 4711") in said
+    assert ("assistant", "Order 4711 ships tomorrow.") in said
+    assert said[-1] == ("user", "when again?")

@@ -124,3 +124,58 @@ def test_a_takeover_round_trip_through_the_simulator(browser, live_bot, make_sta
     screenshot(ops, "takeover-console-handed-back")
     sim.close()
     ops.context.close()
+
+
+def test_the_chat_view_shows_pictures_and_flex_answers(browser, live_bot, make_staff, tmp_path):
+    import io
+
+    from PIL import Image
+
+    from conversations.models import WebhookEvent
+
+    sim = simulator(browser, live_bot, "Ken")
+    user_id = sim.locator("#chat-subtitle").inner_text()
+    picture = tmp_path / "parcel.png"
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 90), "orange").save(buffer, format="PNG")
+    picture.write_bytes(buffer.getvalue())
+    sim.set_input_files("#image-input", str(picture))
+    expect(sim.locator(SIM_BOT)).to_have_count(2)
+    # A Flex answer as the bot stores it (e.g. a rich message's "Tell me more"), drawn by the simulator's renderer.
+    answered = WebhookEvent.objects.filter(line_user_id=user_id, message_type="image").get()
+    answered.reply_messages = [
+        {
+            "type": "flex",
+            "altText": "Your parcel",
+            "contents": {
+                "type": "bubble",
+                "body": {"type": "box", "layout": "vertical", "contents": [{"type": "text", "text": "Parcel 4711"}]},
+                "footer": {
+                    "type": "box",
+                    "layout": "vertical",
+                    "contents": [
+                        {
+                            "type": "button",
+                            "style": "primary",
+                            "action": {"type": "postback", "label": "Track", "data": "t"},
+                        }
+                    ],
+                },
+            },
+        }
+    ]
+    answered.save(update_fields=["reply_messages"])
+
+    ops = console(browser, live_bot, make_staff("olga", roles.OPERATOR))
+    ops.goto(chat_url(user_id))
+
+    shown = ops.locator(".chat-row.user img.chat-picture")
+    expect(shown).to_be_visible()
+    expect(ops.locator(".chat-row.bot .flex-bubble .flex-text", has_text="Parcel 4711")).to_be_visible()
+    expect(ops.locator(".chat-row.bot .flex-button", has_text="Track")).to_be_visible()
+    assert shown.evaluate("img => img.complete && img.naturalWidth") == 120
+    assert horizontal_overflow(ops) == 0
+    assert ops.console_errors == []
+    screenshot(ops, "takeover-console-picture-and-flex")
+    sim.close()
+    ops.context.close()
