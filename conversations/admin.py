@@ -95,6 +95,8 @@ def _when(message: Message) -> str:
 
 
 def _speaker(message: Message) -> str:
+    if message.role == Message.Role.ASSISTANT and message.takeover_id:
+        return f"operator {message.sent_by or ''} (takeover)".replace("  ", " ")
     if message.role == Message.Role.ASSISTANT:
         return f"bot (test message by {message.sent_by})" if message.sent_by_id else "bot"
     return str(message.line_user) if message.line_user_id else "user"

@@ -22,7 +22,7 @@ from conversations.line_messages import MAX_UTF16_UNITS
 from conversations.live import chat_update_text
 from conversations.models import LineUser, Message
 from conversations.transcripts import chat_items, takeover_state
-from core.errors import AppError
+from core.errors import AppError, LineApiError
 
 
 class OperatorMessageForm(forms.Form):
@@ -88,6 +88,8 @@ def chat_send(request, line_user_id: int):
         takeovers.operator_message_send(
             line_user=line_user, text=form.cleaned_data["text"], actor=request.user, request=request
         )
+    except LineApiError as exc:
+        messages.error(request, f"LINE did not confirm the message ({exc.message}). It is kept: send it again.")
     except AppError as exc:
         messages.error(request, f"Not sent: {exc.message}")
     return _back(line_user)

@@ -138,3 +138,43 @@ def test_it_draws_a_flex_answer_from_the_line_messages_that_were_sent(aiko, staf
     items = initial_chat(staff("olga", roles.OPERATOR).get(url(aiko)))["items"]
 
     assert items[-1]["kind"] == "bot" and items[-1]["messages"][0] == flex
+
+
+def test_it_names_the_operator_in_the_conversations_transcript(aiko, staff):
+    client = staff("olga", roles.OPERATOR)
+    client.post(url(aiko, "take-over/"))
+    client.post(url(aiko, "send/"), {"text": "Olga speaking."})
+    conversation = Message.objects.get(content="Olga speaking.").conversation
+
+    page = client.get(f"/admin/conversations/conversation/{conversation.pk}/change/")
+
+    assert "operator olga (takeover)" in page.content.decode()
+
+
+def test_it_refuses_an_empty_answer_and_sends_nothing(aiko, staff, line):
+    client = staff("olga", roles.OPERATOR)
+    client.post(url(aiko, "take-over/"))
+    line.control.clear_requests()
+
+    response = client.post(url(aiko, "send/"), {"text": ""}, follow=True)
+
+    assert "Not sent" in response.content.decode()
+    assert line.control.requests(endpoint="pushMessage") == []
+    assert not Message.objects.filter(takeover__isnull=False).exists()
+
+
+def test_it_keeps_an_answer_line_did_not_confirm_and_sends_it_again_from_the_page(aiko, staff, line, settings):
+    settings.LINE_API_RETRY_WAIT = 0.0
+    client = staff("olga", roles.OPERATOR)
+    client.post(url(aiko, "take-over/"))
+    line.control.set_faults(errors=[{"endpoint": "pushMessage", "status": 503, "rate": 1.0, "count": 10}])
+
+    response = client.post(url(aiko, "send/"), {"text": "One moment please."}, follow=True)
+    assert "It is kept: send it again" in response.content.decode()
+    [item] = [i for i in initial_chat(response)["items"] if i["kind"] == "operator"]
+    assert item["delivered"] is False
+    line.control.set_faults(errors=[])
+    client.post(url(aiko, f"messages/{item['id'][1:]}/resend/"))
+
+    assert Message.objects.get(content="One moment please.").delivered_at is not None
+    assert [m["message"]["text"] for m in line.control.messages(user_id=USER)].count("One moment please.") == 1
