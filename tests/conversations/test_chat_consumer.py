@@ -159,3 +159,18 @@ async def test_it_closes_the_socket_when_the_operator_loses_the_role():
 
     message = await socket.receive_output(timeout=3)
     assert message == {"type": "websocket.close", "code": 4403}
+
+
+async def test_it_forwards_nothing_to_a_session_that_ended_and_closes_it():
+    from django.contrib.sessions.models import Session
+
+    emi = await line_user()
+    key = await signed_in("olga", roles.OPERATOR)
+    socket = chat_socket(emi.pk, key)
+    await opened(socket)
+    await database_sync_to_async(Session.objects.filter(session_key=key).delete)()
+
+    await user_says(emi, "private words")
+
+    message = await socket.receive_output(timeout=3)
+    assert message == {"type": "websocket.close", "code": 4401}
