@@ -54,8 +54,7 @@ _TAKEN_OVER_TYPES = ("message", "postback")
 def _taken_over(event: WebhookEvent) -> bool:
     if event.event_type not in _TAKEN_OVER_TYPES or event.source_type != "user" or not event.line_user_id:
         return False
-    user = LineUser.objects.filter(line_user_id=event.line_user_id).first()
-    return takeovers.bot_paused_for(line_user=user)
+    return takeovers.bot_paused_for(line_user_id=event.line_user_id)
 
 
 def _stored_unanswered(event: WebhookEvent) -> Outcome:

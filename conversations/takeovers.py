@@ -90,8 +90,14 @@ def _expire(takeover: Takeover) -> None:
     log.info("takeover_expired", takeover_id=takeover.pk)
 
 
-def bot_paused_for(*, line_user: LineUser | None) -> bool:
-    return line_user is not None and takeover_current(line_user=line_user) is not None
+def bot_paused_for(*, line_user_id: str) -> bool:
+    """Whether an operator has the chat of this LINE user id now (one query when nobody has)."""
+    takeover = (
+        Takeover.objects.filter(line_user__line_user_id=line_user_id, ended_at__isnull=True)
+        .select_related("line_user")
+        .first()
+    )
+    return takeover is not None and takeover_current(line_user=takeover.line_user) is not None
 
 
 def takeover_start(*, line_user: LineUser, actor, request=None) -> Takeover:

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from accounts import roles
 from conversations.models import LineUser
-from tests.browser import LAPTOP_VIEWPORT, horizontal_overflow, screenshot
+from tests.browser import LAPTOP_VIEWPORT, docs_screenshot, horizontal_overflow, screenshot
 from tests.monitoring.conftest import session_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -107,6 +107,7 @@ def test_a_takeover_round_trip_through_the_simulator(browser, live_bot, make_sta
     expect(ops.locator(".chat-row.operator .chat-by", has_text="olga")).to_be_visible()
     screenshot(sim, "takeover-simulator")
     screenshot(ops, "takeover-console-paused")
+    docs_screenshot(ops.locator("#ops-chat"), "live-chat-takeover")
 
     # Handed back, the bot answers again, and the console shows that too.
     ops.click("#hand-back")
