@@ -104,6 +104,9 @@ class AuditEvent(models.Model):
         CAMPAIGN_FAILED = "campaign_failed", "Campaign failed"
         RICH_MESSAGE_BUILT = "rich_message_built", "Rich message built"
         RICH_MESSAGE_TEST_SENT = "rich_message_test_sent", "Rich message sent as a test"
+        TAKEOVER_STARTED = "takeover_started", "Conversation taken over"
+        TAKEOVER_MESSAGE_SENT = "takeover_message_sent", "Operator message sent"
+        TAKEOVER_ENDED = "takeover_ended", "Conversation handed back"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     actor = models.ForeignKey(

@@ -10,6 +10,7 @@ again whenever they re-check.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from importlib import import_module
@@ -30,6 +31,22 @@ class SessionCheck:
     reason: str = ""
     # When the session times out (epoch seconds) unless the user is seen again over HTTP.
     expires_at: float | None = None
+
+
+# Close codes of the ops console's sockets.
+UNAUTHENTICATED = 4401
+FORBIDDEN = 4403
+NOT_FOUND = 4404
+
+
+def user_group(user_id: int) -> str:
+    """The group every ops-console socket of a user joins, to hear that its rights may have changed."""
+    return f"dashboard-user.{user_id}"
+
+
+def session_hash(session_key: str | None) -> str:
+    """Names a session in messages without putting its key on the wire."""
+    return hashlib.sha256((session_key or "").encode()).hexdigest()[:32]
 
 
 def _expires_at(session) -> float | None:

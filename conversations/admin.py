@@ -11,9 +11,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from conversations import sent_images, staff_messages
+from conversations import sent_images, staff_messages, takeovers
+from conversations.chat_admin import chat_urls
 from conversations.line_messages import MAX_UTF16_UNITS
-from conversations.models import Conversation, LineUser, Message, WebhookEvent, WebhookEventConflict
+from conversations.models import Conversation, LineUser, Message, Takeover, WebhookEvent, WebhookEventConflict
 from core.errors import AppError, ValidationError
 from core.readonly_admin import ReadOnlyAdmin, ReadOnlyInline
 
@@ -23,11 +24,26 @@ class LineUserAdmin(admin.ModelAdmin):
     list_display = ["line_user_id", "display_name", "language", "status", "first_seen_at", "last_seen_at"]
     list_filter = ["status", "language"]
     search_fields = ["line_user_id", "display_name", "conversations__messages__correlation_id"]
-    readonly_fields = ["line_user_id", "first_seen_at", "last_seen_at", "picture_url", "status_message"]
+    readonly_fields = ["live_chat", "line_user_id", "first_seen_at", "last_seen_at", "picture_url", "status_message"]
     actions = ["send_test_message"]
 
     def has_add_permission(self, request):
         return False
+
+    def get_urls(self):
+        return [*chat_urls(self), *super().get_urls()]
+
+    @admin.display(description="live chat")
+    def live_chat(self, obj):
+        if obj.pk is None:
+            return "-"
+        url = reverse("admin:conversations_lineuser_chat", args=[obj.pk])
+        return format_html('<a class="button" href="{}">Open the live chat</a>', url)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        # Only those who may take over see the way in to the live chat.
+        return fields if takeovers.may_take_over(request.user) else [f for f in fields if f != "live_chat"]
 
     def has_send_test_message_permission(self, request):
         return request.user.has_perm(staff_messages.PERMISSION)
@@ -79,6 +95,8 @@ def _when(message: Message) -> str:
 
 
 def _speaker(message: Message) -> str:
+    if message.role == Message.Role.ASSISTANT and message.takeover_id:
+        return f"operator {message.sent_by or ''} (takeover)".replace("  ", " ")
     if message.role == Message.Role.ASSISTANT:
         return f"bot (test message by {message.sent_by})" if message.sent_by_id else "bot"
     return str(message.line_user) if message.line_user_id else "user"
@@ -282,3 +300,13 @@ class WebhookEventConflictAdmin(ReadOnlyAdmin):
     @admin.display(description="webhook event id", ordering="event__webhook_event_id")
     def webhook_event_id(self, obj):
         return obj.event.webhook_event_id
+
+
+@admin.register(Takeover)
+class TakeoverAdmin(ReadOnlyAdmin):
+    """Every takeover: who paused the bot for whom, until when, and how it ended."""
+
+    list_display = ["started_at", "line_user", "started_by", "expires_at", "ended_at", "end_reason", "ended_by"]
+    list_filter = ["end_reason"]
+    search_fields = ["line_user__line_user_id", "line_user__display_name", "started_by__username"]
+    list_select_related = ["line_user", "started_by", "ended_by"]

@@ -6,7 +6,7 @@ it never sends anything itself (delivery does, exactly once).
 
 from __future__ import annotations
 
-from conversations import media, tunables
+from conversations import media, takeovers, tunables
 from conversations.chat import Chat, ask
 from conversations.commands import command_run, is_command
 from conversations.models import LineUser, WebhookEvent
@@ -33,6 +33,8 @@ _FILE_PROMPT = "Summarise the document {name} in a few short points.\n\n---\n{co
 
 
 def handle(event: WebhookEvent) -> Outcome:
+    if _taken_over(event):
+        return _stored_unanswered(event)
     if event.event_type == "message" and not event.throttled:
         # First of all, so the user sees the bot at work while the profile and the model are fetched.
         _show_loading(event)
@@ -42,6 +44,46 @@ def handle(event: WebhookEvent) -> Outcome:
         log.info("line_event_ignored", event_type=event.event_type)
         return Outcome(user=user)
     return handler(event, user)
+
+
+# --- takeover -----------------------------------------------------------------------------------
+# What a person says to the bot; an operator who took over answers these instead.
+_TAKEN_OVER_TYPES = ("message", "postback")
+
+
+def _taken_over(event: WebhookEvent) -> bool:
+    if event.event_type not in _TAKEN_OVER_TYPES or event.source_type != "user" or not event.line_user_id:
+        return False
+    return takeovers.bot_paused_for(line_user_id=event.line_user_id)
+
+
+def _stored_unanswered(event: WebhookEvent) -> Outcome:
+    """The user's message goes into the transcript (and the context the bot resumes with), unanswered."""
+    user = _user_for(event)
+    outcome = _chat(event, user).outcome(None, [_said(event)])
+    outcome.taken_over = True
+    return outcome
+
+
+def _said(event: WebhookEvent) -> Draft:
+    if event.event_type == "postback":
+        data = str(_mapping(event.payload.get("postback")).get("data") or "")
+        return Draft("user", f"(tapped a button: {data[:200]})")
+    message = _mapping(event.payload.get("message"))
+    kind = event.message_type
+    if kind == "text":
+        body = str(message.get("text") or "")
+        return Draft("user", body, context_text=body)
+    message_id = str(message.get("id") or "")
+    if kind == "image":
+        return Draft("user", "(picture)", media_ref=f"image:{message_id}")
+    if kind == "file":
+        return Draft("user", f"(file {message.get('fileName') or ''})", media_ref=f"file:{message_id}")
+    if kind == "sticker":
+        return Draft("user", "", media_ref=f"sticker:{message.get('stickerId', '')}")
+    if kind == "location":
+        return Draft("user", "", media_ref=f"location:{message.get('latitude')},{message.get('longitude')}")
+    return Draft("user", "", media_ref=f"{kind}:{message_id}")
 
 
 # --- users --------------------------------------------------------------------------------------

@@ -100,6 +100,11 @@ class Message(models.Model):
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Operators' answers during a takeover: the takeover, the push's X-Line-Retry-Key (stored before
+    # LINE is called, so a second attempt cannot deliver twice) and when LINE accepted it.
+    takeover = models.ForeignKey("Takeover", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
+    retry_key = models.UUIDField(null=True, blank=True, editable=False)
+    delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -125,6 +130,8 @@ class WebhookEvent(models.Model):
         IGNORED = "ignored", "Ignored"
         # Stored but not answered because its sender went over the per-minute limit.
         THROTTLED = "throttled", "Throttled"
+        # Stored and shown to the operator, not answered: an operator had paused the bot for this user.
+        TAKEN_OVER = "taken_over", "Not answered: an operator took over"
         FAILED = "failed", "Failed"
 
     class ReplyState(models.TextChoices):
@@ -134,7 +141,7 @@ class WebhookEvent(models.Model):
         SENDING_PUSH = "sending_push", "Sending by push"
         SENT = "sent", "Sent"
 
-    FINAL_STATUSES = (Status.REPLIED, Status.IGNORED, Status.THROTTLED, Status.FAILED)
+    FINAL_STATUSES = (Status.REPLIED, Status.IGNORED, Status.THROTTLED, Status.TAKEN_OVER, Status.FAILED)
 
     # LINE's unique id of the event; events without one (not as LINE sends them) use their digest.
     webhook_event_id = models.CharField(max_length=64)
@@ -209,3 +216,36 @@ class WebhookEventConflict(models.Model):
 
     def __str__(self) -> str:
         return f"conflict on event {self.event_id}"
+
+
+class Takeover(models.Model):
+    """An operator answering one LINE user in the bot's place: the bot stays silent until the operator
+    hands back or ``expires_at`` passes (checked whenever the bot is about to answer)."""
+
+    class EndReason(models.TextChoices):
+        HANDED_BACK = "handed_back", "Handed back"
+        EXPIRED = "expired", "Expired"
+
+    line_user = models.ForeignKey(LineUser, on_delete=models.CASCADE, related_name="takeovers")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    end_reason = models.CharField(max_length=16, choices=EndReason.choices, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line_user"], condition=models.Q(ended_at__isnull=True), name="one_open_takeover_per_user"
+            )
+        ]
+        permissions = [("take_over_conversation", "Can take over a conversation from the bot")]
+
+    def __str__(self) -> str:
+        return f"takeover of {self.line_user} since {self.started_at:%Y-%m-%d %H:%M}"

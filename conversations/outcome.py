@@ -33,3 +33,5 @@ class Outcome:
     drafts: list[Draft] = field(default_factory=list)
     conversation: Conversation | None = None
     user: LineUser | None = None
+    # Not answered because an operator has taken the conversation over (conversations.takeovers).
+    taken_over: bool = False

@@ -146,7 +146,7 @@ def _prepare(event: WebhookEvent) -> None:
             event.reply_state = State.PREPARED
             event.save(update_fields=["reply_messages", "reply_state"])
         else:
-            event.status = Status.IGNORED
+            event.status = Status.TAKEN_OVER if outcome.taken_over else Status.IGNORED
             event.processed_at = timezone.now()
             event.save(update_fields=["status", "processed_at"])
     turns = [Turn(d.role, d.context_text) for d in outcome.drafts if d.context_text]

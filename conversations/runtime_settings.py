@@ -63,4 +63,13 @@ register(
     Definition("features.web_search", bool, False, "Let the model search the web while answering."),
     Definition("features.image_understanding", bool, True, "Let the model look at images users send."),
     Definition("features.file_understanding", bool, True, "Let the model read files (PDF, Word, text) users send."),
+    Definition(
+        "takeover.pause_minutes",
+        int,
+        30,
+        "How long an operator's takeover keeps the bot silent for that user, unless handed back sooner; "
+        "each operator message starts the time again.",
+        min_value=1,
+        max_value=24 * 60,
+    ),
 )

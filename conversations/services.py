@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from conversations import tunables
 from conversations.context import context_clear
+from conversations.live import chat_changed
 from conversations.models import Conversation, LineUser, Message, WebhookEvent, WebhookEventConflict
 from core.logging import get_logger
 from core.redis import get_redis
@@ -316,8 +317,10 @@ def message_create(
     model: str = "",
     correlation_id: str | None = None,
     sent_by=None,
+    takeover=None,
+    retry_key=None,
 ) -> Message:
-    return Message.objects.create(
+    message = Message.objects.create(
         conversation=conversation,
         role=role,
         content=content,
@@ -330,7 +333,12 @@ def message_create(
         model=model[:128],
         correlation_id=(correlation_id or "")[:128],
         sent_by=sent_by,
+        takeover=takeover,
+        retry_key=retry_key,
     )
+    if conversation.source_type == Conversation.SourceType.USER and conversation.user_id:
+        chat_changed(line_user_id=conversation.user_id, message_ids=[message.pk])
+    return message
 
 
 def message_forget(*, line_user_id: str, line_message_id: str) -> int:

@@ -62,6 +62,10 @@ def file_understanding_enabled() -> bool:
     return config.get("features.file_understanding")
 
 
+def takeover_pause_minutes() -> int:
+    return config.get("takeover.pause_minutes")
+
+
 def group_prefixes() -> list[str]:
     return list(settings.CONVERSATION_GROUP_PREFIXES)
 

@@ -8,10 +8,12 @@ from channels.sessions import SessionMiddlewareStack
 from django.conf import settings
 from django.urls import path
 
+from conversations.consumers import ChatConsumer
 from monitoring.dashboards.consumers import DashboardConsumer
 
 websocket_urlpatterns: list = [
     path("ws/dashboards/<slug:name>/", DashboardConsumer.as_asgi()),
+    path("ws/conversations/<int:line_user_id>/", ChatConsumer.as_asgi()),
 ]
 
 

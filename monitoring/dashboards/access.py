@@ -8,27 +8,17 @@ with 4401 (no valid session) or 4403 (no right to this dashboard).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+# The live chat's sockets (conversations.consumers) join the same user group and hear the same messages.
+from accounts.websocket_auth import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, session_hash, user_group
 from core.logging import get_logger
 
 log = get_logger(__name__)
 
-UNAUTHENTICATED = 4401
-FORBIDDEN = 4403
-NOT_FOUND = 4404
-
-
-def user_group(user_id: int) -> str:
-    return f"dashboard-user.{user_id}"
-
-
-def session_hash(session_key: str | None) -> str:
-    """Names a session in messages without putting its key on the wire."""
-    return hashlib.sha256((session_key or "").encode()).hexdigest()[:32]
+__all__ = ["FORBIDDEN", "NOT_FOUND", "UNAUTHENTICATED", "rights_changed", "session_ended", "session_hash", "user_group"]
 
 
 def notify_users(user_ids, message: dict) -> None:
