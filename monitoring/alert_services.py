@@ -240,9 +240,17 @@ def notifications_queue(changes: list[tuple[str, Alert]], *, now: dt.datetime | 
     for (status, channel_id, _group), alerts in grouped.items():
         notification = Notification.objects.create(channel_id=channel_id, status=status, created_at=now)
         notification.alerts.set(alerts)
-        transaction.on_commit(lambda pk=notification.pk: send_notification.delay(pk))
+        transaction.on_commit(lambda pk=notification.pk: _enqueue(pk))
         queued += 1
     return queued
+
+
+def _enqueue(notification_id: int) -> None:
+    try:
+        send_notification.delay(notification_id)
+    except Exception:
+        # The broker is away: the notification stays queued, and evaluation goes on regardless.
+        log.exception("alert_notification_not_queued", notification_id=notification_id)
 
 
 # --- operator actions (each audited) --------------------------------------------------------------

@@ -64,7 +64,9 @@ def test_it_fires_a_below_threshold_rule():
 def test_it_reads_the_threshold_from_a_series_when_told():
     write_series("host_memory_used_percent", lambda i: 75.0, minutes=10)
     write_series("host_memory_warning_threshold_percent", lambda i: 80.0, minutes=10)
-    rule = _rule(series="host_memory_used_percent", threshold=70.0, threshold_series="host_memory_warning_threshold_percent")
+    rule = _rule(
+        series="host_memory_used_percent", threshold=70.0, threshold_series="host_memory_warning_threshold_percent"
+    )
     assert not rule_evaluate(rule, NOW).active  # 75 is above 70 but below the monitor's 80
 
 
@@ -100,8 +102,12 @@ def test_it_predicts_the_monthly_quota_running_out_before_month_end():
     write_series("line_quota_used", lambda i: 600_000 - 2000 * i / 60, minutes=3 * 60)
     write_series("line_quota_limit", lambda i: 1_000_000.0, minutes=10)
     rule = _rule(
-        kind="predictive", series="line_quota_used", threshold_series="line_quota_limit", threshold=None,
-        window_seconds=3 * 3600, horizon_end_of_month=True,
+        kind="predictive",
+        series="line_quota_used",
+        threshold_series="line_quota_limit",
+        threshold=None,
+        window_seconds=3 * 3600,
+        horizon_end_of_month=True,
     )
     outcome = rule_evaluate(rule, NOW)
     assert outcome.active
@@ -110,15 +116,21 @@ def test_it_predicts_the_monthly_quota_running_out_before_month_end():
 
 def test_it_does_not_predict_a_quota_that_lasts():
     write_series("line_quota_used", lambda i: 100_000 - 10 * i / 60, minutes=3 * 60)
-    rule = _rule(kind="predictive", series="line_quota_used", threshold=1_000_000.0, window_seconds=3 * 3600,
-                 horizon_end_of_month=True)
+    rule = _rule(
+        kind="predictive",
+        series="line_quota_used",
+        threshold=1_000_000.0,
+        window_seconds=3 * 3600,
+        horizon_end_of_month=True,
+    )
     assert not rule_evaluate(rule, NOW).active
 
 
 def test_it_predicts_with_holt_within_a_fixed_horizon():
     write_series("disk", lambda i: 80.0 - 0.1 * i, minutes=60)
-    rule = _rule(kind="predictive", series="disk", threshold=95.0, window_seconds=3600, method="holt",
-                 horizon_seconds=3 * 3600)
+    rule = _rule(
+        kind="predictive", series="disk", threshold=95.0, window_seconds=3600, method="holt", horizon_seconds=3 * 3600
+    )
     outcome = rule_evaluate(rule, NOW)
     assert outcome.value == pytest.approx(80 + 0.1 * 180, rel=0.02)
     assert outcome.active
