@@ -144,7 +144,8 @@ def _apply(rule: AlertRule, outcome: alert_rules.Outcome, now: dt.datetime) -> t
     """Moves the rule's alert along pending -> firing -> resolved; returns what to notify of."""
     fingerprint = f"rule:{rule.pk}"
     alert = Alert.objects.select_for_update().filter(fingerprint=fingerprint, state__in=Alert.OPEN).first()
-    message = f"{rule.name}: {outcome.summary}"[:500]
+    # The kind is the rule's name: the message says what it saw.
+    message = outcome.summary[:500]
     if outcome.active:
         if alert is None:
             alert = Alert.objects.create(
