@@ -98,7 +98,8 @@ def _burn(rule: AlertRule, now: dt.datetime) -> alert_rules.Outcome:
         ]
         if value is None:
             value = rates[0]
-        if all(rate is not None and rate > factor for rate in rates):
+        enough = alert_rules.increase(alert_rules.within(total, t - long, t)) >= slo.min_events
+        if enough and all(rate is not None and rate > factor for rate in rates):
             active = True
             value = rates[0]
         parts.append(f"{factor:g}x: {_fmt(rates[0])} over {_span(long)}, {_fmt(rates[1])} over {_span(short)}")

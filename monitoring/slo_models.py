@@ -44,6 +44,9 @@ class ServiceLevelObjective(models.Model):
     # e.g. 0.999 for 99.9% of events good
     objective = models.FloatField(default=0.99)
     window_days = models.PositiveIntegerField(default=30)
+    # Burn-rate rules stay quiet while a long window holds fewer events: three failures out of three is
+    # no emergency at night.
+    min_events = models.PositiveIntegerField(default=20)
     description = models.TextField(blank=True)
     enabled = models.BooleanField(default=True)
 

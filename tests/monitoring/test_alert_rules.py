@@ -209,3 +209,13 @@ def test_the_burn_windows_are_the_workbooks():
     assert AlertRule(burn_policy="page").burn_windows == [(3600, 300, 14.4), (21600, 1800, 6.0)]
     assert AlertRule(burn_policy="ticket").burn_windows == [(259200, 21600, 1.0)]
     assert dt.timedelta(seconds=259200) == dt.timedelta(days=3)
+
+
+def test_it_does_not_page_on_a_handful_of_events(slo):
+    # Three failures out of three is a burn rate of 1000, but too few events to wake anyone.
+    write_counters(
+        slo.good_series, slo.total_series, lambda i: 0.1 if i < 30 else 0.0, minutes=70, events_per_minute=0.1
+    )
+    outcome = rule_evaluate(_burn_rule(slo, "page"), NOW)
+    assert outcome.value is not None and outcome.value > 14.4
+    assert not outcome.active
