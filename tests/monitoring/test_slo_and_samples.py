@@ -216,3 +216,40 @@ def test_an_analyst_downloads_the_report_but_a_content_editor_cannot(staff, slo)
 
     _, editor = staff(roles.CONTENT_EDITOR)
     assert editor.get(f"/admin/monitoring/compliancereport/{report.pk}/file/pdf/").status_code == 403
+
+
+def test_an_operator_adds_a_rule_in_the_console_and_a_bad_one_is_refused(staff):
+    user, client = staff(roles.OPERATOR)
+    MetricSample.objects.create(series="celery_queue_depth", at=timezone.now(), value=3)
+    page = client.get("/admin/monitoring/alertrule/add/")
+    assert page.status_code == 200 and "celery_queue_depth" in page.content.decode()
+    form = {
+        "name": "deep queue",
+        "kind": "threshold",
+        "enabled": "on",
+        "severity": "warning",
+        "series": "celery_queue_depth",
+        "aggregation": "avg",
+        "window_seconds": "300",
+        "comparison": "gt",
+        "threshold": "100",
+        "method": "linear",
+        "burn_policy": "page",
+        "pending_seconds": "120",
+    }
+
+    refused = client.post("/admin/monitoring/alertrule/add/", {**form, "kind": "burn_rate"})
+    assert refused.status_code == 200 and "needs a service level objective" in refused.content.decode()
+    assert not AlertRule.objects.filter(name="deep queue").exists()
+
+    client.post("/admin/monitoring/alertrule/add/", form)
+    assert AlertRule.objects.get(name="deep queue").pending_seconds == 120
+    assert AuditEvent.objects.filter(actor=user, action=AuditEvent.Action.ADMIN_ADD, target__contains="deep queue")
+
+
+def test_the_slo_page_says_when_no_objective_is_enabled(staff):
+    ServiceLevelObjective.objects.update(enabled=False)
+    _, client = staff(roles.OPERATOR)
+    assert (
+        "No objectives are enabled." in client.get("/admin/monitoring/servicelevelobjective/status/").content.decode()
+    )
