@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from accounts import roles
 from monitoring import alert_services
 from monitoring.models import (
     Alert,
@@ -150,9 +151,23 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(OperatorLineOptIn)
 class OperatorLineOptInAdmin(admin.ModelAdmin):
+    """Staff opt themselves in; only an Administrator sets another user's LINE id (alerts go to that account)."""
+
     list_display = ["user", "line_user_id", "enabled", "created_at"]
     list_filter = ["enabled"]
     raw_id_fields = ["user"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset if roles.is_administrator(request.user) else queryset.filter(user=request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if roles.is_administrator(request.user) else ["user"]
+
+    def save_model(self, request, obj, form, change):
+        if not roles.is_administrator(request.user):
+            obj.user = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(ServiceLevelObjective)

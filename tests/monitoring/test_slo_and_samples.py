@@ -13,7 +13,14 @@ from pypdf import PdfReader
 from accounts import roles
 from accounts.models import AuditEvent
 from monitoring import alert_services, reports
-from monitoring.models import Alert, AlertRule, ComplianceReport, MetricSample, ServiceLevelObjective
+from monitoring.models import (
+    Alert,
+    AlertRule,
+    ComplianceReport,
+    MetricSample,
+    OperatorLineOptIn,
+    ServiceLevelObjective,
+)
 from monitoring.services import alert_raise
 from monitoring.slo import slo_status
 from tests.monitoring.alerting import write_counters
@@ -253,3 +260,23 @@ def test_the_slo_page_says_when_no_objective_is_enabled(staff):
     assert (
         "No objectives are enabled." in client.get("/admin/monitoring/servicelevelobjective/status/").content.decode()
     )
+
+
+def test_an_operator_opts_only_themselves_in_to_line_alerts(staff, django_user_model):
+    user, client = staff(roles.OPERATOR)
+    other = django_user_model.objects.create_user("someone", password="x" * 16, is_staff=True)
+
+    client.post(
+        "/admin/monitoring/operatorlineoptin/add/",
+        {
+            "user": other.pk,
+            "line_user_id": "U" + "c" * 32,
+            "enabled": "on",
+            "created_at_0": "2026-11-30",
+            "created_at_1": "10:00:00",
+        },
+    )
+
+    opt_in = OperatorLineOptIn.objects.get()
+    assert opt_in.user == user
+    assert AuditEvent.objects.filter(actor=user, action=AuditEvent.Action.ADMIN_ADD).exists()
