@@ -76,7 +76,8 @@ def _end_of_month(now: dt.datetime) -> dt.datetime:
 def _threshold(rule: AlertRule, now: dt.datetime) -> float | None:
     if rule.threshold_series:
         points = series_points(rule.threshold_series, since=now - dt.timedelta(hours=1), until=now)
-        if points:
+        # A gauge reads 0 until its process sets it (the memory monitor before its first check): not a threshold.
+        if points and (points[-1][1] > 0 or rule.threshold is None):
             return points[-1][1]
     return rule.threshold
 

@@ -219,3 +219,14 @@ def test_it_does_not_page_on_a_handful_of_events(slo):
     outcome = rule_evaluate(_burn_rule(slo, "page"), NOW)
     assert outcome.value is not None and outcome.value > 14.4
     assert not outcome.active
+
+
+def test_a_threshold_series_not_yet_set_falls_back_to_the_threshold():
+    write_series("host_memory_used_percent", lambda i: 75.0, minutes=10)
+    write_series("host_memory_critical_threshold_percent", lambda i: 0.0, minutes=10)
+    rule = _rule(
+        series="host_memory_used_percent", threshold=90.0, threshold_series="host_memory_critical_threshold_percent"
+    )
+    outcome = rule_evaluate(rule, NOW)
+    assert not outcome.active
+    assert "above 90" in outcome.summary
