@@ -32,7 +32,7 @@ State = WebhookEvent.ReplyState
 REPLY_SECONDS = Histogram(
     "webhook_reply_seconds",
     "Time from receiving a LINE webhook event to LINE accepting our answer",
-    buckets=(0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0, 60.0, 120.0, 300.0),
+    buckets=(0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 10.0, 13.0, 20.0, 30.0, 60.0, 120.0, 300.0),
 )
 
 

@@ -16,5 +16,6 @@ class MonitoringConfig(AppConfig):
             )
         # Celery metrics, error capture, runtime settings, the built-in dashboard panels, and the
         # receivers that end dashboard sockets when a session ends or a role changes.
-        from monitoring import celery_metrics, error_capture, runtime_settings, signals  # noqa: F401
+        # The SLO module registers the campaign indicator's series.
+        from monitoring import celery_metrics, error_capture, runtime_settings, signals, slo  # noqa: F401
         from monitoring.dashboards import panels  # noqa: F401

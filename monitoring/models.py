@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -17,8 +18,38 @@ class Alert(models.Model):
     details = models.JSONField(default=dict, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
 
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        FIRING = "firing", "Firing"
+        RESOLVED = "resolved", "Resolved"
+
+    OPEN = (State.PENDING, State.FIRING)
+
+    # Raised by a rule (monitoring.alert_services) or by code (alert_raise: firing at once, no rule).
+    rule = models.ForeignKey("monitoring.AlertRule", null=True, blank=True, on_delete=models.SET_NULL)
+    # One open alert per fingerprint: a condition that goes on is one alert, not one per evaluation.
+    fingerprint = models.CharField(max_length=200, blank=True)
+    group = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.FIRING, db_index=True)
+    value = models.FloatField(null=True, blank=True)
+    fired_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fingerprint"],
+                condition=models.Q(state__in=["pending", "firing"]) & ~models.Q(fingerprint=""),
+                name="alert_one_open_per_fingerprint",
+            )
+        ]
         # Who may open each live dashboard (monitoring.dashboards); accounts/roles.py grants them per role.
         permissions = [
             ("view_operations_dashboard", "Can view the operations dashboard"),
@@ -59,3 +90,29 @@ class ErrorKind(models.Model):
 
     def __str__(self):
         return f"{self.exception_type} at {self.location or 'unknown location'}"
+
+
+# The models of alert rules and SLOs live in their own modules; Django finds them through this one.
+from monitoring.alert_models import (  # noqa: E402
+    AlertEvent,
+    AlertRule,
+    Notification,
+    NotificationChannel,
+    OperatorLineOptIn,
+    Silence,
+)
+from monitoring.slo_models import ComplianceReport, MetricSample, ServiceLevelObjective  # noqa: E402
+
+__all__ = [
+    "Alert",
+    "AlertEvent",
+    "AlertRule",
+    "ComplianceReport",
+    "ErrorKind",
+    "MetricSample",
+    "Notification",
+    "NotificationChannel",
+    "OperatorLineOptIn",
+    "ServiceLevelObjective",
+    "Silence",
+]

@@ -11,8 +11,9 @@ from prometheus_client import Counter
 
 from core.errors import ValidationError
 from core.logging import get_logger
+from monitoring.alert_services import notifications_queue
 from monitoring.fingerprints import Fingerprint
-from monitoring.models import Alert, ErrorKind
+from monitoring.models import Alert, AlertEvent, ErrorKind
 
 log = get_logger(__name__)
 
@@ -29,20 +30,20 @@ def alert_raise(*, kind: str, severity: str, message: str, details: dict | None 
         )
     if not kind:
         raise ValidationError("an alert needs a kind")
+    now = timezone.now()
     alert = Alert.objects.create(
         kind=kind[:64],
         severity=severity,
         message=message[:500],
         details=json.loads(json.dumps(details or {}, cls=DjangoJSONEncoder, default=str)),
+        state=Alert.State.FIRING,
+        created_at=now,
+        fired_at=now,
     )
+    AlertEvent.objects.create(alert=alert, kind=AlertEvent.Kind.FIRED, message=alert.message, at=now)
     log.warning("alert_raised", kind=alert.kind, severity=severity, alert_id=alert.pk)
-    return alert
-
-
-def alert_acknowledge(*, alert: Alert) -> Alert:
-    if alert.acknowledged_at is None:
-        alert.acknowledged_at = timezone.now()
-        alert.save(update_fields=["acknowledged_at"])
+    # Channels that take alerts raised by code hear of it through the rules' notification path.
+    notifications_queue([("firing", alert)], now=now)
     return alert
 
 

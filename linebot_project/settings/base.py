@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
+
 from core.env import EnvReader
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -276,7 +278,18 @@ CELERY_BEAT_SCHEDULE = {
     "campaigns-release-held-recipients": {"task": "richmessages.campaigns.release_held_recipients", "schedule": 60.0},
     "campaigns-dispatch-step-messages": {"task": "richmessages.campaigns.dispatch_step_messages", "schedule": 60.0},
     "campaigns-requeue-stalled-work": {"task": "richmessages.campaigns.requeue_stalled_work", "schedule": 60.0},
+    # Alerting: one sample of every series a minute, then the rules over them; old samples pruned daily.
+    "monitoring-record-metric-samples": {"task": "monitoring.tasks.record_metric_samples", "schedule": 60.0},
+    "monitoring-evaluate-alert-rules": {"task": "monitoring.tasks.evaluate_alert_rules", "schedule": 60.0},
+    "monitoring-prune-metric-samples": {"task": "monitoring.tasks.prune_metric_samples", "schedule": 86400.0},
+    # The SLO compliance report of the month that ended, early on each first of the month.
+    "monitoring-compliance-report": {
+        "task": "monitoring.tasks.generate_compliance_report",
+        "schedule": crontab(minute=30, hour=0, day_of_month=1),
+    },
 }
+# A campaign send counts as delivered on time when it finished within this many seconds of its due time.
+SLO_CAMPAIGN_WINDOW_SECONDS: int = env.int("SLO_CAMPAIGN_WINDOW_SECONDS", default=3600)
 
 # --- Rich messages ----------------------------------------------------------------------
 # The fonts drawn on rich-message images, one fontconfig pattern ("Family:style") per writing system, found with

@@ -53,8 +53,15 @@ def test_it_counts_open_alerts():
     Alert.objects.create(kind="a", severity="critical", message="x")
     Alert.objects.create(kind="b", severity="warning", message="y")
     Alert.objects.create(kind="c", severity="critical", message="z", acknowledged_at=timezone.now())
+    Alert.objects.create(kind="d", severity="critical", message="gone", state=Alert.State.RESOLVED)
+    Alert.objects.create(kind="e", severity="warning", message="waits", state=Alert.State.PENDING)
 
-    assert operations.alerts(_context()) == {"alerts_open": 2, "alerts_open_critical": 1}
+    assert operations.alerts(_context()) == {
+        "alerts_open": 3,
+        "alerts_open_critical": 2,
+        "alerts_unacknowledged": 2,
+        "alerts_pending": 1,
+    }
 
 
 def _assistant_message(conversation, *, model, prompt, completion, received_at=None):

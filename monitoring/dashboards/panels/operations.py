@@ -197,10 +197,12 @@ def followers_today(ctx) -> dict:
 
 
 def alerts(ctx) -> dict:
-    open_alerts = Alert.objects.filter(acknowledged_at__isnull=True)
+    firing = Alert.objects.filter(state=Alert.State.FIRING)
     return {
-        "alerts_open": open_alerts.count(),
-        "alerts_open_critical": open_alerts.filter(severity=Alert.Severity.CRITICAL).count(),
+        "alerts_open": firing.count(),
+        "alerts_open_critical": firing.filter(severity=Alert.Severity.CRITICAL).count(),
+        "alerts_unacknowledged": firing.filter(acknowledged_at__isnull=True).count(),
+        "alerts_pending": Alert.objects.filter(state=Alert.State.PENDING).count(),
     }
 
 
@@ -295,5 +297,10 @@ register_panel(
     title="Alerts",
     order=70,
     every=5,
-    fields=[Field("alerts_open", "Open"), Field("alerts_open_critical", "Open, critical")],
+    fields=[
+        Field("alerts_open", "Open (firing)"),
+        Field("alerts_open_critical", "Open, critical"),
+        Field("alerts_unacknowledged", "Not acknowledged"),
+        Field("alerts_pending", "Pending"),
+    ],
 )
