@@ -252,8 +252,10 @@ def run(args) -> dict:
         status = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True).get()
         elapsed = time.monotonic() - started
         sent = CampaignSend.objects.filter(campaign=campaign).aggregate(n=Sum("sent"))["n"] or 0
-        if "sending" not in phases and status == Campaign.Status.SENDING:
-            phases["sending"] = round(elapsed, 1)
+        if "claimed" not in phases and status == Campaign.Status.SENDING:
+            phases["claimed"] = round(elapsed, 1)
+        if "released" not in phases and CampaignSend.objects.filter(campaign=campaign, released=True).exists():
+            phases["released"] = round(elapsed, 1)
         if args.kill and not killed and sent >= expected * args.kill:
             killed = workers.kill_one()
             killed_at = round(elapsed, 1)
@@ -278,7 +280,8 @@ def run(args) -> dict:
         "status": counts.status,
         "seconds": round(elapsed, 1),
         "recipients_per_second": round(expected / elapsed),
-        "prepared_after_seconds": phases.get("sending"),
+        "claimed_after_seconds": phases.get("claimed"),
+        "prepared_after_seconds": phases.get("released"),
         "worker_cpu_seconds": round(cpu, 1),
         "worker_cpu_ms_per_1000": round(1000 * cpu / expected * 1000, 1),
         "peak_worker_rss_mb": round(max(workers.peak_rss.values()) / 2**20, 1),
@@ -306,7 +309,7 @@ def main() -> None:
     running.add_argument("--concurrency", type=int, default=2)
     running.add_argument("--kill", type=float, default=0.0, help="SIGKILL a worker once this share was sent")
     running.add_argument("--timeout", type=float, default=1800)
-    running.add_argument("--warmup", type=float, default=4)
+    running.add_argument("--warmup", type=float, default=15)
     running.add_argument("--out", default="var/bench/campaigns")
     args = parser.parse_args()
     if args.command == "seed":
