@@ -111,6 +111,7 @@ class Workers:
         self.cpu_of_gone = 0.0
         self.peak_rss: dict[int, int] = {}
         self.cpu_seen: dict[int, float] = {}
+        self.db_cpu_seen: dict[int, float] = {}
         self.stop_sampling = threading.Event()
         for _ in range(count):
             self.start_one()
@@ -147,7 +148,23 @@ class Workers:
                 continue
         return found
 
+    def backends(self) -> list[psutil.Process]:
+        """The PostgreSQL server processes serving this benchmark's database (their CPU is delivery's too)."""
+        database = connection.settings_dict["NAME"]
+        found = []
+        for process in psutil.process_iter(["cmdline"]):
+            line = " ".join(process.info["cmdline"] or [])
+            if line.startswith("postgres:") and f" {database} " in f"{line} ":
+                found.append(process)
+        return found
+
     def sample(self) -> None:
+        for process in self.backends():
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            self.db_cpu_seen[process.pid] = times.user + times.system
         for process in self.processes():
             try:
                 with process.oneshot():
@@ -229,6 +246,7 @@ def run(args) -> dict:
     time.sleep(args.warmup)
     workers.sample()
     idle_cpu = workers.cpu_total()
+    idle_db_cpu = sum(workers.db_cpu_seen.values())
     sampler = threading.Thread(target=workers.sample_forever, daemon=True)
     sampler.start()
 
@@ -268,6 +286,7 @@ def run(args) -> dict:
     elapsed = time.monotonic() - started
     workers.sample()
     cpu = workers.cpu_total() - idle_cpu
+    db_cpu = sum(workers.db_cpu_seen.values()) - idle_db_cpu
     workers.stop()
 
     received = line_received(os.environ["LINE_API_BASE_URL"])
@@ -284,6 +303,8 @@ def run(args) -> dict:
         "prepared_after_seconds": phases.get("released"),
         "worker_cpu_seconds": round(cpu, 1),
         "worker_cpu_ms_per_1000": round(1000 * cpu / expected * 1000, 1),
+        "postgres_cpu_seconds": round(db_cpu, 1),
+        "postgres_cpu_ms_per_1000": round(1000 * db_cpu / expected * 1000, 1),
         "peak_worker_rss_mb": round(max(workers.peak_rss.values()) / 2**20, 1),
         "workers": args.workers,
         "concurrency": args.concurrency,

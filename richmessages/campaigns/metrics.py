@@ -1,6 +1,6 @@
 """What campaigns sent, as Prometheus counters (the live dashboards read them; docs/ops-console.md lists them).
 
-* ``campaign_sends_total{method}``: campaign messages LINE accepted, one per recipient, by ``multicast``,
+* ``campaign_messages_sent_total{method}``: campaign messages LINE accepted, one per recipient, by ``multicast``,
   ``broadcast`` or ``narrowcast``. Counted once per recipient when the delivery is recorded (after the
   transaction commits), so a chunk that LINE accepted twice (a 409 on a rerun) is counted once.
 * ``campaign_chunks_duplicate_total``: multicast chunks LINE had accepted before under the same retry key.
@@ -13,7 +13,7 @@ from prometheus_client import Counter
 
 METHODS = ("multicast", "broadcast", "narrowcast")
 
-CAMPAIGN_SENDS = Counter("campaign_sends_total", "Campaign messages LINE accepted, by method", ["method"])
+CAMPAIGN_SENDS = Counter("campaign_messages_sent_total", "Campaign messages LINE accepted, by method", ["method"])
 CHUNK_DUPLICATES = Counter(
     "campaign_chunks_duplicate_total", "Multicast chunks LINE had accepted before under the same retry key"
 )

@@ -87,10 +87,10 @@ def campaigns_in_flight(ctx) -> dict:
 
 def campaign_send_rate(ctx) -> dict:
     """Campaign messages LINE accepted per second (richmessages.campaigns.metrics, every worker merged)."""
-    rate = ctx.rate("campaign_sends_total", RATE_WINDOW)
+    rate = ctx.rate("campaign_messages_sent_total", RATE_WINDOW)
     return {
         "campaign_sends_per_second": None if rate is None else round(rate, 1),
-        "campaign_sends_total": int(ctx.total("campaign_sends_total")),
+        "campaign_messages_sent_total": int(ctx.total("campaign_messages_sent_total")),
     }
 
 
@@ -111,7 +111,7 @@ IN_FLIGHT_FIELDS = [
 ]
 RATE_FIELDS = [
     Field("campaign_sends_per_second", "Campaign messages sent", "rate", chart=True),
-    Field("campaign_sends_total", "Since the workers started"),
+    Field("campaign_messages_sent_total", "Since the workers started"),
 ]
 
 register_panel(

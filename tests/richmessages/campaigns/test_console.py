@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts.models import AuditEvent
+from monitoring import multiprocess
+from monitoring.dashboards.context import History, Samples, TickContext
 from monitoring.dashboards.panels import campaigns as campaign_panels
+from monitoring.dashboards.ticker import today_start
 from richmessages.campaigns import metrics, selectors, services
 from richmessages.campaigns.models import Campaign, CampaignRecipient, CampaignSend
 
@@ -322,3 +326,24 @@ def test_it_counts_campaign_sends_once_per_recipient(line, followers, approved, 
     run_beat()
 
     assert metrics.CAMPAIGN_SENDS.labels(method="multicast")._value.get() - before == 700
+
+
+def test_it_shows_the_campaign_send_rate_on_the_dashboards(line, followers, approved, run_beat):
+    history = History()
+    before = campaign_panels.campaign_send_rate(_context(history))
+    followers(40)
+    approved(frequency_cap_day=5)
+    time.sleep(0.6)
+
+    run_beat()
+    after = campaign_panels.campaign_send_rate(_context(history))
+
+    assert after["campaign_messages_sent_total"] == before["campaign_messages_sent_total"] + 40
+    assert after["campaign_sends_per_second"] > 0
+
+
+def _context(history: History) -> TickContext:
+    samples = Samples.from_families(multiprocess.collect(), at=time.monotonic())
+    history.add(samples)
+    now = timezone.now()
+    return TickContext(now=now, today_start=today_start(now), samples=samples, history=history)
