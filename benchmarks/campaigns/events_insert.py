@@ -2,7 +2,8 @@
 
 Run by hand on the benchmark database (run.sh leaves it): CPU of this process and of its PostgreSQL backend,
 and wall time, per chunk of 500. Each round inserts inside a transaction that is rolled back.
-usage: DATABASE_URL=... DJANGO_SETTINGS_MODULE=linebot_project.settings.production python benchmarks/campaigns/events_insert.py [rounds]
+usage: DATABASE_URL=... DJANGO_SETTINGS_MODULE=linebot_project.settings.production \\
+         python benchmarks/campaigns/events_insert.py [rounds]
 """
 
 from __future__ import annotations
@@ -31,10 +32,7 @@ PROPS = {"line_request_id": "5b59b3e8-2f0b-4d39-a5a4-1f0d2c0a6e11", "method": "m
 def orm(pks: list[int]) -> None:
     now = timezone.now()
     Event.objects.bulk_create(
-        [
-            Event(type=Event.Type.DELIVERED, occurred_at=now, line_user_id=pk, campaign_id=1, props=PROPS)
-            for pk in pks
-        ],
+        [Event(type=Event.Type.DELIVERED, occurred_at=now, line_user_id=pk, campaign_id=1, props=PROPS) for pk in pks],
         batch_size=1000,
     )
 
