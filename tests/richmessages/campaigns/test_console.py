@@ -347,3 +347,69 @@ def _context(history: History) -> TickContext:
     history.add(samples)
     now = timezone.now()
     return TickContext(now=now, today_start=today_start(now), samples=samples, history=history)
+
+
+def test_it_prefills_the_edit_form_of_a_segment_and_summarises_it_on_the_page(verified_client, editor, rich_message):
+    audience = {
+        "type": "segment",
+        "language": ["th"],
+        "tags": ["vip"],
+        "followed_after": "2030-01-01",
+        "engaged_with_campaign": 7,
+        "engaged": False,
+    }
+    campaign = a_draft(editor, rich_message, audience=audience, quiet_hours_start="22:00", quiet_hours_end="07:00")
+    client = verified_client(editor)
+
+    form_page = client.get(f"{CAMPAIGNS}{campaign.pk}/edit/").content.decode()
+    body = client.get(page(campaign)).content.decode()
+
+    assert 'value="th"' in form_page and 'value="vip"' in form_page and 'value="2030-01-01"' in form_page
+    assert '<option value="no" selected>' in form_page
+    assert "Segment: language th; followed after 2030-01-01; tags vip; did not engage with campaign 7" in body
+    assert "22:00 to 07:00 local time" in body
+
+
+def test_it_keeps_a_narrowcast_audience_set_through_the_api(verified_client, editor, rich_message):
+    audience = {"type": "narrowcast", "demographic": {"type": "gender", "oneOf": ["female"]}}
+    campaign = a_draft(editor, rich_message, audience=audience)
+    client = verified_client(editor)
+
+    client.post(
+        f"{CAMPAIGNS}{campaign.pk}/edit/",
+        form(rich_message, name="Renamed", audience_type="narrowcast", timezone="UTC", cooldown=None),
+    )
+
+    campaign.refresh_from_db()
+    assert campaign.name == "Renamed"
+    assert campaign.audience["type"] == "narrowcast" and campaign.audience["demographic"]["oneOf"] == ["female"]
+    assert "LINE chooses the recipients" in client.get(page(campaign)).content.decode()
+
+
+def test_it_does_not_edit_a_campaign_that_is_sending(verified_client, editor, operator, rich_message):
+    campaign = in_review(editor, rich_message)
+    services.campaign_approve(campaign=campaign, approver=operator)
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING)
+
+    response = verified_client(editor).post(
+        f"{CAMPAIGNS}{campaign.pk}/edit/", form(rich_message, name="Too late"), follow=True
+    )
+
+    assert "it cannot be edited" in response.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.name == "Spring news"
+
+
+def test_it_refuses_the_edit_form_to_an_operator(verified_client, editor, operator, rich_message):
+    campaign = a_draft(editor, rich_message)
+
+    assert verified_client(operator).get(f"{CAMPAIGNS}{campaign.pk}/edit/").status_code == 403
+
+
+def test_it_says_when_an_edit_changes_nothing(verified_client, editor, rich_message):
+    campaign = a_draft(editor, rich_message, timezone="Asia/Bangkok")
+
+    response = verified_client(editor).post(f"{CAMPAIGNS}{campaign.pk}/edit/", form(rich_message), follow=True)
+
+    assert "Nothing changed." in response.content.decode()
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.CAMPAIGN_UPDATED).exists()
