@@ -130,6 +130,12 @@ class CampaignForm(forms.Form):
         if campaign is not None and "initial" not in kwargs:
             kwargs["initial"] = initial_of(campaign)
         super().__init__(*args, **kwargs)
+        if campaign is not None and campaign.pk and campaign.variants.exists():
+            names = ", ".join(campaign.variants.values_list("name", flat=True))
+            self.fields["rich_message"].help_text = (
+                f"This campaign is an A/B test ({names}), set through the API: choosing one message here "
+                "replaces the variants."
+            )
         if campaign is not None and (campaign.audience or {}).get("type") == audiences.NARROWCAST:
             self.fields["audience_type"].choices = [
                 (KEEP_NARROWCAST, "LINE narrowcast (as set through the API)"),

@@ -17,7 +17,7 @@ from monitoring.dashboards.ticker import today_start
 from richmessages.campaigns import metrics, selectors, services
 from richmessages.campaigns.models import Campaign, CampaignRecipient, CampaignSend
 
-from .conftest import line_id, make_followers
+from .conftest import line_id, make_followers, make_rich_message
 
 pytestmark = pytest.mark.django_db
 
@@ -413,3 +413,17 @@ def test_it_says_when_an_edit_changes_nothing(verified_client, editor, rich_mess
 
     assert "Nothing changed." in response.content.decode()
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.CAMPAIGN_UPDATED).exists()
+
+
+def test_it_warns_that_one_message_replaces_the_variants_of_an_ab_test(verified_client, editor, rich_message):
+    other = make_rich_message("Evening run")
+    campaign = services.campaign_create(
+        author=editor,
+        name="A/B",
+        audience={"type": "all_followers"},
+        variants=[{"name": "a", "rich_message": rich_message, "weight": 1}, {"name": "b", "rich_message": other}],
+    )
+
+    body = verified_client(editor).get(f"{CAMPAIGNS}{campaign.pk}/edit/").content.decode()
+
+    assert "This campaign is an A/B test (a, b)" in body
