@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from analytics.models import Event
 from core.logging import get_logger
@@ -56,6 +57,32 @@ def event_record(
     return event
 
 
+_COPY_COLUMNS = (
+    "occurred_at",
+    "type",
+    "line_user_id",
+    "campaign_id",
+    "variant",
+    "rich_message_id",
+    "template_version_id",
+    "button",
+    "props",
+)
+
+
+def _copy_events(rows, props: dict) -> None:
+    """COPY instead of INSERT: building and binding an INSERT of 500 model instances costs several times the
+    CPU of the whole multicast call it records (docs/PERFORMANCE.md, Campaigns)."""
+    table = Event._meta.db_table
+    shared = Jsonb(props)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row((*row, "", shared))
+
+
 def events_record_bulk(
     *,
     type: str,
@@ -79,6 +106,15 @@ def events_record_bulk(
         return 0
     occurred_at = occurred_at or timezone.now()
     props = dict(list((props or {}).items())[:_PROPS_MAX_KEYS])
+    if connection.vendor == "postgresql":
+        _copy_events(
+            (
+                (occurred_at, type, line_user_id, campaign_id, variant[:32], rich_message_id, template_version_id)
+                for line_user_id in line_user_ids
+            ),
+            props,
+        )
+        return len(line_user_ids)
     events = [
         Event(
             type=type,

@@ -27,7 +27,7 @@ from core.errors import LineApiError, RateLimitedError
 from core.line.client import MonthlyLimitError, SendResult, get_line_client, with_retries
 from core.logging import get_logger
 from core.redis import get_redis
-from richmessages.campaigns import lifecycle
+from richmessages.campaigns import lifecycle, metrics
 from richmessages.campaigns.models import Campaign, CampaignChunk, CampaignRecipient, CampaignSend
 
 log = get_logger(__name__)
@@ -73,6 +73,7 @@ def chunk_mark_sent(chunk: CampaignChunk, result: SendResult) -> bool:
         pks = list(recipients.values_list("line_user_id", flat=True))
         recipients.update(status=CampaignRecipient.Status.SENT, sent_at=now)
         CampaignSend.objects.filter(pk=chunk.send_id).update(sent=F("sent") + len(pks))
+        metrics.count_sent("multicast", len(pks), duplicate=result.duplicate)
         _events(
             pks,
             campaign_id=chunk.send.campaign_id,
@@ -199,6 +200,7 @@ def _mark_everyone_sent(send: CampaignSend, request_id: str) -> int:
                 status=CampaignRecipient.Status.SENT, sent_at=now
             )
             CampaignSend.objects.filter(pk=send.pk).update(sent=F("sent") + len(batch))
+            metrics.count_sent("broadcast", len(batch))
             _events(
                 [user for _, user in batch],
                 campaign_id=campaign.pk,

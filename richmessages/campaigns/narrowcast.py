@@ -17,7 +17,7 @@ from conversations.models import LineUser
 from core.errors import LineApiError
 from core.line.client import MonthlyLimitError, get_line_client, with_retries
 from core.logging import get_logger
-from richmessages.campaigns import audiences, lifecycle
+from richmessages.campaigns import audiences, lifecycle, metrics
 from richmessages.campaigns.models import CampaignSend
 
 log = get_logger(__name__)
@@ -145,13 +145,19 @@ def narrowcast_poll(send_id: int) -> bool:
         CampaignSend.objects.filter(pk=send.pk).update(narrowcast_phase=progress.phase)
         return False
     if progress.phase == "succeeded":
-        CampaignSend.objects.filter(pk=send.pk).update(
-            narrowcast_phase=progress.phase,
-            recipients=progress.target_count or 0,
-            sent=progress.success_count or 0,
-            failed=progress.failure_count or 0,
-            finished_at=timezone.now(),
+        recorded = (
+            CampaignSend.objects.filter(pk=send.pk)
+            .exclude(narrowcast_phase="succeeded")
+            .update(
+                narrowcast_phase=progress.phase,
+                recipients=progress.target_count or 0,
+                sent=progress.success_count or 0,
+                failed=progress.failure_count or 0,
+                finished_at=timezone.now(),
+            )
         )
+        if recorded:
+            metrics.count_sent("narrowcast", progress.success_count or 0)
         lifecycle.send_finish_if_done(send.pk)
         return True
     CampaignSend.objects.filter(pk=send.pk).update(narrowcast_phase=progress.phase)

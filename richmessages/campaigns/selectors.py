@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
@@ -69,3 +71,49 @@ def current_send(campaign: Campaign) -> CampaignSend | None:
         or sends.filter(status=CampaignSend.Status.PENDING).order_by("due_at").first()
         or sends.order_by("-due_at", "-pk").first()
     )
+
+
+# --- the console: delivery list and campaigns in flight -------------------------------------------------
+PROGRESS_PREFIX = "progress."
+PROGRESS_COUNTERS = ("recipients", "sent", "failed", "skipped", "held")
+# A finished campaign stays on the live panel this long, so its final counts are seen.
+RECENTLY_FINISHED_MINUTES = 15
+
+
+def campaign_recipients(campaign: Campaign, *, status: str = "", reason: str = "") -> QuerySet[CampaignRecipient]:
+    """Per-recipient delivery records of every send of the campaign, newest send first."""
+    rows = CampaignRecipient.objects.filter(send__campaign=campaign).select_related("line_user", "send")
+    if status:
+        rows = rows.filter(status=status)
+    if reason:
+        rows = rows.filter(reason=reason)
+    return rows.order_by("-send__due_at", "-send_id", "id")
+
+
+def progress_key(campaign_id: int, name: str, counter: str) -> str:
+    """The key of one progress count on the live campaigns panel (a row label on the dashboard page)."""
+    return f"{PROGRESS_PREFIX}#{campaign_id} {name[:40]}: {counter}"
+
+
+def campaigns_in_flight(now) -> list[dict]:
+    """Campaigns sending or paused mid-send, and those finished in the last minutes, with their counts."""
+    recent = now - timedelta(minutes=RECENTLY_FINISHED_MINUTES)
+    rows = (
+        CampaignSend.objects.filter(
+            Q(campaign__status__in=(Campaign.Status.SENDING, Campaign.Status.PAUSED))
+            & Q(status__in=(CampaignSend.Status.PREPARING, CampaignSend.Status.SENDING))
+            | Q(finished_at__gte=recent)
+        )
+        .values("campaign_id", "campaign__name", "campaign__status")
+        .annotate(**{name: Coalesce(Sum(name), 0) for name in PROGRESS_COUNTERS})
+        .order_by("campaign_id")
+    )
+    return [
+        {
+            "id": row["campaign_id"],
+            "name": row["campaign__name"],
+            "status": row["campaign__status"],
+            **{name: int(row[name]) for name in PROGRESS_COUNTERS},
+        }
+        for row in rows
+    ]
