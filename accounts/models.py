@@ -104,6 +104,8 @@ class AuditEvent(models.Model):
         CAMPAIGN_FAILED = "campaign_failed", "Campaign failed"
         RICH_MESSAGE_BUILT = "rich_message_built", "Rich message built"
         RICH_MESSAGE_TEST_SENT = "rich_message_test_sent", "Rich message sent as a test"
+        PERSONAL_DATA_EXPORTED = "personal_data_exported", "Personal data exported"
+        PERSONAL_DATA_ERASED = "personal_data_erased", "Personal data erased"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     actor = models.ForeignKey(

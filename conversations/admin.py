@@ -11,7 +11,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from conversations import sent_images, staff_messages
+from conversations import privacy, privacy_admin, sent_images, staff_messages
 from conversations.line_messages import MAX_UTF16_UNITS
 from conversations.models import Conversation, LineUser, Message, WebhookEvent, WebhookEventConflict
 from core.errors import AppError, ValidationError
@@ -24,10 +24,24 @@ class LineUserAdmin(admin.ModelAdmin):
     list_filter = ["status", "language"]
     search_fields = ["line_user_id", "display_name", "conversations__messages__correlation_id"]
     readonly_fields = ["line_user_id", "first_seen_at", "last_seen_at", "picture_url", "status_message"]
-    actions = ["send_test_message"]
+    actions = ["send_test_message", "export_personal_data", "erase_personal_data"]
 
     def has_add_permission(self, request):
         return False
+
+    def has_export_personal_data_permission(self, request):
+        return request.user.has_perm(privacy.EXPORT_PERMISSION)
+
+    def has_erase_personal_data_permission(self, request):
+        return request.user.has_perm(privacy.ERASE_PERMISSION)
+
+    @admin.action(description="Export personal data (JSON)", permissions=["export_personal_data"])
+    def export_personal_data(self, request, queryset):
+        return privacy_admin.export_response(self, request, queryset)
+
+    @admin.action(description="Erase personal data", permissions=["erase_personal_data"])
+    def erase_personal_data(self, request, queryset):
+        return privacy_admin.erase_response(self, request, queryset)
 
     def has_send_test_message_permission(self, request):
         return request.user.has_perm(staff_messages.PERMISSION)

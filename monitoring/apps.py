@@ -16,5 +16,7 @@ class MonitoringConfig(AppConfig):
             )
         # Celery metrics, error capture, runtime settings, the built-in dashboard panels, and the
         # receivers that end dashboard sockets when a session ends or a role changes.
-        from monitoring import celery_metrics, error_capture, runtime_settings, signals  # noqa: F401
+        from monitoring import celery_metrics, error_capture, personal_data, runtime_settings, signals  # noqa: F401
+
+        personal_data.register()
         from monitoring.dashboards import panels  # noqa: F401
