@@ -219,3 +219,9 @@ def test_it_erases_with_the_command_only_when_confirmed(history):
 def test_it_says_clearly_when_the_command_is_given_an_unknown_user(db):
     with pytest.raises(CommandError, match="No LINE user"):
         call_command("erase_line_user", "Unobody", yes=True)
+
+
+def test_it_erases_by_the_key_the_audit_log_names(history):
+    call_command("erase_line_user", f"#{history.pk}", yes=True)
+
+    assert LineUser.objects.get(pk=history.pk).line_user_id.startswith("erased:")

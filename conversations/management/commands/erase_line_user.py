@@ -9,18 +9,26 @@ from conversations.privacy import line_user_erase
 from core.errors import AppError
 
 
+def _find(given: str) -> LineUser | None:
+    if given.startswith("#") and given[1:].isdigit():
+        return LineUser.objects.filter(pk=int(given[1:])).first()
+    return LineUser.objects.filter(line_user_id=given).first()
+
+
 class Command(BaseCommand):
     help = "Erase one LINE user's personal data (PDPA/APPI/GDPR erasure request). Cannot be undone."
 
     def add_arguments(self, parser):
-        parser.add_argument("line_user_id", help="The user's LINE id (U...)")
+        parser.add_argument(
+            "line_user_id", help="The user's LINE id (U...), or #<key> for the row's key (as the audit log names it)"
+        )
         parser.add_argument("--yes", action="store_true", help="Confirm: without it nothing is erased")
         parser.add_argument(
             "--verify", action="store_true", help="Afterwards, search every table for the id (slow on big tables)"
         )
 
     def handle(self, *args, line_user_id, yes=False, verify=False, **options):
-        user = LineUser.objects.filter(line_user_id=line_user_id).first()
+        user = _find(line_user_id)
         if user is None:
             raise CommandError(f"No LINE user {line_user_id!r}.")
         if not yes:
