@@ -44,7 +44,7 @@ def retain(now: datetime) -> dict[str, int]:
     if days <= 0:
         return {"events": 0}
     old = Event.objects.filter(occurred_at__lt=now - timedelta(days=days), line_user__isnull=False)
-    return {"events": old.update(line_user=None, props={})}
+    return {"events": personal_data.update_in_batches(old, {"line_user": None, "props": {}})}
 
 
 def register() -> None:

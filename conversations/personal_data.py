@@ -159,14 +159,17 @@ def retain(now: datetime) -> dict[str, int]:
     counts = {"message_texts": 0, "webhook_payloads": 0}
     if (cutoff := _cutoff(now, "retention.message_text_days")) is not None:
         old = Message.objects.filter(created_at__lt=cutoff).exclude(content="", media_ref="")
-        counts["message_texts"] = old.update(content="", media_ref="")
+        counts["message_texts"] = personal_data.update_in_batches(old, {"content": "", "media_ref": ""})
     if (cutoff := _cutoff(now, "retention.webhook_payload_days")) is not None:
         old = WebhookEvent.objects.filter(received_at__lt=cutoff, status__in=WebhookEvent.FINAL_STATUSES).exclude(
             payload={"expired": True}
         )
-        counts["webhook_payloads"] = old.update(payload={"expired": True}, reply_messages=None, reply_token="")
-        WebhookEventConflict.objects.filter(received_at__lt=cutoff).exclude(payload={"expired": True}).update(
-            payload={"expired": True}
+        counts["webhook_payloads"] = personal_data.update_in_batches(
+            old, {"payload": {"expired": True}, "reply_messages": None, "reply_token": ""}
+        )
+        personal_data.update_in_batches(
+            WebhookEventConflict.objects.filter(received_at__lt=cutoff).exclude(payload={"expired": True}),
+            {"payload": {"expired": True}},
         )
     return counts
 

@@ -105,6 +105,21 @@ def redact(queryset: models.QuerySet, field_names: list[str], needle: str, repla
     return len(matches)
 
 
+def update_in_batches(queryset: models.QuerySet, values: dict[str, Any], *, batch_size: int = 5000) -> int:
+    """Updates the rows of ``queryset`` in batches of primary keys; returns how many.
+
+    ``values`` must take a row out of ``queryset`` (as blanking a text the queryset excludes when
+    blank does), so that each round finds only rows not done yet. Short transactions, no long locks.
+    """
+    model = queryset.model
+    done = 0
+    while True:
+        pks = list(queryset.values_list("pk", flat=True)[:batch_size])
+        if not pks:
+            return done
+        done += model._base_manager.filter(pk__in=pks).update(**values)
+
+
 @dataclass
 class Trace:
     model: str

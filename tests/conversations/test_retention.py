@@ -130,3 +130,14 @@ def test_it_keeps_texts_on_a_block_when_the_setting_says_so(talk, post_events, e
     post_events(events.of("unfollow", user_id=USER))
 
     assert Message.objects.filter(content="remember my order 42").exists()
+
+
+def test_it_updates_in_batches_until_nothing_is_left(talk):
+    from core.personal_data import update_in_batches
+
+    rows = Message.objects.exclude(content="").count()
+
+    done = update_in_batches(Message.objects.exclude(content=""), {"content": ""}, batch_size=1)
+
+    assert done == rows >= 2
+    assert not Message.objects.exclude(content="").exists()
