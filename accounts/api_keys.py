@@ -35,6 +35,8 @@ SCOPES: dict[str, str] = {
     "campaigns:read": "Read campaigns and their progress",
     "campaigns:write": "Create, edit, submit, pause, resume and cancel campaigns",
     "campaigns:approve": "Approve campaigns or send them back (owner must be an Operator or Administrator)",
+    "personal_data:export": "Export everything held about a LINE user (owner must be an Operator or Administrator)",
+    "personal_data:erase": "Erase a LINE user's personal data (owner must be an Administrator)",
 }
 
 # Touch last_used_at at most this often, not on every request.

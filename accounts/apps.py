@@ -29,7 +29,9 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         # Audit receivers, OpenAPI auth descriptions and this app's runtime settings.
-        from accounts import runtime_settings, schema, signals  # noqa: F401
+        from accounts import personal_data, runtime_settings, schema, signals  # noqa: F401
+
+        personal_data.register()
 
         post_migrate.connect(_sync_roles_after_migrate, sender=self, dispatch_uid="accounts.roles_sync")
 

@@ -107,6 +107,8 @@ class AuditEvent(models.Model):
         TAKEOVER_STARTED = "takeover_started", "Conversation taken over"
         TAKEOVER_MESSAGE_SENT = "takeover_message_sent", "Operator message sent"
         TAKEOVER_ENDED = "takeover_ended", "Conversation handed back"
+        PERSONAL_DATA_EXPORTED = "personal_data_exported", "Personal data exported"
+        PERSONAL_DATA_ERASED = "personal_data_erased", "Personal data erased"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     actor = models.ForeignKey(

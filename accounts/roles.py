@@ -62,6 +62,8 @@ ROLES: dict[str, Role] = {
             "richmessages.change_richmenuuserlink",
             "richmessages.approve_campaign",
         ),
+        # Operators export a LINE user's data on request; erasing it is an Administrator's decision.
+        excluded=("conversations.erase_personal_data",),
     ),
     # Content editors make templates and messages; someone else (an Operator or Administrator) approves.
     CONTENT_EDITOR: Role(

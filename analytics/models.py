@@ -69,3 +69,6 @@ from analytics.insight_models import (  # noqa: E402, F401
     TrackedUnit,
     UnitSnapshot,
 )
+
+# Keys of rows imported from the upstream bot (import_legacy_analytics).
+from analytics.legacy_models import LegacyImport  # noqa: E402, F401

@@ -11,7 +11,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from conversations import sent_images, staff_messages, takeovers
+from conversations import privacy, privacy_admin, sent_images, staff_messages, takeovers
 from conversations.chat_admin import chat_urls
 from conversations.line_messages import MAX_UTF16_UNITS
 from conversations.models import Conversation, LineUser, Message, Takeover, WebhookEvent, WebhookEventConflict
@@ -25,7 +25,7 @@ class LineUserAdmin(admin.ModelAdmin):
     list_filter = ["status", "language"]
     search_fields = ["line_user_id", "display_name", "conversations__messages__correlation_id"]
     readonly_fields = ["live_chat", "line_user_id", "first_seen_at", "last_seen_at", "picture_url", "status_message"]
-    actions = ["send_test_message"]
+    actions = ["send_test_message", "export_personal_data", "erase_personal_data"]
 
     def has_add_permission(self, request):
         return False
@@ -44,6 +44,20 @@ class LineUserAdmin(admin.ModelAdmin):
         fields = super().get_readonly_fields(request, obj)
         # Only those who may take over see the way in to the live chat.
         return fields if takeovers.may_take_over(request.user) else [f for f in fields if f != "live_chat"]
+
+    def has_export_personal_data_permission(self, request):
+        return request.user.has_perm(privacy.EXPORT_PERMISSION)
+
+    def has_erase_personal_data_permission(self, request):
+        return request.user.has_perm(privacy.ERASE_PERMISSION)
+
+    @admin.action(description="Export personal data (JSON)", permissions=["export_personal_data"])
+    def export_personal_data(self, request, queryset):
+        return privacy_admin.export_response(self, request, queryset)
+
+    @admin.action(description="Erase personal data", permissions=["erase_personal_data"])
+    def erase_personal_data(self, request, queryset):
+        return privacy_admin.erase_response(self, request, queryset)
 
     def has_send_test_message_permission(self, request):
         return request.user.has_perm(staff_messages.PERMISSION)

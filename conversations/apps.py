@@ -5,4 +5,6 @@ class ConversationsConfig(AppConfig):
     name = "conversations"
 
     def ready(self):
-        from conversations import runtime_settings  # noqa: F401 - registers this app's runtime settings
+        from conversations import personal_data, runtime_settings  # noqa: F401 - registers this app's runtime settings
+
+        personal_data.register()

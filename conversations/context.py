@@ -100,6 +100,11 @@ def _rebuilt(conversation_id: int, before_message_id: int | None = None) -> Cont
     return Context(turns=turns).trimmed(tunables.context_token_budget())
 
 
+def context_stored(conversation_id: int) -> Context | None:
+    """What Redis holds for the conversation, without rebuilding it; None when nothing is stored."""
+    return _stored(conversation_id)
+
+
 def context_load(conversation_id: int) -> Context:
     return _stored(conversation_id) or _rebuilt(conversation_id)
 

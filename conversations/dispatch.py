@@ -11,6 +11,7 @@ from conversations.chat import Chat, ask
 from conversations.commands import command_run, is_command
 from conversations.models import LineUser, WebhookEvent
 from conversations.outcome import Draft, Outcome
+from conversations.personal_data import line_user_blocked
 from conversations.postbacks import postback_route
 from conversations.services import (
     conversation_close_chat,
@@ -131,6 +132,8 @@ def _on_follow(event: WebhookEvent, user: LineUser | None) -> Outcome:
 def _on_unfollow(event: WebhookEvent, user: LineUser | None) -> Outcome:
     if user is not None:
         line_user_set_status(user=user, status=LineUser.Status.INACTIVE)
+        # A block ends the talk: keep only what the retention rules allow past it.
+        line_user_blocked(user=user)
     return Outcome(user=user)
 
 

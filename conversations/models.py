@@ -39,6 +39,10 @@ class LineUser(models.Model):
             models.Index(fields=["status", "followed_at"], name="line_user_status_followed"),
             models.Index(fields=["status", "last_seen_at"], name="line_user_status_seen"),
         ]
+        permissions = [
+            ("export_personal_data", "Can export everything held about a LINE user"),
+            ("erase_personal_data", "Can erase a LINE user's personal data"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name or self.line_user_id

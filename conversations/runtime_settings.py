@@ -73,3 +73,30 @@ register(
         max_value=24 * 60,
     ),
 )
+
+# Personal data: how long what users said is kept (0 keeps it for ever); see docs/PRIVACY.md.
+register(
+    Definition(
+        "retention.message_text_days",
+        int,
+        from_settings("RETENTION_MESSAGE_TEXT_DAYS"),
+        "Days a message's text is kept; older texts are blanked (the row stays counted). 0 keeps them.",
+        critical=True,
+        min_value=0,
+    ),
+    Definition(
+        "retention.webhook_payload_days",
+        int,
+        from_settings("RETENTION_WEBHOOK_PAYLOAD_DAYS"),
+        "Days the body of a handled webhook event is kept; older bodies are dropped. 0 keeps them.",
+        critical=True,
+        min_value=0,
+    ),
+    Definition(
+        "retention.drop_texts_on_block",
+        bool,
+        from_settings("RETENTION_DROP_TEXTS_ON_BLOCK"),
+        "When a user blocks the account, blank their message texts and forget their conversation context.",
+        critical=True,
+    ),
+)

@@ -47,3 +47,11 @@ def requeue_stalled_webhook_events() -> int:
     if ids:
         log.warning("line_webhook_events_requeued", count=len(ids))
     return len(ids)
+
+
+@shared_task
+def apply_retention() -> dict:
+    """Blanks or unlinks personal data past its retention period, in every app; rerunning finds nothing new."""
+    from conversations.privacy import personal_data_retain
+
+    return personal_data_retain()

@@ -69,6 +69,17 @@ class FallbackStore:
             self._cache.pop(key, None)
             self._remember(Pending(key, None, None, self._clock()))
 
+    def forget(self, matches) -> int:
+        """Drops every entry and pending write whose key ``matches(key)``, leaving no deletion behind."""
+        with self._lock:
+            keys = [k for k in list(self._cache.keys()) if matches(k)]
+            for key in keys:
+                self._cache.pop(key, None)
+            pending = [k for k in self._pending if matches(k)]
+            for key in pending:
+                del self._pending[key]
+            return len(set(keys) | set(pending))
+
     def incr(self, key: str, ttl: float | None = None) -> int:
         """Counts locally; the increments are added to Redis's own count once it is back.
 

@@ -10,6 +10,7 @@ Every key carries the deployment's ``REDIS_KEY_PREFIX``, applied here and nowher
 
 from __future__ import annotations
 
+import fnmatch
 import threading
 import time
 from typing import Any
@@ -248,6 +249,26 @@ class RedisManager:
         ok, _ = self._call("delete", _delete)
         if not ok:
             self.fallback.delete(key)
+
+    def erase_matching(self, name_glob: str) -> int:
+        """Deletes our keys matching ``name_glob`` with no trace left: no deletion marker, nothing in the fallback.
+
+        For erasing personal data, where even a key's name may say whose it was; scans, so it is for rare use.
+        Returns how many keys went from Redis.
+        """
+        pattern = self.pattern(name_glob)
+        # The fallback's keys are matched as plain strings: the prefix literally, then the glob.
+        prefix = self.key_prefix
+        self.fallback.forget(lambda key: key.startswith(prefix) and fnmatch.fnmatchcase(key[len(prefix) :], name_glob))
+
+        def _erase():
+            deleted = 0
+            for key in self.client.scan_iter(match=pattern, count=1000):
+                deleted += self.client.delete(key)
+            return deleted
+
+        ok, deleted = self._call("erase", _erase)
+        return int(deleted or 0) if ok else 0
 
     def incr(self, name: str, ttl: float | None = None) -> int:
         """Increments a counter; ``ttl`` applies when the counter is created."""

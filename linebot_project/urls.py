@@ -5,6 +5,7 @@ from core import landing
 from core.api import not_found
 from monitoring import health, metrics
 from monitoring.dashboards.views import dashboard_page
+from monitoring.query_stats_views import query_stats_page
 
 urlpatterns = [
     path("", landing.landing, name="landing"),
@@ -14,6 +15,7 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     # Behind the ops console's sign-in and MFA, like every admin page.
     path("admin/dashboards/<slug:name>/", admin.site.admin_view(dashboard_page), name="dashboard"),
+    path("admin/queries/", admin.site.admin_view(query_stats_page), name="query_stats"),
     path("admin/", admin.site.urls),
     path("", include("conversations.urls")),
     path("", include("richmessages.urls")),

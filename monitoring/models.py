@@ -55,6 +55,8 @@ class Alert(models.Model):
             ("view_operations_dashboard", "Can view the operations dashboard"),
             ("view_campaigns_dashboard", "Can view the campaigns dashboard"),
             ("view_analytics_dashboard", "Can view the analytics dashboard"),
+            # The database's top queries (pg_stat_statements): Operators and Administrators.
+            ("view_query_statistics", "Can view the database's top queries"),
         ]
 
     def __str__(self):

@@ -11,6 +11,7 @@ class RichMessagesConfig(AppConfig):
         from richmessages import (  # noqa: F401
             checks,
             message_postbacks,
+            personal_data,
             richmenu_admin,
             richmenu_postbacks,
             richmenu_tasks,
@@ -18,3 +19,5 @@ class RichMessagesConfig(AppConfig):
             tasks,
         )
         from richmessages.campaigns import receivers  # noqa: F401
+
+        personal_data.register()

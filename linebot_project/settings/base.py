@@ -256,6 +256,14 @@ INSIGHT_BACKFILL_DAYS: int = env.int("INSIGHT_BACKFILL_DAYS", default=7)
 # One sync run stops after this long and resumes at the next (well inside the task time limits).
 INSIGHT_SYNC_MAX_SECONDS: float = env.float("INSIGHT_SYNC_MAX_SECONDS", default=60.0)
 
+# --- Personal data: retention (defaults of the runtime settings "retention.*"; 0 keeps for ever) ----------
+RETENTION_MESSAGE_TEXT_DAYS: int = env.int("RETENTION_MESSAGE_TEXT_DAYS", default=365)
+RETENTION_WEBHOOK_PAYLOAD_DAYS: int = env.int("RETENTION_WEBHOOK_PAYLOAD_DAYS", default=30)
+RETENTION_EVENT_DAYS: int = env.int("RETENTION_EVENT_DAYS", default=730)
+RETENTION_DROP_TEXTS_ON_BLOCK: bool = env.bool("RETENTION_DROP_TEXTS_ON_BLOCK", default=True)
+# Queries slower than this are logged with their fingerprint and counted (monitoring.slow_queries); 0 turns it off.
+SLOW_QUERY_MS: float = env.float("SLOW_QUERY_MS", default=200.0)
+
 # --- Campaigns ----------------------------------------------------------------------------
 # Multicast calls a second, shared by every worker through a token bucket in Redis; LINE allows 200 a
 # second per channel, and the headroom is for multicasts sent by anything else on the channel.
@@ -287,6 +295,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "monitoring.tasks.generate_compliance_report",
         "schedule": crontab(minute=30, hour=0, day_of_month=1),
     },
+    # Personal data past its retention period is blanked or unlinked, once an hour; aggregates stay.
+    "personal-data-retention": {"task": "conversations.tasks.apply_retention", "schedule": 3600.0},
 }
 # A campaign send counts as delivered on time when it finished within this many seconds of its due time.
 SLO_CAMPAIGN_WINDOW_SECONDS: int = env.int("SLO_CAMPAIGN_WINDOW_SECONDS", default=3600)
