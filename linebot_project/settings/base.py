@@ -254,6 +254,9 @@ INSIGHT_BACKFILL_DAYS: int = env.int("INSIGHT_BACKFILL_DAYS", default=7)
 # One sync run stops after this long and resumes at the next (well inside the task time limits).
 INSIGHT_SYNC_MAX_SECONDS: float = env.float("INSIGHT_SYNC_MAX_SECONDS", default=60.0)
 
+# Analytics reports count days in this zone; a user's own profile uses their zone when known.
+ANALYTICS_TIME_ZONE: str = env.str("ANALYTICS_TIME_ZONE", default="Asia/Bangkok")
+
 # --- Campaigns ----------------------------------------------------------------------------
 # Multicast calls a second, shared by every worker through a token bucket in Redis; LINE allows 200 a
 # second per channel, and the headroom is for multicasts sent by anything else on the channel.
@@ -272,6 +275,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.insight_tasks.sync_line_insight",
         "schedule": 600.0,
     },
+    # Rollups of the events added since the last run (reports read rollups, never raw events).
+    "analytics-update-rollups": {"task": "analytics.tasks.update_rollups", "schedule": 300.0},
     "campaigns-claim-due-sends": {"task": "richmessages.campaigns.claim_due_sends", "schedule": 60.0},
     "campaigns-release-held-recipients": {"task": "richmessages.campaigns.release_held_recipients", "schedule": 60.0},
     "campaigns-dispatch-step-messages": {"task": "richmessages.campaigns.dispatch_step_messages", "schedule": 60.0},
