@@ -8,12 +8,6 @@ from analytics import receivers
 from analytics.models import Event
 from conversations.models import WebhookEvent
 from conversations.signals import line_event_handled
-from tests.conversations.conftest import (  # noqa: F401
-    _clean_conversation_keys,
-    _conversation_settings,
-    events,
-    post_events,
-)
 from tests.conversations.events import USER
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +65,7 @@ def test_it_records_who_a_campaign_held_out(campaign):
     from richmessages.campaigns import guards, preparation
     from richmessages.campaigns.models import CampaignSend
 
-    from .conftest import make_users
+    from ..conftest import make_users
 
     users = make_users(200, status="active")
     campaign.audience = {"type": "all_followers"}
