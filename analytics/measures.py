@@ -35,15 +35,16 @@ def figure(value: int | None, *, hidden: bool = False) -> dict[str, Any]:
 
 
 def rate(numerator: str, num: int | None, denominator: str, den: int | None, *, hidden: bool = False) -> dict:
-    hidden = hidden or (num is None or den is None)
-    value = None if hidden or not den else round(num / den, 6)
+    """``hidden``: a figure behind it is one LINE withheld. A figure not known (not synced) or no denominator
+    gives no value without being hidden."""
+    value = None if hidden or num is None or not den else round(num / den, 6)
     return {
         "value": value,
         "numerator": numerator,
-        "numerator_value": num,
+        "numerator_value": None if hidden else num,
         "denominator": denominator,
         "denominator_value": den,
-        "hidden": hidden and den != 0,
+        "hidden": hidden,
     }
 
 
@@ -155,11 +156,13 @@ def campaign_report(campaign_id: int, subject: dict[str, Any]) -> dict[str, Any]
     impressions = line["unique_impressions"]
     report["unique_impressions"] = figure(impressions, hidden=synced and impressions is None)
     report["open_rate"] = rate(
-        "unique_impressions (LINE)", impressions, open_denominator, open_den, hidden=impressions is None
+        "unique_impressions (LINE)", impressions, open_denominator, open_den, hidden=synced and impressions is None
     )
     clicks = line["unique_clicks"]
     report["line_unique_clicks"] = figure(clicks, hidden=synced and clicks is None)
-    report["line_ctr"] = rate("unique_clicks (LINE)", clicks, open_denominator, open_den, hidden=clicks is None)
+    report["line_ctr"] = rate(
+        "unique_clicks (LINE)", clicks, open_denominator, open_den, hidden=synced and clicks is None
+    )
     report["holdout"] = {
         "held_out": holdout["size"],
         "engaged_rate_24h": rate("engaged within 24 h", holdout["engaged"], "held out", holdout["size"]),

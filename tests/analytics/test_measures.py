@@ -162,6 +162,7 @@ def test_it_leaves_lines_figures_unknown_before_a_sync(campaign):
 
     assert body["delivered"]["line"] == {"value": None, "hidden": False}
     assert body["delivered"]["line_synced_at"] is None
+    assert body["open_rate"]["value"] is None and body["open_rate"]["hidden"] is False
 
 
 def test_it_adds_up_a_templates_messages_across_campaigns(campaign):
