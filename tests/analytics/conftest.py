@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
 from django.contrib.auth.models import Group
@@ -129,5 +129,3 @@ def key_client(user, *scopes) -> APIClient:
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {issued.plaintext}")
     return client
 
-
-__all__ = ["SENT", "T", "timedelta"]
