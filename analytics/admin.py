@@ -1,3 +1,3 @@
 """The analytics pages of the ops console."""
 
-from analytics import insight_admin  # noqa: F401
+from analytics import insight_admin, report_admin  # noqa: F401

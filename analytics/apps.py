@@ -4,7 +4,7 @@ from django.apps import AppConfig
 class AnalyticsConfig(AppConfig):
     name = "analytics"
 
-    def ready(self):
-        from analytics import retention
+    def ready(self) -> None:
+        from analytics import receivers, retention  # noqa: F401
 
         retention.register()

@@ -23,6 +23,8 @@ class Event(models.Model):
         RICHMENU_TAP = "richmenu_tap", "Rich-menu tap"
         LINK_CLICK = "link_click", "Link click"
         DELIVERED = "delivered", "Delivered"
+        # Left out of a campaign on purpose (its holdout group): the baseline of the variants' lift.
+        HOLDOUT = "holdout", "Held out"
 
     occurred_at = models.DateTimeField(default=timezone.now)
     type = models.CharField(max_length=16, choices=Type.choices)
@@ -57,6 +59,80 @@ class Event(models.Model):
         if not self._state.adding:
             raise AppendOnlyError("events are append-only")
         super().save(*args, **kwargs)
+
+
+# What counts as a user engaging: something they did, never something done to them.
+ENGAGEMENT_TYPES = (Event.Type.MESSAGE, Event.Type.POSTBACK, Event.Type.RICHMENU_TAP, Event.Type.LINK_CLICK)
+
+
+class TrackedLink(models.Model):
+    """A URL of ours (``/r/<code>``) standing in for ``target_url``: a click is recorded, then redirected."""
+
+    code = models.CharField(max_length=16, unique=True)
+    target_url = models.URLField(max_length=2000)
+    campaign_id = models.BigIntegerField(null=True, blank=True)
+    rich_message = models.ForeignKey(
+        "richmessages.RichMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"/r/{self.code} → {self.target_url}"
+
+
+class DailyRollup(models.Model):
+    """Events of one type on one day (``ANALYTICS_TIME_ZONE``) per campaign, variant, template version and button.
+
+    ``campaign_id`` and ``template_version_id`` are 0 and ``variant``/``button`` empty where the events had none;
+    ``button`` is ``*`` on the row adding up every button of a key (so unique users are not counted per button
+    twice). ``new_users`` counts users whose first event of the key fell on the day: summed over days it gives
+    the key's unique users. ``engaged_24h`` and ``blocked_24h`` (delivered and holdout rows) count users who
+    engaged, or blocked the account, within 24 hours after the event.
+    """
+
+    ALL_BUTTONS = "*"
+
+    day = models.DateField()
+    type = models.CharField(max_length=16, choices=Event.Type.choices)
+    campaign_id = models.BigIntegerField(default=0)
+    variant = models.CharField(max_length=32, blank=True)
+    template_version_id = models.BigIntegerField(default=0)
+    button = models.CharField(max_length=32, blank=True)
+    events = models.BigIntegerField(default=0)
+    users = models.BigIntegerField(default=0)
+    new_users = models.BigIntegerField(default=0)
+    engaged_24h = models.BigIntegerField(default=0)
+    blocked_24h = models.BigIntegerField(default=0)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-day", "campaign_id", "type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "type", "campaign_id", "variant", "template_version_id", "button"],
+                name="analytics_rollup_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["campaign_id", "day"], name="analytics_rollup_campaign"),
+            models.Index(fields=["template_version_id", "day"], name="analytics_rollup_template"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.type} campaign {self.campaign_id}: {self.events}"
+
+
+class RollupState(models.Model):
+    """How far the incremental rollup has read: the highest event id rolled up (one row)."""
+
+    last_event_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"rolled up to event {self.last_event_id}"
 
 
 # LINE Insight snapshots live in their own module; imported here so Django finds the models.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
@@ -15,6 +15,27 @@ from core.logging import get_logger
 log = get_logger(__name__)
 
 _PROPS_MAX_KEYS = 20
+# A tap on a rich message counts for the campaign that delivered it to the user within this long.
+ATTRIBUTION_WINDOW = timedelta(days=30)
+
+
+def _delivery_of(*, line_user, rich_message, before: datetime) -> tuple[int | None, str]:
+    """The campaign and variant that last delivered ``rich_message`` to ``line_user``, if any did."""
+    if line_user is None or rich_message is None or getattr(line_user, "pk", None) is None:
+        return None, ""
+    delivered = (
+        Event.objects.filter(
+            line_user_id=line_user.pk,
+            type=Event.Type.DELIVERED,
+            rich_message_id=rich_message.pk,
+            occurred_at__range=(before - ATTRIBUTION_WINDOW, before),
+        )
+        .exclude(campaign_id=None)
+        .order_by("-occurred_at")
+        .values_list("campaign_id", "variant")
+        .first()
+    )
+    return delivered if delivered else (None, "")
 
 
 def event_record(
@@ -33,6 +54,14 @@ def event_record(
     if type not in Event.Type.values:
         raise ValueError(f"unknown event type {type!r}")
     props = dict(list((props or {}).items())[:_PROPS_MAX_KEYS])
+    when = occurred_at or timezone.now()
+    try:
+        if campaign_id is None and type in (Event.Type.POSTBACK, Event.Type.LINK_CLICK):
+            with transaction.atomic():
+                campaign_id, variant = _delivery_of(line_user=line_user, rich_message=rich_message, before=when)
+    except DatabaseError:
+        log.exception("analytics_event_not_attributed", type=type)
+        campaign_id, variant = None, variant
     event = Event(
         type=type,
         line_user=line_user,
@@ -45,8 +74,7 @@ def event_record(
         button=button[:32],
         props=props,
     )
-    if occurred_at is not None:
-        event.occurred_at = occurred_at
+    event.occurred_at = when
     try:
         # A savepoint, so a failed insert does not poison the caller's transaction.
         with transaction.atomic():

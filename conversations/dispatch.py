@@ -22,6 +22,7 @@ from conversations.services import (
     line_user_update_profile,
     message_forget,
 )
+from conversations.signals import line_event_handled
 from core.errors import LineApiError
 from core.line.client import ContentTooLargeError, get_line_client
 from core.logging import get_logger
@@ -40,6 +41,7 @@ def handle(event: WebhookEvent) -> Outcome:
         # First of all, so the user sees the bot at work while the profile and the model are fetched.
         _show_loading(event)
     user = _user_for(event)
+    _announce(event, user)
     handler = _EVENT_HANDLERS.get(event.event_type)
     if handler is None:
         log.info("line_event_ignored", event_type=event.event_type)
@@ -95,6 +97,23 @@ def _user_for(event: WebhookEvent) -> LineUser | None:
     if created and event.source_type == "user" and event.event_type != "unfollow":
         _refresh_profile(user)
     return user
+
+
+_ANNOUNCED_TYPES = ("message", "follow", "unfollow")
+
+
+def _announce(event: WebhookEvent, user: LineUser | None) -> None:
+    if user is None or event.event_type not in _ANNOUNCED_TYPES:
+        return
+    props = {"source_type": event.source_type or "user"}
+    if event.message_type:
+        props["message_type"] = event.message_type
+    results = line_event_handled.send_robust(
+        sender=WebhookEvent, event_type=event.event_type, user=user, occurred_at=event.occurred_at, props=props
+    )
+    for receiver, result in results:
+        if isinstance(result, Exception):
+            log.error("line_event_handled_receiver_failed", receiver=getattr(receiver, "__qualname__", str(receiver)))
 
 
 def _refresh_profile(user: LineUser) -> None:

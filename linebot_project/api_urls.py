@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("conversations.api_urls")),
     path("", include("richmessages.api_urls")),
+    path("", include("analytics.api_urls")),
 ]

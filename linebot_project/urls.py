@@ -19,6 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("conversations.urls")),
     path("", include("richmessages.urls")),
+    path("", include("analytics.urls")),
     path("api/v1/", include("linebot_project.api_urls")),
     re_path(r"^api/", not_found),
 ]

@@ -9,6 +9,7 @@ class RichMessagesConfig(AppConfig):
         # Checks, runtime settings, the tap handlers of rich menus and rich messages, tasks and admin,
         # the campaign tasks connected to the campaign signals, and step-message enrolment on follow.
         from richmessages import (  # noqa: F401
+            analytics_subjects,
             checks,
             message_postbacks,
             personal_data,

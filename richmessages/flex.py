@@ -40,6 +40,7 @@ BUTTON_LABELS = {
     "like": {"en": "Like", "th": "ถูกใจ", "ja": "いいね", "zh": "讚"},
     "save": {"en": "Save", "th": "บันทึก", "ja": "保存", "zh": "收藏"},
     "share": {"en": "Share", "th": "แชร์", "ja": "シェア", "zh": "分享"},
+    "link": {"en": "Open link", "th": "เปิดลิงก์", "ja": "リンクを開く", "zh": "開啟連結"},
 }
 TITLE_COLOR = "#111111"
 BODY_COLOR = "#555555"
@@ -116,11 +117,13 @@ def bubble(
     buttons: Sequence[str],
     code: str,
     language: str,
+    link_url: str = "",
 ) -> dict:
-    """The bubble of one rich message; ``buttons`` in the template's order, "more" first and wide."""
+    """The bubble of one rich message; ``buttons`` in the template's order, "more" first and wide. ``link_url``
+    (a tracked link) opens from the hero and from a last, wide button; the image's own URL stays as it is."""
     if len(image_url) > MAX_IMAGE_URL:
         raise _error(f"the image URL is longer than {MAX_IMAGE_URL} characters", "image")
-    unknown = [button for button in buttons if button not in BUTTON_LABELS]
+    unknown = [button for button in buttons if button not in BUTTON_LABELS or button == "link"]
     if unknown:
         raise _error(f"unknown button(s) {', '.join(map(repr, unknown))}", "buttons")
     container: dict[str, Any] = {
@@ -148,6 +151,16 @@ def bubble(
     others = [_button(code, button, language, primary=False) for button in buttons if button != "more"]
     if others:
         rows.append({"type": "box", "layout": "horizontal", "spacing": "sm", "contents": others})
+    if link_url:
+        container["hero"]["action"] = {"type": "uri", "label": label("link", language), "uri": link_url}
+        rows.append(
+            {
+                "type": "button",
+                "style": "secondary",
+                "height": "sm",
+                "action": {"type": "uri", "label": label("link", language), "uri": link_url},
+            }
+        )
     if rows:
         container["footer"] = {"type": "box", "layout": "vertical", "spacing": "sm", "contents": rows}
     return container

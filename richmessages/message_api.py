@@ -79,6 +79,12 @@ class RichMessageCreateInput(serializers.Serializer):
         help_text="At most the template's body_max_chars characters; the AI writes it when left out.",
     )
     brief = BriefInput(required=False, help_text="What the AI writes about, when it writes the copy.")
+    link = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="An http(s) URL the message links to; it goes out as a tracked link (/r/<code>) that counts clicks.",
+    )
 
 
 class TestSendInput(serializers.Serializer):
@@ -180,6 +186,7 @@ class RichMessageViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
             title=data.validated_data.get("title"),
             body=data.validated_data.get("body"),
             brief=data.validated_data.get("brief"),
+            link=data.validated_data.get("link") or None,
             actor=request.user,
             request=request,
         )

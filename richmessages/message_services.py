@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 
 from accounts import audit
 from accounts.models import AuditEvent
+from analytics import links
 from conversations.context import Turn, context_append
 from conversations.models import Conversation, LineUser, Message
 from conversations.services import conversation_open, message_create
@@ -95,8 +96,11 @@ def compose_copy(version: RichTemplateVersion, *, title: str, body: str) -> Comp
     return compose(background=_background(version), title_area=title_area, body_area=body_area, title=title, body=body)
 
 
-def _bubble(version: RichTemplateVersion, image: ComposedImage, *, url: str, title, body, code, language) -> dict:
+def _bubble(
+    version: RichTemplateVersion, image: ComposedImage, *, url: str, title, body, code, language, link_url: str = ""
+) -> dict:
     return flex.bubble(
+        link_url=link_url,
         image_url=url,
         image_width=image.width,
         image_height=image.height,
@@ -145,12 +149,14 @@ def rich_message_build(
     title: str | None = None,
     body: str | None = None,
     brief: dict | None = None,
+    link: str | None = None,
     actor,
     request=None,
 ) -> RichMessage:
     """A new message from ``template``'s approved version, in ``language`` (th, ja, en, zh). A ``title`` or
     ``body`` left out is written by the AI from ``brief`` (theme, tone, audience). Raises ValidationError naming
-    each field, ConflictError when the template cannot build, PermissionDeniedError; stores nothing then."""
+    each field, ConflictError when the template cannot build, PermissionDeniedError; stores nothing then. A ``link``
+    (http or https) goes out as a tracked link (``/r/<code>``), so its clicks are counted."""
     _require(actor, ADD_PERMISSION, doing="build rich messages")
     problems: dict[str, list[str]] = {}
     language = _collect(problems, copywriting.language_clean, language)
@@ -158,6 +164,7 @@ def rich_message_build(
     version = _approved_version(template)
     title = _given(problems, "title", title, limit=version.title_max_chars)
     body = _given(problems, "body", body, limit=version.body_max_chars)
+    tracked = _collect(problems, lambda value: links.tracked_link_prepare(target_url=value), link) if link else None
     _raise_if_any(problems)
 
     source = RichMessage.CopySource.GIVEN
@@ -189,10 +196,14 @@ def rich_message_build(
             body=body,
             code=message.code,
             language=language,
+            link_url=links.tracked_link_url(tracked) if tracked else "",
         )
         message.flex = flex.flex_message(container, alt=title)
         with transaction.atomic():
             message.save()
+            if tracked is not None:
+                tracked.rich_message = message
+                tracked.save(force_insert=True)
             audit.record(
                 action=AuditEvent.Action.RICH_MESSAGE_BUILT,
                 actor=actor,

@@ -263,6 +263,8 @@ RETENTION_EVENT_DAYS: int = env.int("RETENTION_EVENT_DAYS", default=730)
 RETENTION_DROP_TEXTS_ON_BLOCK: bool = env.bool("RETENTION_DROP_TEXTS_ON_BLOCK", default=True)
 # Queries slower than this are logged with their fingerprint and counted (monitoring.slow_queries); 0 turns it off.
 SLOW_QUERY_MS: float = env.float("SLOW_QUERY_MS", default=200.0)
+# Analytics reports count days in this zone; a user's own profile uses their zone when known.
+ANALYTICS_TIME_ZONE: str = env.str("ANALYTICS_TIME_ZONE", default="Asia/Bangkok")
 
 # --- Campaigns ----------------------------------------------------------------------------
 # Multicast calls a second, shared by every worker through a token bucket in Redis; LINE allows 200 a
@@ -282,6 +284,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.insight_tasks.sync_line_insight",
         "schedule": 600.0,
     },
+    # Rollups of the events added since the last run (reports read rollups, never raw events).
+    "analytics-update-rollups": {"task": "analytics.tasks.update_rollups", "schedule": 300.0},
     "campaigns-claim-due-sends": {"task": "richmessages.campaigns.claim_due_sends", "schedule": 60.0},
     "campaigns-release-held-recipients": {"task": "richmessages.campaigns.release_held_recipients", "schedule": 60.0},
     "campaigns-dispatch-step-messages": {"task": "richmessages.campaigns.dispatch_step_messages", "schedule": 60.0},

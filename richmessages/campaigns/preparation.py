@@ -18,6 +18,8 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from analytics.models import Event
+from analytics.services import events_record_bulk
 from core.line.client import get_line_client, with_retries
 from core.logging import get_logger
 from richmessages.campaigns import audiences, guards, lifecycle
@@ -92,6 +94,11 @@ def write_batch(send: CampaignSend, decisions: list[guards.Decision], content: d
             (send.pk, d.line_user_pk, d.variant, d.status, d.reason, chunk_of.get(d.line_user_pk), d.release_at, None)
             for d in decisions
         ]
+    )
+    held_out = [d.line_user_pk for d in decisions if d.reason == CampaignRecipient.Reason.HOLDOUT]
+    # The holdout is the baseline of each variant's lift: analytics needs to know who was left out, and when.
+    events_record_bulk(
+        type=Event.Type.HOLDOUT, line_user_ids=held_out, occurred_at=timezone.now(), campaign_id=send.campaign_id
     )
     counts = count_of(decisions)
     CampaignSend.objects.filter(pk=send.pk).update(

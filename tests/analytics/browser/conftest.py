@@ -1,0 +1,2 @@
+# The signed-in laptop-sized console of the ops-console browser tests.
+from tests.accounts.browser.conftest import browser, console  # noqa: F401
