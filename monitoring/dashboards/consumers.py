@@ -21,12 +21,12 @@ import time
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from accounts.websocket_auth import ended_sessions, verified_session
+from accounts.console_socket import ConsoleSocket
+from accounts.websocket_auth import SessionCheck, ended_sessions
 from core.logging import get_logger
-from monitoring.dashboards.access import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, session_hash, user_group
+from monitoring.dashboards.access import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED
 from monitoring.dashboards.registry import DASHBOARDS
 from monitoring.dashboards.store import snapshot_load
 from monitoring.dashboards.ticker import ensure_in_process_ticker
@@ -38,37 +38,33 @@ SNAPSHOT_REQUESTS_PER_SECOND = 1.0
 EMPTY_SNAPSHOT = json.dumps({"type": "snapshot", "seq": 0, "ts": None, "data": {}})
 
 
-class DashboardConsumer(AsyncWebsocketConsumer):
+class DashboardConsumer(ConsoleSocket):
+    def refusal_before_session(self) -> int:
+        return NOT_FOUND if self.dashboard is None else 0
+
+    def refusal(self, check: SessionCheck) -> int:
+        if not self.dashboard.may_view(check.user):
+            return FORBIDDEN
+        self.expires_at = check.expires_at
+        return 0
+
+    def topic_groups(self) -> list[str]:
+        return [self.dashboard.group]
+
     async def connect(self):
         self.dashboard = DASHBOARDS.get(self.scope["url_route"]["kwargs"]["name"])
-        session = self.scope.get("session")
-        self.session_key = getattr(session, "session_key", None)
-        self.user_id = None
-        self.closed = False
-        self.groups_joined: list[str] = []
         self.last_snapshot = 0.0
-        # Accepted first: a close code only reaches the browser on an open socket.
-        await self.accept()
-        if self.dashboard is None:
-            await self._close(NOT_FOUND)
-            return
-        code = await self._check()
-        if code:
-            await self._close(code)
-            return
-        for group in (self.dashboard.group, user_group(self.user_id)):
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.groups_joined.append(group)
+        self.expires_at = None
+        await super().connect()
+
+    async def ready(self) -> None:
         _open_sessions().add(self)
         ensure_in_process_ticker()
         await self._send_snapshot()
 
     async def disconnect(self, code):
-        self.closed = True
         _open_sessions().discard(self)
-        for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
-        self.groups_joined = []
+        await super().disconnect(code)
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
@@ -88,41 +84,6 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         if self.expires_at is not None and time.time() >= self.expires_at and not await self._recheck():
             return
         await self.send(text_data=event["text"])
-
-    async def access_revoked(self, event):
-        if event.get("session") == session_hash(self.session_key):
-            await self._close(UNAUTHENTICATED)
-        else:
-            await self._recheck()
-
-    async def access_changed(self, event):
-        await self._recheck()
-
-    # --- rights ---------------------------------------------------------------------------------
-    @database_sync_to_async
-    def _check(self) -> int:
-        check = verified_session(self.session_key)
-        if check.user is None:
-            return UNAUTHENTICATED
-        if not self.dashboard.may_view(check.user):
-            return FORBIDDEN
-        self.user_id = check.user.pk
-        self.expires_at = check.expires_at
-        return 0
-
-    async def _recheck(self) -> bool:
-        if self.closed:
-            return False
-        code = await self._check()
-        if code:
-            await self._close(code)
-            return False
-        return True
-
-    async def _close(self, code: int) -> None:
-        if not self.closed:
-            self.closed = True
-            await self.close(code=code)
 
     async def _send_snapshot(self) -> None:
         self.last_snapshot = time.monotonic()
