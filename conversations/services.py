@@ -192,16 +192,30 @@ def webhook_event_store(*, event: dict, destination: str, correlation_id: str | 
         log.info("line_webhook_event_repeated", webhook_event_id=row.webhook_event_id)
         return StoredEvent(id=event_id, created=False, queued=False)
 
-    queued = True
-    if event_type in _COUNTED_TYPES and line_user_id:
-        over, first_over = _over_flood_limit(line_user_id)
-        if over:
-            # The first event over the limit is answered with a polite note; the rest are only stored.
-            queued = first_over
-            status = WebhookEvent.Status.RECEIVED if first_over else WebhookEvent.Status.THROTTLED
-            WebhookEvent.objects.filter(pk=event_id).update(throttled=True, status=status)
-            log.info("line_webhook_event_throttled", line_user_id=line_user_id, webhook_event_id=row.webhook_event_id)
-    return StoredEvent(id=event_id, created=True, queued=queued)
+    # Flood control is the worker's (webhook_event_flood_control): the ack stays one statement.
+    return StoredEvent(id=event_id, created=True, queued=True)
+
+
+def webhook_event_flood_control(*, event: WebhookEvent) -> bool:
+    """Counts an event against its user's limit per minute; True when it is only to be stored.
+
+    The first event over the limit is still answered (with a polite note: ``throttled``);
+    the rest end as THROTTLED. Called once per event, on its first processing attempt.
+    """
+    if event.event_type not in _COUNTED_TYPES or not event.line_user_id:
+        return False
+    over, first_over = _over_flood_limit(event.line_user_id)
+    if not over:
+        return False
+    event.throttled = True
+    fields = ["throttled"]
+    if not first_over:
+        event.status = WebhookEvent.Status.THROTTLED
+        event.processed_at = timezone.now()
+        fields += ["status", "processed_at"]
+    event.save(update_fields=fields)
+    log.info("line_webhook_event_throttled", line_user_id=event.line_user_id, webhook_event_id=event.webhook_event_id)
+    return not first_over
 
 
 def webhook_events_store(*, payload: dict, correlation_id: str | None) -> list[StoredEvent]:
