@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from celery import signals
 from django.test import RequestFactory
 
 from conversations import tunables
 from conversations.models import WebhookEvent
 from conversations.webhook import line_webhook
-from linebot_project.celery import app as celery_app
 
 from .events import body_of, sign, text_event
 
@@ -20,22 +18,6 @@ pytestmark = pytest.mark.django_db
 def settings_loaded():
     """A running process has its runtime settings in memory (re-read at most every few seconds)."""
     tunables.messages_per_minute()
-
-
-@pytest.fixture
-def published():
-    """Task names published to the broker (the in-memory one of the tests), in order."""
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    names: list[str] = []
-
-    def record(sender=None, **kwargs):
-        names.append(sender)
-
-    signals.before_task_publish.connect(record, weak=False)
-    yield names
-    signals.before_task_publish.disconnect(record)
-    celery_app.conf.task_always_eager = eager
 
 
 def post(body: bytes):
