@@ -24,6 +24,7 @@ run() {  # run LABEL DIR MODE...
 
 for mode in WEB_ONLY=1 REPLY_ONLY=1; do
   run before "$BEFORE" "$mode"
-  run after "$AFTER" "$mode"
+  run after "$AFTER" "$mode" CONVERSATION_DISPATCH=publish
+  run outbox "$AFTER" "$mode" CONVERSATION_DISPATCH=outbox
 done
 echo "report in $report"

@@ -31,6 +31,7 @@ import time
 GROUPS = {
     "web": ("granian", "gunicorn", "uvicorn", "daphne"),
     "worker": ("celery",),
+    "relay": ("conversations_relay",),
     "line-double": ("linesim.line",),
     "llm-double": ("linesim.llm",),
     "postgres": ("postgres",),

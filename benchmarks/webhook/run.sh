@@ -97,7 +97,9 @@ wait_port "$LINE_PORT"; wait_port "$LLM_PORT"; wait_port "$REDIS_PORT"
 # shellcheck disable=SC2086
 [ "$WEB_ONLY" = 1 ] || start worker nice -n "${WORKER_NICE:-0}" .venv/bin/celery -A linebot_project worker -Q "$QUEUE" $WORKER_POOL --loglevel=WARNING \
   --without-gossip --without-mingle
-worker_pid="${pids[-1]}"
+worker_pid="${pids[-1]:-}"
+# Under the outbox the relay publishes what the web tier stored; it counts towards each ack.
+[ "${CONVERSATION_DISPATCH:-publish}" != outbox ] || start relay $PY manage.py conversations_relay
 sleep 3
 
 profile() {  # profile OUT PID: py-spy samples PID and its children for the next $DURATION seconds
