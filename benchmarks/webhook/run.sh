@@ -136,6 +136,9 @@ for layout in $LAYOUTS; do
   esac
   wait_port "$port"
   url="http://127.0.0.1:$port"
+  # The port opens before the server's processes have imported the app: wait until they answer.
+  for _ in $(seq 1 300); do curl -sf -o /dev/null "$url/healthz" && break; sleep 0.5; done
+  sleep 5
   $PY "$BENCH/load.py" bodies --count 40000 --secret "$SECRET" --out "$OUT/acks.txt"
   $PY "$BENCH/load.py" bodies --count $((500 * DURATION)) --secret "$SECRET" --out "$OUT/fixed.txt"
   wrk -t2 -c32 -d2s "$url/healthz" >/dev/null
