@@ -169,6 +169,8 @@ class WebhookEvent(models.Model):
     throttled = models.BooleanField(default=False)
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED, db_index=True)
+    # When the outbox relay published it (CONVERSATION_DISPATCH = "outbox"); the web tier leaves it empty.
+    queued_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     # Until when a runner owns the event on databases without advisory locks.
     lease_until = models.DateTimeField(null=True, blank=True)
@@ -186,6 +188,14 @@ class WebhookEvent(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["webhook_event_id"], name="one_row_per_webhook_event_id")]
+        indexes = [
+            # The outbox: events the relay has still to publish, and only those.
+            models.Index(
+                fields=["id"],
+                name="webhook_event_outbox",
+                condition=models.Q(status="received", queued_at__isnull=True),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.webhook_event_id} ({self.status})"

@@ -26,7 +26,7 @@ from django.utils import timezone
 from conversations import delivery, dispatch
 from conversations.context import Turn, context_append
 from conversations.models import LineUser, WebhookEvent
-from conversations.services import message_create
+from conversations.services import message_create, webhook_event_flood_control
 from conversations.texts import text
 from core import correlation
 from core.db import session_end
@@ -106,6 +106,8 @@ def webhook_event_process(*, event_id: int) -> str:
             return event.status
         if event.correlation_id and not correlation.current():
             correlation.bind(event.correlation_id)
+        if event.attempts == 1 and event.reply_state == State.NONE and webhook_event_flood_control(event=event):
+            return event.status
         if event.reply_state == State.NONE:
             try:
                 _prepare(event)

@@ -193,16 +193,30 @@ def webhook_event_store(*, event: dict, destination: str, correlation_id: str | 
         log.info("line_webhook_event_repeated", webhook_event_id=row.webhook_event_id)
         return StoredEvent(id=event_id, created=False, queued=False)
 
-    queued = True
-    if event_type in _COUNTED_TYPES and line_user_id:
-        over, first_over = _over_flood_limit(line_user_id)
-        if over:
-            # The first event over the limit is answered with a polite note; the rest are only stored.
-            queued = first_over
-            status = WebhookEvent.Status.RECEIVED if first_over else WebhookEvent.Status.THROTTLED
-            WebhookEvent.objects.filter(pk=event_id).update(throttled=True, status=status)
-            log.info("line_webhook_event_throttled", line_user_id=line_user_id, webhook_event_id=row.webhook_event_id)
-    return StoredEvent(id=event_id, created=True, queued=queued)
+    # Flood control is the worker's (webhook_event_flood_control): the ack stays one statement.
+    return StoredEvent(id=event_id, created=True, queued=True)
+
+
+def webhook_event_flood_control(*, event: WebhookEvent) -> bool:
+    """Counts an event against its user's limit per minute; True when it is only to be stored.
+
+    The first event over the limit is still answered (with a polite note: ``throttled``);
+    the rest end as THROTTLED. Called once per event, on its first processing attempt.
+    """
+    if event.event_type not in _COUNTED_TYPES or not event.line_user_id:
+        return False
+    over, first_over = _over_flood_limit(event.line_user_id)
+    if not over:
+        return False
+    event.throttled = True
+    fields = ["throttled"]
+    if not first_over:
+        event.status = WebhookEvent.Status.THROTTLED
+        event.processed_at = timezone.now()
+        fields += ["status", "processed_at"]
+    event.save(update_fields=fields)
+    log.info("line_webhook_event_throttled", line_user_id=event.line_user_id, webhook_event_id=event.webhook_event_id)
+    return not first_over
 
 
 def webhook_events_store(*, payload: dict, correlation_id: str | None) -> list[StoredEvent]:
@@ -218,6 +232,8 @@ def webhook_events_store(*, payload: dict, correlation_id: str | None) -> list[S
 def line_user_touch(*, line_user_id: str) -> tuple[LineUser, bool]:
     """The user, created on first sight; ``last_seen_at`` moves on every event."""
     now = timezone.now()
+    if connection.vendor == "postgresql":
+        return _line_user_upsert(LineUser(line_user_id=line_user_id, first_seen_at=now, last_seen_at=now))
     user, created = LineUser.objects.get_or_create(
         line_user_id=line_user_id, defaults={"first_seen_at": now, "last_seen_at": now}
     )
@@ -225,6 +241,33 @@ def line_user_touch(*, line_user_id: str) -> tuple[LineUser, bool]:
         LineUser.objects.filter(pk=user.pk).update(last_seen_at=now)
         user.last_seen_at = now
     return user, created
+
+
+def _line_user_upsert(row: LineUser) -> tuple[LineUser, bool]:
+    """One statement on every event of a known or new user, where get_or_create and an update take two to four."""
+    meta = LineUser._meta
+    quote = connection.ops.quote_name
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
+    returned = ", ".join(quote(f.column) for f in meta.concrete_fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    values = [f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields]
+    seen = quote(meta.get_field("last_seen_at").column)
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608  # nosec B608 - names from the model, values bound
+        f"ON CONFLICT ({quote(meta.get_field('line_user_id').column)}) DO UPDATE SET {seen} = EXCLUDED.{seen} "
+        f"RETURNING {returned}, (xmax = 0)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        *stored, created = cursor.fetchone()
+    names = [f.attname for f in meta.concrete_fields]
+    converters = connection.ops.get_db_converters
+    for index, field in enumerate(meta.concrete_fields):
+        for converter in converters(field.get_col(meta.db_table)) + field.get_db_converters(connection):
+            stored[index] = converter(stored[index], field.get_col(meta.db_table), connection)
+    return LineUser.from_db(connection.alias, names, stored), bool(created)
 
 
 def line_user_update_profile(

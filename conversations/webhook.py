@@ -6,6 +6,7 @@ import json
 import time
 
 import orjson
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -126,7 +127,8 @@ def _accept(request: HttpRequest) -> HttpResponse:
     stored = webhook_events_store(payload=payload, correlation_id=correlation.current())
     WEBHOOK_EVENTS.inc(len(stored))
     to_process = [s.id for s in stored if s.queued]
-    if to_process:
+    # Under the outbox the insert is the whole ack: the relay publishes (conversations.relay).
+    if to_process and settings.CONVERSATION_DISPATCH != "outbox":
         transaction.on_commit(lambda: webhook_events_enqueue(event_ids=to_process))
     log.info(
         "line_webhook_accepted",

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import regex
+from functools import cache
 
-_GRAPHEME = regex.compile(r"\X")
+
+@cache
+def _graphemes():
+    # The regex module takes longer to import than the rest of a management command's apps together.
+    import regex
+
+    return regex.compile(r"\X")
 
 
 def utf16_len(value: str) -> int:
@@ -31,18 +37,18 @@ def utf16_cut(value: str, start: int, length: int) -> str:
 def grapheme_len(value: str) -> int:
     """Characters as a reader sees them: extended grapheme clusters (a Thai consonant with its vowel
     and tone marks, a flag, an emoji with its modifiers each count once)."""
-    return len(_GRAPHEME.findall(value))
+    return len(_graphemes().findall(value))
 
 
 def grapheme_cut(value: str, max_graphemes: int, *, ellipsis: str = "…") -> str:
     """``value`` cut to at most ``max_graphemes`` grapheme clusters, never inside one; a cut text ends with
     ``ellipsis`` (counted in the limit)."""
-    clusters = _GRAPHEME.findall(value)
+    clusters = _graphemes().findall(value)
     if len(clusters) <= max_graphemes:
         return value
     if max_graphemes <= 0:
         return ""
-    kept = max_graphemes - len(_GRAPHEME.findall(ellipsis))
+    kept = max_graphemes - len(_graphemes().findall(ellipsis))
     if kept <= 0:
         return "".join(clusters[:max_graphemes])
     return "".join(clusters[:kept]).rstrip() + ellipsis

@@ -13,7 +13,6 @@ import warnings
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
-from PIL import Image, UnidentifiedImageError
 
 DEFAULT_IMAGE_FORMATS = ("JPEG", "PNG")
 # Pixels, not bytes: a tiny compressed file can expand into gigabytes in memory.
@@ -42,6 +41,9 @@ def validate_image(
     Returns ``(format, width, height)``; raises ``ValidationError`` with a message
     an operator understands.  The file is left positioned at its start.
     """
+    # Pillow is imported by the code that handles images, not by every process at start-up.
+    from PIL import Image, UnidentifiedImageError
+
     size = getattr(file, "size", None)
     if size is None:
         file.seek(0, 2)

@@ -3,6 +3,13 @@
     cpu.py --cores 2 -- wrk -t2 -c32 -d10s ... URL
     cpu.py --cores 2 -- python load.py reply-latency ...
 
+The machine is shared, so only the benchmark's own processes count: web, worker and doubles
+that descend from ``BENCH_ROOT_PID`` (run.sh's shell), the PostgreSQL backends connected to
+``BENCH_DB`` (pids from pg_stat_activity, before and after the run), and the redis-server on
+``BENCH_REDIS_PORT`` (run.sh starts a private one). Without those variables every process whose
+command line matches a group counts, as before. RabbitMQ is one server for everyone: its line
+counts all of its CPU.
+
 The command's own output is passed through. The requests are counted from wrk's
 "N requests in" line or from load.py's JSON ("sent"). The load generator's CPU is its
 own child usage. One more line follows, as JSON: busy cores over the run, CPU ms per
@@ -24,6 +31,7 @@ import time
 GROUPS = {
     "web": ("granian", "gunicorn", "uvicorn", "daphne"),
     "worker": ("celery",),
+    "relay": ("conversations_relay",),
     "line-double": ("linesim.line",),
     "llm-double": ("linesim.llm",),
     "postgres": ("postgres",),
@@ -33,8 +41,8 @@ GROUPS = {
 _HZ = os.sysconf("SC_CLK_TCK")
 
 
-def _processes() -> dict[str, tuple[str, int]]:
-    """pid → (command line, CPU ticks so far) for every process still alive."""
+def _processes() -> dict[str, tuple[str, int, int]]:
+    """pid → (command line, CPU ticks so far, parent pid) for every process still alive."""
     found = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -44,8 +52,51 @@ def _processes() -> dict[str, tuple[str, int]]:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        found[pid] = (command, int(fields[11]) + int(fields[12]))
+        found[pid] = (command, int(fields[11]) + int(fields[12]), int(fields[1]))
     return found
+
+
+def _descends(pid: str, root: str, table: dict[str, tuple[str, int, int]]) -> bool:
+    seen = set()
+    while pid in table and pid not in seen:
+        if pid == root:
+            return True
+        seen.add(pid)
+        pid = str(table[pid][2])
+    return pid == root
+
+
+def _database_backends(database: str) -> set[str]:
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [database]
+        ).fetchall()
+    return {str(pid) for (pid,) in rows}
+
+
+def _ours(table: dict[str, tuple[str, int, int]], backends: set[str]) -> dict[str, str]:
+    """pid → group for the processes this run measures."""
+    root = os.environ.get("BENCH_ROOT_PID")
+    database = os.environ.get("BENCH_DB")
+    redis_port = os.environ.get("BENCH_REDIS_PORT")
+    chosen = {}
+    for pid, (command, _ticks, _parent) in table.items():
+        name = _group(command)
+        if name is None:
+            continue
+        if name == "postgres" and database:
+            ours = pid in backends
+        elif name == "redis" and redis_port:
+            ours = f":{redis_port}" in command
+        elif name not in ("postgres", "redis", "rabbitmq") and root:
+            ours = _descends(pid, root, table)
+        else:
+            ours = True
+        if ours:
+            chosen[pid] = name
+    return chosen
 
 
 def _busy_ticks() -> int:
@@ -73,6 +124,8 @@ def _requests(output: str) -> int:
 
 
 def measure(command: list[str], cores: int) -> dict:
+    database = os.environ.get("BENCH_DB")
+    backends = _database_backends(database) if database else set()
     before, busy_before, started = _processes(), _busy_ticks(), time.monotonic()
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -80,12 +133,14 @@ def measure(command: list[str], cores: int) -> dict:
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     sys.stdout.write(completed.stdout)
     sys.stderr.write(completed.stderr)
+    if database:
+        # A backend that ended before the second look is lost; the pools keep theirs open.
+        backends |= _database_backends(database)
 
     spent = {name: 0.0 for name in GROUPS}
-    for pid, (cmd, ticks) in after.items():
-        name = _group(cmd)
-        if name:
-            spent[name] += (ticks - before.get(pid, (cmd, 0))[1]) * 1000 / _HZ
+    for pid, name in _ours(after, backends).items():
+        ticks = after[pid][1]
+        spent[name] += (ticks - before.get(pid, ("", 0, 0))[1]) * 1000 / _HZ
     spent["load generator"] = 1000 * (
         children_after.ru_utime + children_after.ru_stime - children_before.ru_utime - children_before.ru_stime
     )

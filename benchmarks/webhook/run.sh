@@ -6,6 +6,9 @@
 #        (env: WORKER_POOL, REPLY_RATE, REPLY_ONLY, WEB_ONLY, BENCH_BROKER_URL, WORKER_NICE,
 #         GUNICORN_WORKERS and GUNICORN_THREADS for gunicorn-wsgi, default 3 and 4)
 # WORKER_NICE=19 lowers the worker's CPU priority, standing in for workers on their own machines.
+# BENCH_APP_DIR=/path/to/another/checkout measures that code with these scripts (before/after, compare.sh);
+# BENCH_DB names the benchmark's database; PROFILE=1 samples the web tier (acks) and the worker
+# (replies) with py-spy into $OUT/pyspy-*.txt.
 #
 # Per layout: wrk on /healthz (bare Django JSON endpoint), wrk with pre-signed webhooks (one new
 # event per POST, acks/s), an open-loop 500 posts/s run (ack latency p50/p99), and an open-loop
@@ -13,7 +16,8 @@
 # Each wrk run and the reply run also report the CPU each process group spent per request
 # (cpu.py), and so the most this machine could do if nothing else ran on it.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+BENCH="$(cd "$(dirname "$0")" && pwd)"
+cd "${BENCH_APP_DIR:-$BENCH/../..}"
 DURATION="${1:-10}"
 LAYOUTS="${2:-granian-wsgi gunicorn-wsgi}"
 # WORKER_POOL="--pool=threads --concurrency=8" overlaps the worker's network waits (LLM, LINE, database).
@@ -30,7 +34,9 @@ command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2;
 
 SECRET=bench-channel-secret
 QUEUE="bench-webhook-$$"
-DB="linebot_bench"
+DB="${BENCH_DB:-linebot_bench}"
+# cpu.py counts only this run's processes: descendants of this shell, backends of $DB, our redis-server.
+export BENCH_ROOT_PID=$$ BENCH_DB="$DB"
 free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 1 150); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.2; done; return 1; }
 
@@ -51,14 +57,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-LINE_PORT=$(free_port); LLM_PORT=$(free_port)
+LINE_PORT=$(free_port); LLM_PORT=$(free_port); REDIS_PORT=$(free_port)
+# A private Redis, so that its CPU is this run's alone.
+start redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no
+export BENCH_REDIS_PORT="$REDIS_PORT"
 export DJANGO_SETTINGS_MODULE=linebot_project.settings.production
 export DJANGO_SECRET_KEY="bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 export JWT_SIGNING_KEY="bench-only-jwt-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 export DJANGO_ALLOWED_HOSTS=127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=0 LOG_LEVEL=WARNING
 export PUBLIC_BASE_URL=https://bench.invalid
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
-export REDIS_URL=redis://127.0.0.1:6379/12
+export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 # BENCH_BROKER_URL=redis://127.0.0.1:6379/11 compares Redis as the broker with RabbitMQ.
 export CELERY_BROKER_URL="${BENCH_BROKER_URL:-amqp://guest:guest@127.0.0.1:5672//}"
 export CONVERSATION_TASK_QUEUE="$QUEUE"
@@ -84,11 +93,20 @@ $PY manage.py collectstatic --noinput >/dev/null
 start line-double $PY -m linesim.line --port "$LINE_PORT" --channel-secret "$SECRET" \
   --access-token bench-access-token --no-rate-limits
 start llm-double $PY -m linesim.llm --port "$LLM_PORT"
-wait_port "$LINE_PORT"; wait_port "$LLM_PORT"
+wait_port "$LINE_PORT"; wait_port "$LLM_PORT"; wait_port "$REDIS_PORT"
 # shellcheck disable=SC2086
 [ "$WEB_ONLY" = 1 ] || start worker nice -n "${WORKER_NICE:-0}" .venv/bin/celery -A linebot_project worker -Q "$QUEUE" $WORKER_POOL --loglevel=WARNING \
   --without-gossip --without-mingle
+worker_pid="${pids[-1]:-}"
+# Under the outbox the relay publishes what the web tier stored; it counts towards each ack.
+[ "${CONVERSATION_DISPATCH:-publish}" != outbox ] || start relay $PY manage.py conversations_relay
 sleep 3
+
+profile() {  # profile OUT PID: py-spy samples PID and its children for the next $DURATION seconds
+  [ "${PROFILE:-0}" = 1 ] || return 0
+  .venv/bin/py-spy record --subprocesses --nonblocking --format raw --rate 200 -d "$DURATION" \
+    -o "$1" --pid "$2" >"$1.log" 2>&1 &
+}
 
 wrk_summary() {  # wrk_summary LABEL OUTPUT: wrk's rate and latency percentiles, then cpu.py's line
   echo "$1 wrk -t2 -c32: $(grep -E 'Requests/sec' <<<"$2") | p50 $(awk '/ 50%/{print $2}' <<<"$2")" \
@@ -118,22 +136,27 @@ for layout in $LAYOUTS; do
   esac
   wait_port "$port"
   url="http://127.0.0.1:$port"
-  $PY benchmarks/webhook/load.py bodies --count 40000 --secret "$SECRET" --out "$OUT/acks.txt"
-  $PY benchmarks/webhook/load.py bodies --count $((500 * DURATION)) --secret "$SECRET" --out "$OUT/fixed.txt"
+  # The port opens before the server's processes have imported the app: wait until they answer.
+  for _ in $(seq 1 300); do curl -sf -o /dev/null "$url/healthz" && break; sleep 0.5; done
+  sleep 5
+  $PY "$BENCH/load.py" bodies --count 40000 --secret "$SECRET" --out "$OUT/acks.txt"
+  $PY "$BENCH/load.py" bodies --count $((500 * DURATION)) --secret "$SECRET" --out "$OUT/fixed.txt"
   wrk -t2 -c32 -d2s "$url/healthz" >/dev/null
   echo "== $layout"
   healthz="" acks="" fixed=""
   if [ "$REPLY_ONLY" != 1 ]; then
-    healthz=$($PY benchmarks/webhook/cpu.py -- wrk -t2 -c32 -d"${DURATION}s" --latency "$url/healthz")
-    acks=$(BODIES="$OUT/acks.txt" WRK_THREADS=2 $PY benchmarks/webhook/cpu.py -- \
-      wrk -t2 -c32 -d"${DURATION}s" --latency -s benchmarks/webhook/post.lua "$url")
+    healthz=$($PY "$BENCH/cpu.py" -- wrk -t2 -c32 -d"${DURATION}s" --latency "$url/healthz")
+    profile "$OUT/pyspy-web-$layout.txt" "${pids[-1]}"
+    acks=$(BODIES="$OUT/acks.txt" WRK_THREADS=2 $PY "$BENCH/cpu.py" -- \
+      wrk -t2 -c32 -d"${DURATION}s" --latency -s "$BENCH/post.lua" "$url")
     purge; sleep 2
-    fixed=$($PY benchmarks/webhook/load.py fixed-rate --url "$url/line/webhook" --bodies "$OUT/fixed.txt" \
+    fixed=$($PY "$BENCH/load.py" fixed-rate --url "$url/line/webhook" --bodies "$OUT/fixed.txt" \
       --rate 500 --seconds "$DURATION")
     purge; sleep 2
   fi
   reply=""
-  [ "$WEB_ONLY" = 1 ] || reply=$($PY benchmarks/webhook/cpu.py -- $PY benchmarks/webhook/load.py reply-latency --url "$url/line/webhook" --line "$LINE_API_BASE_URL" \
+  [ "$WEB_ONLY" = 1 ] || profile "$OUT/pyspy-worker-$layout.txt" "$worker_pid"
+  [ "$WEB_ONLY" = 1 ] || reply=$($PY "$BENCH/cpu.py" -- $PY "$BENCH/load.py" reply-latency --url "$url/line/webhook" --line "$LINE_API_BASE_URL" \
     --secret "$SECRET" --rate "$REPLY_RATE" --seconds "$DURATION" --wait 60)
   purge
   {

@@ -243,6 +243,11 @@ LINE_API_ATTEMPTS: int = env.int("LINE_API_ATTEMPTS", default=4)
 LINE_API_RETRY_WAIT: float = env.float("LINE_API_RETRY_WAIT", default=0.3)
 # A dedicated queue lets webhook processing get its own workers; empty means Celery's default queue.
 CONVERSATION_TASK_QUEUE: str = env.str("CONVERSATION_TASK_QUEUE", default="")
+# How a stored event reaches the workers: "publish" (the web tier publishes it after the insert
+# commits) or "outbox" (the web tier only inserts; `manage.py conversations_relay` publishes
+# stored events in batches). docs/PERFORMANCE.md, "Hot paths", compares the two.
+CONVERSATION_DISPATCH: str = env.str("CONVERSATION_DISPATCH", default="publish")
+CONVERSATION_RELAY_IDLE_SECONDS: float = env.float("CONVERSATION_RELAY_IDLE_SECONDS", default=0.02)
 # Events not final after this long are queued again (a lost publish, a task out of retries).
 CONVERSATION_STALLED_AFTER_SECONDS: int = env.int("CONVERSATION_STALLED_AFTER_SECONDS", default=300)
 # LINE Insight sync (analytics): LINE allows 60 insight requests an hour per channel, shared by every process.

@@ -26,14 +26,19 @@ DATABASES = {"default": env.db("DATABASE_URL", required=True) or {"ENGINE": "dja
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # One psycopg pool per process. Under an ASGI server each request runs its sync code in
     # a fresh thread, so per-thread persistent connections (CONN_MAX_AGE) would pile up
-    # until PostgreSQL refuses clients; the pool shares a bounded set across threads and,
-    # with health checks on, tests each connection before handing it out.
+    # until PostgreSQL refuses clients; the pool shares a bounded set across threads.
+    # core.postgres drops a session the server ended when it is checked out, without the
+    # extra query per checkout of CONN_HEALTH_CHECKS (docs/PERFORMANCE.md, "Hot paths").
+    DATABASES["default"]["ENGINE"] = "core.postgres"
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DJANGO_DB_POOL_MIN_SIZE", default=2),
         "max_size": env.int("DJANGO_DB_POOL_MAX_SIZE", default=10),
         "timeout": env.float("DJANGO_DB_POOL_TIMEOUT", default=10.0),
+        # Sessions are replaced now and then, and idle ones closed, whatever happened to them.
+        "max_lifetime": env.float("DJANGO_DB_POOL_MAX_LIFETIME", default=3600.0),
+        "max_idle": env.float("DJANGO_DB_POOL_MAX_IDLE", default=600.0),
         # A session-level advisory lock its user failed to release must not pass to the next user.
         "reset": pooled_connection_reset,
     }

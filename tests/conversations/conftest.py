@@ -1,9 +1,11 @@
 import pytest
+from celery import signals
 from django.contrib.auth.models import Group
 
 from accounts import roles
 from core.config.services import setting_update
 from core.redis import get_redis
+from linebot_project.celery import app as celery_app
 from tests.redis_keys import delete_own_keys
 
 from .events import SECRET, Events, body_of, sign
@@ -60,3 +62,19 @@ def runtime_setting(administrator):
         setting_update(key=key, value=value, actor=administrator, reason="test")
 
     return change
+
+
+@pytest.fixture
+def published():
+    """Task names published to the broker (the in-memory one of the tests), in order."""
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    names: list[str] = []
+
+    def record(sender=None, **kwargs):
+        names.append(sender)
+
+    signals.before_task_publish.connect(record, weak=False)
+    yield names
+    signals.before_task_publish.disconnect(record)
+    celery_app.conf.task_always_eager = eager

@@ -1,0 +1,46 @@
+"""PostgreSQL through psycopg's pool, without a round trip to test each connection it hands out.
+
+Django's ``CONN_HEALTH_CHECKS`` with a pool runs an empty query on every checkout: one more round
+trip to PostgreSQL for every request, more than the work of a webhook ack itself. A session the
+server ended (a restart, an idle timeout, an administrator) has already told us so: the server
+sends its last error and closes the socket, which becomes readable. An idle session otherwise has
+nothing to say, so a readable socket on checkout means a dead session; looking costs one poll(2)
+and no round trip. The pool replaces a discarded connection, and ``max_lifetime``/``max_idle``
+retire the rest.
+
+    DATABASES["default"]["ENGINE"] = "core.postgres"   # with OPTIONS["pool"] and CONN_HEALTH_CHECKS off
+"""
+
+from __future__ import annotations
+
+import select
+
+from django.db.backends.postgresql import base
+
+
+def session_looks_alive(conn) -> bool:
+    """False when the server has ended this idle session (its socket holds a goodbye or end of file)."""
+    if conn.closed:
+        return False
+    try:
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN | select.POLLPRI)
+        return not poller.poll(0)
+    except (OSError, ValueError):
+        return False
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def get_new_connection(self, conn_params):
+        connection = super().get_new_connection(conn_params)
+        pool = self.pool
+        if pool is None:
+            return connection
+        # After a restart every pooled session is dead: each is dropped and the pool connects anew.
+        for _ in range(pool.max_size):
+            if session_looks_alive(connection):
+                return connection
+            connection.close()
+            pool.putconn(connection)
+            connection = super().get_new_connection(conn_params)
+        return connection

@@ -1,0 +1,48 @@
+"""What answering an event costs the worker in SQL statements, and the user upsert behind it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from conversations.models import LineUser
+from conversations.services import line_user_touch
+
+from .events import text_event
+
+pytestmark = pytest.mark.django_db
+
+# Measured: 25 for a new user in the test database, savepoints and a cold settings cache included
+# (docs/PERFORMANCE.md, "Hot paths"); it was 27 before the user upsert.
+NEW_USER_STATEMENTS = 25
+
+
+def test_it_answers_a_new_users_text_within_its_statement_budget(post_events, line, llm, django_assert_max_num_queries):
+    with django_assert_max_num_queries(NEW_USER_STATEMENTS):
+        assert post_events(text_event("hello there")).status_code == 200
+
+    assert LineUser.objects.count() == 1
+
+
+def test_it_creates_a_user_on_first_sight():
+    user, created = line_user_touch(line_user_id="U" + "1" * 32)
+
+    assert created
+    assert user.pk and user.first_seen_at == user.last_seen_at
+    assert LineUser.objects.get(pk=user.pk).line_user_id == "U" + "1" * 32
+
+
+def test_it_moves_last_seen_of_a_known_user_and_keeps_the_rest(django_assert_num_queries):
+    first, _ = line_user_touch(line_user_id="U" + "2" * 32)
+    LineUser.objects.filter(pk=first.pk).update(display_name="Somchai", last_seen_at=timezone.now() - timedelta(days=1))
+
+    with django_assert_num_queries(1):
+        again, created = line_user_touch(line_user_id="U" + "2" * 32)
+
+    assert not created
+    assert again.pk == first.pk and again.display_name == "Somchai"
+    assert again.first_seen_at == first.first_seen_at
+    assert again.last_seen_at > first.last_seen_at
+    assert LineUser.objects.get(pk=first.pk).last_seen_at == again.last_seen_at

@@ -1,0 +1,78 @@
+"""CONVERSATION_DISPATCH = "outbox": the ack only inserts, the relay publishes each stored event once."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.test import RequestFactory
+
+from conversations.models import WebhookEvent
+from conversations.relay import webhook_events_relay
+from conversations.webhook import line_webhook
+from tests.doubles import answer_to, delivered_texts
+
+from .events import USER, body_of, sign, text_event
+
+pytestmark = pytest.mark.django_db
+
+TASK = "conversations.tasks.process_webhook_event"
+
+
+@pytest.fixture(autouse=True)
+def outbox(settings):
+    settings.CONVERSATION_DISPATCH = "outbox"
+
+
+def post(*events):
+    body = body_of(*events)
+    request = RequestFactory().post(
+        "/line/webhook", data=body, content_type="application/json", headers={"X-Line-Signature": sign(body)}
+    )
+    return line_webhook(request)
+
+
+def test_it_acknowledges_without_publishing(published, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(text_event("one")).status_code == 200
+
+    assert published == []
+    assert WebhookEvent.objects.get().queued_at is None
+
+
+def test_it_publishes_each_stored_event_once(published, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        post(text_event("one"), text_event("two"))
+
+    assert webhook_events_relay() == 2
+    assert webhook_events_relay() == 0
+    assert published == [TASK, TASK]
+    assert WebhookEvent.objects.filter(queued_at__isnull=False).count() == 2
+
+
+def test_it_publishes_in_batches_of_the_given_size(published, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        post(*(text_event(f"message {i}") for i in range(5)))
+
+    assert [webhook_events_relay(limit=2) for _ in range(4)] == [2, 2, 1, 0]
+    assert len(published) == 5
+
+
+def test_it_leaves_events_that_are_no_longer_waiting(published, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        post(text_event("one"))
+    WebhookEvent.objects.update(status=WebhookEvent.Status.THROTTLED)
+
+    assert webhook_events_relay() == 0
+    assert published == []
+
+
+def test_it_answers_an_event_the_relay_published(line, llm, django_capture_on_commit_callbacks):
+    # Tasks run eagerly here: the relay's publish is the worker's run.
+    with django_capture_on_commit_callbacks(execute=True):
+        post(text_event("Hello outbox"))
+    assert delivered_texts(line, user_id=USER) == []
+
+    call_command("conversations_relay", "--once")
+
+    assert delivered_texts(line, user_id=USER) == [answer_to("Hello outbox")]
+    assert WebhookEvent.objects.get().status == WebhookEvent.Status.REPLIED
