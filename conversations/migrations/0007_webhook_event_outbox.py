@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("conversations", "0004_lineuser_campaign_fields"),
+        ("conversations", "0006_personal_data_options"),
     ]
 
     operations = [
