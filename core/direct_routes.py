@@ -17,7 +17,7 @@ from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from core import correlation
+from core import correlation, tracing
 from core.api import error_body
 from core.logging import get_logger
 
@@ -30,16 +30,22 @@ class DirectRoutes:
     def __init__(self, application: WSGIHandler, routes: dict[str, View]):
         self.application = application
         self.routes = routes
+        # With tracing on, a direct route's request gets the span Django's middleware would have given it.
+        self.serve_direct = tracing.wsgi_request_span(self._serve)
 
     def __call__(self, environ, start_response):
-        view = self.routes.get(environ.get("PATH_INFO", ""))
-        if view is None:
+        if environ.get("PATH_INFO", "") not in self.routes:
             return self.application(environ, start_response)
+        return self.serve_direct(environ, start_response)
+
+    def _serve(self, environ, start_response):
+        view = self.routes[environ["PATH_INFO"]]
         signals.request_started.send(sender=self.__class__, environ=environ)
         request = WSGIRequest(environ)
         correlation_id = correlation.accept_or_new(request.headers.get(correlation.HEADER))
         request.correlation_id = correlation_id
         correlation.bind(correlation_id)
+        tracing.tag_current_span(correlation_id)
         try:
             response = view(request)
         except Exception:

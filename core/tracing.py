@@ -80,6 +80,30 @@ def shutdown_tracing() -> None:
         _provider = None
 
 
+def wsgi_request_span(application):
+    """``application`` in the request span Django's instrumentation gives the requests it sees.
+
+    For routes served past Django's middleware (core.direct_routes); ``application`` itself when
+    tracing is off.
+    """
+    if _provider is None:
+        return application
+    from opentelemetry.instrumentation.wsgi import OpenTelemetryMiddleware
+
+    return OpenTelemetryMiddleware(application, tracer_provider=_provider)
+
+
+def tag_current_span(correlation_id: str) -> None:
+    """Stamps the current span with a correlation id chosen after it started."""
+    if _provider is None:
+        return
+    from opentelemetry import trace
+
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_attribute(ATTRIBUTE, correlation_id)
+
+
 def _instrumentors(*, install: bool, provider=None) -> None:
     from opentelemetry.instrumentation.celery import CeleryInstrumentor
     from opentelemetry.instrumentation.django import DjangoInstrumentor

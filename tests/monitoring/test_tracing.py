@@ -105,7 +105,10 @@ def test_with_an_endpoint_a_web_process_exports_its_spans_over_otlp():
             "import linebot_project.wsgi as wsgi\n"
             "environ = {'PATH_INFO': '/line/webhook', 'HTTP_X_REQUEST_ID': 'otlp-check-1'}\n"
             "setup_testing_defaults(environ)\n"
-            "print(wsgi.application(environ, lambda status, headers: None) and 'served')\n",
+            "response = wsgi.application(environ, lambda status, headers: None)\n"
+            # As every WSGI server does: the body is read, then the response closed.
+            "b''.join(response)\n"
+            "response.close()\n",
             OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{collector.server_address[1]}/",
             OTEL_SERVICE_NAME="linebot-check",
         )
