@@ -56,7 +56,7 @@ def test_it_releases_the_locks_of_a_connection_handed_back_to_the_pool(transacti
             assert lock_is_free(timeout=0)
 
 
-def test_it_would_pass_the_lock_to_the_next_user_without_the_reset(transactional_db):
+def test_it_needs_the_reset_or_the_lock_passes_to_the_next_user(transactional_db):
     # Why the reset is there: the pool keeps the session, and the session keeps the lock.
     with one_connection_pool() as pool:
         with pool.connection() as conn:

@@ -69,7 +69,7 @@ def test_it_bounds_pending_writes_and_drops_the_oldest_first():
     assert store.take_dropped() == 0
 
 
-def test_it_keeps_a_count_after_a_value_written_in_the_same_outage_as_a_value():
+def test_it_keeps_a_value_when_counting_after_writing_it_in_the_same_outage():
     store = FallbackStore(10)
     store.set("k", b"5", ttl=30)
 

@@ -43,7 +43,7 @@ def test_it_links_the_line_simulator_when_the_settings_name_one(settings):
     assert _links(body)["LINE simulator"] == "http://127.0.0.1:8081/simulator"
 
 
-def test_it_leads_the_view_site_link_of_the_ops_console_to_it():
+def test_it_points_the_ops_consoles_view_site_link_at_the_front_page():
     assert admin.site.site_url == "/"
 
 

@@ -47,7 +47,7 @@ def test_it_finds_no_test_that_scans_redis_with_a_raw_pattern_or_flushes_it():
     assert redis_key_misuses() == []
 
 
-def test_it_sees_a_raw_pattern_in_the_check(tmp_path, monkeypatch):
+def test_it_catches_a_raw_scan_pattern_and_a_flush(tmp_path, monkeypatch):
     (tmp_path / "test_raw.py").write_text('client.scan_iter(f"{prefix}:conv:*")\nclient.flushdb()\n')
     monkeypatch.setattr(f"{__name__}.TESTS", tmp_path)
 

@@ -57,7 +57,7 @@ def test_it_pins_and_hashes_every_locked_package(name):
 
 
 @pytest.mark.parametrize("name", SETS)
-def test_it_compiled_each_lock_from_its_in_file(name):
+def test_it_keeps_each_lock_compiled_from_its_in_file(name):
     versions = {package: version for package, (version, _) in locked(name).items()}
 
     stale = {package: version for package, version in direct_pins(name).items() if versions.get(package) != version}
@@ -65,7 +65,7 @@ def test_it_compiled_each_lock_from_its_in_file(name):
     assert not stale, f"requirements/{name}.in changed without ./scripts/lock_requirements.sh: {stale}"
 
 
-def test_it_agrees_on_every_shared_package_across_the_sets():
+def test_it_pins_every_shared_package_alike_across_the_sets():
     seen: dict[str, tuple[str, str]] = {}
     conflicts = []
     for name in SETS:

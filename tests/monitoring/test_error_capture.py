@@ -115,7 +115,7 @@ def test_it_writes_a_kind_at_most_once_per_interval_and_loses_nothing(recorder):
     assert ErrorKind.objects.get().count == 6
 
 
-def test_it_writes_within_the_interval_from_the_background_writer(settings, transactional_db, monkeypatch):
+def test_it_writes_in_the_background_within_the_interval(settings, transactional_db, monkeypatch):
     settings.ERROR_CAPTURE_ENABLED = True
     recorder = ErrorRecorder(interval=0.1)
     monkeypatch.setattr(error_capture._recorder, "get", lambda: recorder)

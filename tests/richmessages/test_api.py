@@ -59,7 +59,7 @@ def test_it_lets_an_editor_upload_a_template(editor):
     assert body["author"] == "editor"
 
 
-def test_it_takes_our_field_names_too_in_an_upload(editor):
+def test_it_accepts_our_field_names_too_in_an_upload(editor):
     metadata = {"mood": "calm", "buttons": ["more", "share"], "curated_copy": {"ja": {"title": "おはよう"}}}
 
     body = post_template(client_for(editor), metadata=json.dumps(metadata), slug="calm-morning").json()

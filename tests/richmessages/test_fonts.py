@@ -68,7 +68,7 @@ def test_it_draws_every_character_of_each_script_with_that_scripts_font(sample):
 
 
 @pytest.mark.parametrize("sample", SAMPLES)
-def test_it_installs_a_font_for_each_script_with_every_code_point_of_its_sample(sample):
+def test_it_has_every_code_point_of_each_scripts_sample_in_its_font(sample):
     # Read from the font file itself with fontTools, independently of fontconfig's character set.
     font = fonts.font_set().fonts[FONT_OF_SAMPLE[sample]]
     cmap = TTFont(font.path, fontNumber=font.index, lazy=True).getBestCmap()

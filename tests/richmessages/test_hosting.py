@@ -83,7 +83,7 @@ def test_it_needs_no_sign_in_and_sets_no_cookie(client, stored):
         "/media/rich/composed/" + "b" * 64 + ".jpg",
     ],
 )
-def test_it_answers_nothing_else_under_media(client, stored, path, media_root):
+def test_it_serves_nothing_else_under_media(client, stored, path, media_root):
     (media_root / "secret_key").write_text("nope")
     (media_root / "rich" / "backgrounds" / "notes.txt").write_text("nope")
 

@@ -92,7 +92,7 @@ def test_it_names_the_embedded_default_in_run_sh_before_it_starts_any_server():
 
 
 # --- the simulator's published credentials ------------------------------------------------------
-def test_it_knows_the_simulators_credentials_in_the_check():
+def test_it_knows_the_simulators_credentials():
     assert (LineDoubleConfig.channel_secret, LineDoubleConfig.access_token) == (
         SIMULATOR_CHANNEL_SECRET,
         SIMULATOR_ACCESS_TOKEN,

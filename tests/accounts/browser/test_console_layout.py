@@ -152,7 +152,7 @@ def test_it_shows_canned_replies_and_pictures_in_the_transcript(console, operato
         assert image.evaluate("img => img.complete && img.naturalWidth") == width
 
 
-def test_it_leads_view_site_to_a_front_page_that_leads_back(console, operator):
+def test_it_leads_from_view_site_to_a_front_page_and_back(console, operator):
     page = console(operator)
     failed = []
     page.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)

@@ -50,7 +50,7 @@ def test_it_refuses_a_bad_or_too_frequent_recurrence(rule):
     assert "recurrence" in error.value.details
 
 
-def test_it_starts_local_time_where_the_time_comes_first():
+def test_it_starts_a_local_time_send_where_the_time_comes_first():
     due = schedules.due_at(datetime(2030, 1, 1, 9, 0), tz=BANGKOK, local_time=True)
 
     assert due == datetime(2029, 12, 31, 19, 0, tzinfo=ZoneInfo("UTC"))
