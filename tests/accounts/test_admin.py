@@ -57,7 +57,7 @@ def test_it_hides_library_internals_from_non_administrators_even_with_permission
         assert client.get(f"/admin/{app}/").status_code == 404, app
 
 
-def test_an_administrator_sees_library_internals(verified_client, administrator):
+def test_it_shows_library_internals_to_an_administrator(verified_client, administrator):
     client = verified_client(administrator)
 
     index = client.get("/admin/").content.decode()

@@ -55,7 +55,7 @@ def test_it_audits_a_wrong_totp_code_on_the_token_endpoint(api_client, staff):
     assert AuditEvent.objects.get(action="otp_failed").details["stage"] == "jwt"
 
 
-def test_a_throttled_totp_device_says_how_long_to_wait(api_client, staff):
+def test_it_says_how_long_to_wait_for_a_throttled_totp_device(api_client, staff):
     device = TOTPDevice.objects.get(user=staff)
     device.throttling_failure_count, device.throttling_failure_timestamp = 3, timezone.now()  # 4 seconds
     device.save()
@@ -68,7 +68,7 @@ def test_a_throttled_totp_device_says_how_long_to_wait(api_client, staff):
     assert re.fullmatch(r"Too many wrong codes\. Wait [2-4] seconds, then enter the current code\.", error["message"])
 
 
-def test_a_user_who_must_change_a_one_time_password_gets_no_token(api_client, staff):
+def test_it_gives_no_token_to_a_user_who_must_change_a_one_time_password(api_client, staff):
     staff.must_change_password = True
     staff.save()
 

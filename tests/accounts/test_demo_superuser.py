@@ -76,7 +76,7 @@ def test_it_sets_up_two_factor_authentication_before_the_password_change(client)
     assert user.must_change_password
 
 
-def test_a_refused_new_password_keeps_the_user_on_the_page(verified_client):
+def test_it_keeps_the_user_on_the_page_when_a_new_password_is_refused(verified_client):
     user, password = _create_demo_superuser()
     client = verified_client(user)
 

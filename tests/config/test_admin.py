@@ -250,7 +250,7 @@ def test_it_refuses_a_rollback_to_the_default_while_the_default_applies(verified
     assert not RuntimeSettingVersion.objects.exists()
 
 
-def test_a_non_administrator_cannot_roll_back_a_critical_setting_to_its_default(
+def test_it_refuses_a_non_administrator_rolling_back_a_critical_setting_to_its_default(
     verified_client, administrator, operator
 ):
     setting_update(key="llm.model", value="gpt-4o", actor=administrator, reason="bigger")

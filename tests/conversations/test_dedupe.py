@@ -103,7 +103,7 @@ def test_it_answers_a_redelivery_with_a_new_timestamp_and_reply_token_once(line,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_identical_redelivery_only_counts_a_delivery(line, llm, caplog):
+def test_it_only_counts_a_delivery_for_an_identical_redelivery(line, llm, caplog):
     first = line.control.send_webhook(type="text", userId=USER, text="Hello")["event"]
 
     with caplog.at_level(logging.WARNING):
@@ -117,7 +117,7 @@ def test_an_identical_redelivery_only_counts_a_delivery(line, llm, caplog):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_another_event_under_a_known_id_is_kept_but_not_answered(line, llm):
+def test_it_keeps_but_does_not_answer_another_event_under_a_known_id(line, llm):
     first = line.control.send_webhook(type="text", userId=USER, text="First")["event"]
     other = line.control.send_webhook(type="text", userId=USER, text="Second")["event"]
     assert len(line.control.messages(user_id=USER)) == 2
@@ -148,7 +148,7 @@ def test_it_stores_lines_samples_under_their_shared_id_once(db):
     assert WebhookEventConflict.objects.count() == len(distinct)
 
 
-def test_events_without_an_id_are_keyed_by_their_content(db):
+def test_it_keys_events_without_an_id_by_their_content(db):
     event = {"type": "follow", "timestamp": 1, "source": {"type": "user", "userId": USER}}
 
     first = webhook_event_store(event=event, destination="", correlation_id=None)
@@ -163,7 +163,7 @@ def test_events_without_an_id_are_keyed_by_their_content(db):
     assert not WebhookEventConflict.objects.exists()
 
 
-def test_an_id_too_long_to_be_lines_is_not_cut_into_another(db):
+def test_it_does_not_cut_an_id_too_long_to_be_lines_into_another(db):
     base = {"type": "follow", "timestamp": 1, "source": {"type": "user", "userId": USER}}
     long_a, long_b = "A" * 64 + "-1", "A" * 64 + "-2"
 
@@ -174,7 +174,7 @@ def test_an_id_too_long_to_be_lines_is_not_cut_into_another(db):
     assert not WebhookEventConflict.objects.exists()
 
 
-def test_a_new_event_is_stored_in_one_round_trip(db):
+def test_it_stores_a_new_event_in_one_round_trip(db):
     # The webhook's hot path: one statement both inserts and recognises a repeat.
     event = {"type": "follow", "webhookEventId": "01HOTPATH", "timestamp": 1, "source": {"type": "user"}}
 
@@ -189,7 +189,7 @@ def test_a_new_event_is_stored_in_one_round_trip(db):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_deliveries_of_one_id_store_one_event():
+def test_it_stores_one_event_for_concurrent_deliveries_of_one_id():
     base = {"type": "message", "webhookEventId": "01RACE", "timestamp": 1, "source": {"type": "user", "userId": USER}}
     bodies = [{**base, "message": {"type": "text", "id": str(i % 3), "text": f"body {i % 3}"}} for i in range(8)]
     start = threading.Barrier(len(bodies))
@@ -221,7 +221,7 @@ def test_concurrent_deliveries_of_one_id_store_one_event():
     assert sum(c.deliveries for c in conflicts) == len(bodies) - same_as_stored
 
 
-def test_the_conflicts_are_shown_read_only_in_the_ops_console(db, verified_client, django_user_model):
+def test_it_shows_the_conflicts_read_only_in_the_ops_console(db, verified_client, django_user_model):
     event = {"type": "follow", "webhookEventId": "01ADMIN", "timestamp": 1, "source": {"type": "user", "userId": USER}}
     stored = webhook_event_store(event=event, destination="", correlation_id=None)
     webhook_event_store(event={**event, "timestamp": 2}, destination="", correlation_id="corr-conflict")
@@ -245,7 +245,7 @@ def test_the_conflicts_are_shown_read_only_in_the_ops_console(db, verified_clien
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_migration_keys_earlier_rows_sharing_an_id_by_their_digest():
+def test_it_keys_earlier_rows_sharing_an_id_by_their_digest_in_the_migration():
     executor = MigrationExecutor(connection)
     executor.migrate([("conversations", "0002_message_sent_by")])
     old = executor.loader.project_state([("conversations", "0002_message_sent_by")]).apps

@@ -72,14 +72,14 @@ def test_it_releases_the_lock_and_keeps_the_session_after_a_run():
     assert backend_pid() == pid
 
 
-def test_a_second_runner_backs_off_while_the_lock_is_held():
+def test_it_backs_a_second_runner_off_while_the_lock_is_held():
     with other_session() as session:
         session.execute("SELECT pg_advisory_lock(%s, %s)", [processing._LOCK_NAMESPACE, EVENT_ID])
         with pytest.raises(processing.EventBusyError), processing._owned(EVENT_ID):
             pass
 
 
-def test_a_lock_it_cannot_release_dies_with_its_session(caplog):
+def test_it_lets_a_lock_it_cannot_release_die_with_its_session(caplog):
     pid = backend_pid()
 
     # Inside an aborted transaction the unlock itself fails; a session-level lock survives
@@ -100,7 +100,7 @@ def test_a_lock_it_cannot_release_dies_with_its_session(caplog):
     assert backend_pid() != pid  # the next query gets a new session
 
 
-def test_a_lock_found_released_already_ends_the_session_too(caplog):
+def test_it_ends_the_session_too_when_the_lock_is_found_released_already(caplog):
     pid = backend_pid()
 
     with caplog.at_level(logging.WARNING), processing._owned(EVENT_ID), connection.cursor() as cursor:

@@ -82,7 +82,7 @@ def test_it_lists_messages_newest_first(staff):
     assert [m.pk for m in page.context["cl"].result_list] == [newer.pk, older.pk]
 
 
-def test_the_transcript_shows_canned_replies(line, post_events, staff):
+def test_it_shows_canned_replies_in_the_transcript(line, post_events, staff):
     line.control.add_user(AIKO, "Aiko")
     for event in (
         event_of("follow", user_id=AIKO, replyToken=line.control.issue_reply_token(AIKO)),
@@ -106,7 +106,7 @@ def test_the_transcript_shows_canned_replies(line, post_events, staff):
     assert [m.role for m in conversation.messages.all()] == ["assistant", "user", "assistant", "user", "assistant"]
 
 
-def test_the_transcript_shows_a_picture_the_user_sent(line, staff):
+def test_it_shows_a_picture_the_user_sent_in_the_transcript(line, staff):
     message = _picture_message(f"image:{_sent_to_line(line, _png())}")
 
     body = staff(roles.OPERATOR).get(reverse("admin:conversations_conversation_change", args=[message.conversation_id]))
@@ -161,7 +161,7 @@ def test_it_shows_a_placeholder_for_a_message_without_a_picture(staff):
     assert "This message has no picture." in response.content.decode()
 
 
-def test_only_staff_who_may_view_messages_see_pictures(line, staff):
+def test_it_shows_pictures_only_to_staff_who_may_view_messages(line, staff):
     message = _picture_message(f"image:{_sent_to_line(line, _png())}")
 
     assert staff(roles.CONTENT_EDITOR).get(_picture_url(message)).status_code == 403

@@ -83,7 +83,7 @@ class ContextOfEachLine(logging.Handler):
 
 
 @pytest.mark.django_db
-def test_a_task_sent_without_an_id_gets_one_on_arrival_for_every_line_of_its_run(real_worker):
+def test_it_gives_a_task_sent_without_an_id_one_on_arrival_for_every_line_of_its_run(real_worker):
     seen_in_task.clear()
     correlation.clear()
     lines = ContextOfEachLine()

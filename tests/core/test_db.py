@@ -44,7 +44,7 @@ def one_connection_pool(**options) -> ConnectionPool:
     return ConnectionPool(conninfo(), min_size=1, max_size=1, kwargs={"autocommit": True}, open=True, **options)
 
 
-def test_the_pool_releases_the_locks_of_a_connection_handed_back(transactional_db):
+def test_it_releases_the_locks_of_a_connection_handed_back_to_the_pool(transactional_db):
     with one_connection_pool(reset=pooled_connection_reset) as pool:
         with pool.connection() as conn:
             conn.execute("SELECT pg_advisory_lock(%s, %s)", LOCK)
@@ -56,7 +56,7 @@ def test_the_pool_releases_the_locks_of_a_connection_handed_back(transactional_d
             assert lock_is_free(timeout=0)
 
 
-def test_without_the_reset_the_lock_would_pass_to_the_next_user(transactional_db):
+def test_it_needs_the_reset_or_the_lock_passes_to_the_next_user(transactional_db):
     # Why the reset is there: the pool keeps the session, and the session keeps the lock.
     with one_connection_pool() as pool:
         with pool.connection() as conn:
@@ -68,7 +68,7 @@ def test_without_the_reset_the_lock_would_pass_to_the_next_user(transactional_db
             conn.execute("SELECT pg_advisory_unlock_all()")
 
 
-def test_the_reset_leaves_a_connection_idle_outside_autocommit(transactional_db):
+def test_it_leaves_a_connection_idle_outside_autocommit_after_the_reset(transactional_db):
     with psycopg.connect(conninfo(), autocommit=False) as conn:
         conn.execute("SELECT pg_advisory_lock(%s, %s)", LOCK)
         conn.commit()
@@ -107,7 +107,7 @@ print(before == after, held, held_after, ended != after)
 
 
 @pytest.mark.integration
-def test_production_settings_give_the_pool_the_reset_and_a_session_can_still_be_ended(transactional_db):
+def test_it_gives_the_pool_the_reset_in_production_settings_and_can_still_end_a_session(transactional_db):
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
     result = subprocess.run(

@@ -25,7 +25,7 @@ def test_it_documents_every_environment_variable_in_the_readme():
     assert not missing, f"undocumented environment variables: {sorted(missing)}"
 
 
-def test_every_variable_the_compose_stack_reads_is_documented_in_the_readme():
+def test_it_documents_in_the_readme_every_variable_the_compose_stack_reads():
     readme = (ROOT / "README.md").read_text()
     documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", readme))
     read = set(re.findall(r"\$\{([A-Z][A-Z0-9_]+)", (ROOT / "docker" / "compose.yml").read_text()))
@@ -49,7 +49,7 @@ def test_it_has_every_process_and_service_in_the_compose_stack():
     assert compose["services"]["worker"]["command"][:3] == ["celery", "-A", "linebot_project"]
 
 
-def test_web_and_workers_share_the_stored_media():
+def test_it_shares_the_stored_media_between_web_and_workers():
     compose = yaml.safe_load((ROOT / "docker" / "compose.yml").read_text())
 
     for service in ("web", "websocket", "worker", "beat", "migrate"):

@@ -56,7 +56,7 @@ def test_it_prunes_the_requested_fraction():
     assert len(store) == 5
 
 
-def test_pending_writes_are_bounded_and_the_oldest_dropped_first():
+def test_it_bounds_pending_writes_and_drops_the_oldest_first():
     store = FallbackStore(3)
     for name in ("a", "b", "c"):
         store.delete(name)  # deletions are not in the cache, only pending
@@ -69,7 +69,7 @@ def test_pending_writes_are_bounded_and_the_oldest_dropped_first():
     assert store.take_dropped() == 0
 
 
-def test_a_count_after_a_value_written_in_the_same_outage_is_a_value():
+def test_it_keeps_a_value_when_counting_after_writing_it_in_the_same_outage():
     store = FallbackStore(10)
     store.set("k", b"5", ttl=30)
 
@@ -79,7 +79,7 @@ def test_a_count_after_a_value_written_in_the_same_outage_is_a_value():
     assert (item.value, item.delta) == (b"6", None)
 
 
-def test_counts_alone_are_kept_as_increments():
+def test_it_keeps_counts_alone_as_increments():
     store = FallbackStore(10)
     store.incr("k", ttl=30)
     store.incr("k", ttl=30)
@@ -89,7 +89,7 @@ def test_counts_alone_are_kept_as_increments():
     assert 0 < item.ttl <= 30
 
 
-def test_writes_given_back_yield_to_later_ones_and_increments_add_up():
+def test_it_lets_writes_given_back_yield_to_later_ones_and_adds_up_increments():
     store = FallbackStore(10)
     store.set("value", b"old")
     store.incr("count")

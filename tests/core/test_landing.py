@@ -43,7 +43,7 @@ def test_it_links_the_line_simulator_when_the_settings_name_one(settings):
     assert _links(body)["LINE simulator"] == "http://127.0.0.1:8081/simulator"
 
 
-def test_the_view_site_link_of_the_ops_console_leads_to_it():
+def test_it_points_the_ops_consoles_view_site_link_at_the_front_page():
     assert admin.site.site_url == "/"
 
 
@@ -58,7 +58,7 @@ def test_it_serves_a_site_icon():
     assert b"".join(icon.streaming_content)[:4] == b"\x00\x00\x01\x00"  # the ICO header
 
 
-def test_the_front_page_and_the_ops_console_name_the_icon(verified_client, django_user_model):
+def test_it_names_the_icon_on_the_front_page_and_the_ops_console(verified_client, django_user_model):
     user = django_user_model.objects.create_superuser("root", "", "a-long-password-123")
     icon = f'<link rel="icon" href="{static("core/favicon.ico")}"'
 
@@ -87,6 +87,6 @@ def _local_setting(name: str, **env) -> str:
     return result.stdout.strip()
 
 
-def test_local_settings_link_the_simulator_of_the_line_double_run_sh_starts():
+def test_it_links_the_simulator_of_the_line_double_run_sh_starts_in_local_settings():
     assert _local_setting("LINE_SIMULATOR_URL") == "http://127.0.0.1:8081/simulator"
     assert _local_setting("LINE_SIMULATOR_URL", LINE_API_BASE_URL="https://api.line.me") == "None"

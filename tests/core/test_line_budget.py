@@ -32,7 +32,7 @@ def test_it_tells_how_long_until_the_oldest_request_leaves_the_window(budget):
     assert (refused.granted, refused.wait) == (False, 3000.0)
 
 
-def test_the_window_slides_rather_than_resetting_on_the_hour(budget):
+def test_it_slides_the_window_rather_than_resetting_it_on_the_hour(budget):
     budget.take(now=NOW)
     budget.take(now=NOW + 1800)
     budget.take(now=NOW + 1800)
@@ -42,7 +42,7 @@ def test_the_window_slides_rather_than_resetting_on_the_hour(budget):
     assert budget.take(now=NOW + 3601).granted is False
 
 
-def test_another_process_shares_the_same_budget(budget):
+def test_it_shares_the_same_budget_with_another_process(budget):
     for _ in range(3):
         budget.take(now=NOW)
 
@@ -60,14 +60,14 @@ def test_it_closes_after_a_429_for_longer_each_time_in_a_row(budget):
     assert budget.take(now=NOW + first + second).granted is True
 
 
-def test_an_answer_without_429_starts_the_backoff_afresh(budget):
+def test_it_starts_the_backoff_afresh_after_an_answer_without_429(budget):
     budget.back_off(now=NOW)
     budget.answered()
 
     assert budget.back_off(now=NOW + 400) == 300.0
 
 
-def test_the_backoff_never_exceeds_the_window(budget):
+def test_it_never_backs_off_longer_than_the_window(budget):
     waits = [budget.back_off(now=NOW) for _ in range(6)]
 
     assert waits[-1] == 3600.0
@@ -80,7 +80,7 @@ def test_it_grants_nothing_without_redis(settings):
     assert insight_budget().take(now=NOW).granted is False
 
 
-def test_the_insight_budget_is_lines_hourly_limit(settings):
+def test_it_sets_the_insight_budget_to_lines_hourly_limit(settings):
     settings.LINE_INSIGHT_REQUESTS_PER_HOUR = 60
 
     budget = insight_budget()

@@ -30,7 +30,7 @@ def client(line):
     client.close()
 
 
-def test_a_repeated_retry_key_counts_as_sent_with_the_first_request_id(client, line):
+def test_it_counts_a_repeated_retry_key_as_sent_with_the_first_request_id(client, line):
     key = uuid.uuid4()
 
     first = client.multicast(USERS, [FLEX], retry_key=key)
@@ -40,7 +40,7 @@ def test_a_repeated_retry_key_counts_as_sent_with_the_first_request_id(client, l
     assert len(line.control.messages(user_id=USERS[0])) == 1
 
 
-def test_the_monthly_limit_is_its_own_error_and_not_retried(client, line, settings):
+def test_it_raises_the_monthly_limit_as_its_own_error_and_does_not_retry(client, line, settings):
     settings.LINE_API_RETRY_WAIT = 0
     line.control.configure(monthlyQuota=1)
 
@@ -66,7 +66,7 @@ def test_it_reads_the_quota_and_its_consumption(client, line):
     assert (client.get_message_quota().limit, client.get_message_quota_consumption()) == (50, 3)
 
 
-def test_a_narrowcast_is_followed_until_final(client, line):
+def test_it_follows_a_narrowcast_until_final(client, line):
     line.control.add_followers(USERS)
 
     sent = client.narrowcast([FLEX], retry_key=uuid.uuid4())
@@ -76,14 +76,14 @@ def test_a_narrowcast_is_followed_until_final(client, line):
     assert (final.phase, final.success_count, final.is_final) == ("succeeded", 3, True)
 
 
-def test_an_unknown_audience_group_is_a_line_error(client):
+def test_it_raises_a_line_error_for_an_unknown_audience_group(client):
     with pytest.raises(LineApiError) as error:
         client.audience_group(123)
 
     assert error.value.status == 400 and not error.value.retryable
 
 
-def test_the_token_bucket_is_shared_and_refills(settings):
+def test_it_shares_and_refills_the_token_bucket(settings):
     clock = [100.0]
     manager = RedisManager(None, clock=lambda: clock[0])
     manager._local_buckets._clock = lambda: clock[0]
@@ -95,7 +95,7 @@ def test_the_token_bucket_is_shared_and_refills(settings):
     assert manager.take_token("bucket", rate=2, burst=2) == 0.0
 
 
-def test_the_redis_token_bucket_makes_callers_wait(settings):
+def test_it_makes_callers_wait_on_the_redis_token_bucket(settings):
     manager = RedisManager(settings.REDIS_URL, key_prefix=f"{settings.REDIS_KEY_PREFIX}-bucket-{uuid.uuid4().hex[:6]}")
 
     waits = [manager.take_token("multicast", rate=5, burst=5) for _ in range(6)]

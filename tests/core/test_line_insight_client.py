@@ -41,7 +41,7 @@ def broadcast_to(line, count: int) -> str:
     return line.control.requests(endpoint="broadcast")[-1]["requestId"]
 
 
-def test_importing_the_client_does_not_load_the_insight_sdk():
+def test_it_does_not_load_the_insight_sdk_on_import():
     code = "import sys, core.line.client; print('linebot.v3.insight' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
 
@@ -91,6 +91,6 @@ def test_it_turns_a_refusal_into_a_line_api_error(line, client):
     assert limited.value.details["endpoint"] == "insight_demographics"
 
 
-def test_line_days_are_in_utc_plus_9():
+def test_it_counts_line_days_in_utc_plus_9():
     assert line_day(datetime(2025, 3, 1, 14, 59, tzinfo=UTC)) == date(2025, 3, 1)
     assert line_day(datetime(2025, 3, 1, 15, 0, tzinfo=UTC)) == date(2025, 3, 2)

@@ -122,7 +122,7 @@ def test_it_refuses_an_unknown_process_kind():
         processes.set_kind("cron")
 
 
-def test_a_started_process_is_labelled_and_its_memory_watched(process_kind):
+def test_it_labels_a_started_process_and_watches_its_memory(process_kind):
     import time
 
     from core.memory import get_memory_monitor

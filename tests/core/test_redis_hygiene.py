@@ -43,18 +43,18 @@ def redis_key_misuses() -> list[str]:
     return found
 
 
-def test_no_test_scans_redis_with_a_raw_pattern_or_flushes_it():
+def test_it_finds_no_test_that_scans_redis_with_a_raw_pattern_or_flushes_it():
     assert redis_key_misuses() == []
 
 
-def test_the_check_sees_a_raw_pattern(tmp_path, monkeypatch):
+def test_it_catches_a_raw_scan_pattern_and_a_flush(tmp_path, monkeypatch):
     (tmp_path / "test_raw.py").write_text('client.scan_iter(f"{prefix}:conv:*")\nclient.flushdb()\n')
     monkeypatch.setattr(f"{__name__}.TESTS", tmp_path)
 
     assert [line.split(" ", 1)[1] for line in redis_key_misuses()] == ["scan_iter(f'{prefix}:conv:*')", "flushdb"]
 
 
-def test_the_clean_up_deletes_this_runs_keys_and_no_others():
+def test_it_deletes_this_runs_keys_and_no_others_in_the_clean_up():
     manager = get_redis()
     client = redis.Redis.from_url(settings.REDIS_URL)
     # Another run whose prefix starts like ours must keep its keys.

@@ -75,7 +75,7 @@ def recover(manager: RedisManager, timeout: float = 10.0) -> None:
 
 
 @pytest.mark.parametrize("first", ["older writer first", "newer writer first"])
-def test_two_processes_cut_off_together_merge_to_the_newest_values_and_the_sum_of_counts(
+def test_it_merges_two_processes_cut_off_together_to_the_newest_values_and_the_sum_of_counts(
     peers, durable_redis_process, first
 ):
     a, b = peers
@@ -115,7 +115,7 @@ def test_two_processes_cut_off_together_merge_to_the_newest_values_and_the_sum_o
     assert a("get", "greeting") == b("get", "greeting") == "newer, from B"
 
 
-def test_every_key_it_writes_carries_its_prefix_once(redis_process):
+def test_it_writes_every_key_with_its_prefix_once(redis_process):
     manager = manager_for(redis_process)
     manager.set("value", "v", ttl=60)
     manager.incr("counter", ttl=60)
@@ -135,7 +135,7 @@ def test_every_key_it_writes_carries_its_prefix_once(redis_process):
     assert manager.key("name") == f"{PREFIX}:name"
 
 
-def test_the_cache_and_the_channel_layer_write_under_the_prefix_too(redis_process):
+def test_it_makes_the_cache_and_the_channel_layer_write_under_the_prefix_too(redis_process):
     from asgiref.sync import async_to_sync
     from channels_redis.core import RedisChannelLayer
     from django_redis.cache import RedisCache
@@ -163,13 +163,13 @@ def test_the_cache_and_the_channel_layer_write_under_the_prefix_too(redis_proces
     assert direct.exists(FOREIGN)
 
 
-def test_the_process_wide_manager_uses_the_deployments_prefix(settings):
+def test_it_uses_the_deployments_prefix_in_the_process_wide_manager(settings):
     from core.redis import get_redis
 
     assert get_redis().key("name") == f"{settings.REDIS_KEY_PREFIX}:name"
 
 
-def test_a_scan_pattern_matches_only_its_own_prefix(redis_process):
+def test_it_matches_only_its_own_prefix_with_a_scan_pattern(redis_process):
     direct = redis.Redis(port=redis_process.port)
     for key in ("run[1]:conv:a", "run1:conv:b", "runX:conv:c", "run*:conv:d"):
         direct.set(key, "x")
@@ -179,7 +179,7 @@ def test_a_scan_pattern_matches_only_its_own_prefix(redis_process):
     assert [k.decode() for k in direct.scan_iter(match=manager.pattern("conv:*"))] == ["run[1]:conv:a"]
 
 
-def test_the_first_read_after_the_outage_sees_what_this_process_wrote_during_it(redis_process):
+def test_it_sees_what_this_process_wrote_during_the_outage_on_the_first_read_after_it(redis_process):
     manager = manager_for(redis_process)
     redis_process.kill()
     manager.set("during", "written while cut off", ttl=60)
@@ -190,7 +190,7 @@ def test_the_first_read_after_the_outage_sees_what_this_process_wrote_during_it(
     assert manager.state == "closed"
 
 
-def test_a_write_back_cut_short_keeps_what_it_has_not_written(redis_process):
+def test_it_keeps_what_a_write_back_cut_short_has_not_written(redis_process):
     manager = manager_for(redis_process)
     redis_process.kill()
     manager.set("a", "1", ttl=60)
@@ -215,7 +215,7 @@ def test_a_write_back_cut_short_keeps_what_it_has_not_written(redis_process):
     assert not manager.fallback.has_dirty
 
 
-def test_a_write_redis_refuses_is_dropped_and_the_rest_written(redis_process):
+def test_it_drops_a_write_redis_refuses_and_writes_the_rest(redis_process):
     manager = manager_for(redis_process)
     redis_process.kill()
     manager.incr("was-text")
@@ -230,7 +230,7 @@ def test_a_write_redis_refuses_is_dropped_and_the_rest_written(redis_process):
     assert direct.get(f"{PREFIX}:fine") == b"v"
 
 
-def test_a_counter_whose_window_ended_during_the_outage_is_not_brought_back(redis_process):
+def test_it_does_not_bring_back_a_counter_whose_window_ended_during_the_outage(redis_process):
     manager = manager_for(redis_process)
     redis_process.kill()
     manager.incr("short-window", ttl=0.3)
@@ -246,7 +246,7 @@ def test_a_counter_whose_window_ended_during_the_outage_is_not_brought_back(redi
     assert 0 < direct.pttl(f"{PREFIX}:long-window") <= 60_000
 
 
-def test_a_ttl_below_one_second_is_kept_not_rounded_to_nothing(redis_process):
+def test_it_keeps_a_ttl_below_one_second_rather_than_rounding_it_to_nothing(redis_process):
     manager = manager_for(redis_process)
 
     assert manager.incr("blink", ttl=0.5) == 1

@@ -49,7 +49,7 @@ def locked(name: str) -> dict[str, tuple[str, list[str]]]:
 
 
 @pytest.mark.parametrize("name", SETS)
-def test_every_locked_package_is_pinned_and_hashed(name):
+def test_it_pins_and_hashes_every_locked_package(name):
     entries = locked(name)
 
     assert entries
@@ -57,7 +57,7 @@ def test_every_locked_package_is_pinned_and_hashed(name):
 
 
 @pytest.mark.parametrize("name", SETS)
-def test_each_lock_was_compiled_from_its_in_file(name):
+def test_it_keeps_each_lock_compiled_from_its_in_file(name):
     versions = {package: version for package, (version, _) in locked(name).items()}
 
     stale = {package: version for package, version in direct_pins(name).items() if versions.get(package) != version}
@@ -65,7 +65,7 @@ def test_each_lock_was_compiled_from_its_in_file(name):
     assert not stale, f"requirements/{name}.in changed without ./scripts/lock_requirements.sh: {stale}"
 
 
-def test_the_sets_agree_on_every_shared_package():
+def test_it_pins_every_shared_package_alike_across_the_sets():
     seen: dict[str, tuple[str, str]] = {}
     conflicts = []
     for name in SETS:
@@ -77,7 +77,7 @@ def test_the_sets_agree_on_every_shared_package():
     assert not conflicts
 
 
-def test_the_image_installs_exactly_the_audited_runtime_locks():
+def test_it_installs_exactly_the_audited_runtime_locks_in_the_image():
     dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
     audit_script = (ROOT / "scripts" / "audit_requirements.py").read_text()
 
@@ -98,7 +98,7 @@ def imported_top_level_modules(path: Path) -> set[str]:
     return modules
 
 
-def test_product_code_imports_nothing_that_only_the_doubles_install():
+def test_it_imports_nothing_in_product_code_that_only_the_doubles_install():
     doubles_only = set(direct_pins("doubles")) - set(direct_pins("base"))
     modules = {
         module

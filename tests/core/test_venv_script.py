@@ -40,7 +40,7 @@ def project(tmp_path):
     return tmp_path
 
 
-def test_a_failed_install_exits_non_zero_shows_pips_error_and_writes_no_stamp(project):
+def test_it_exits_non_zero_shows_pips_error_and_writes_no_stamp_on_a_failed_install(project):
     subprocess.run([sys.executable, "-m", "venv", str(project / ".venv")], check=True, timeout=180)
 
     result = ensure_venv(project, "requirements/base.txt", "requirements/extra.txt")
@@ -51,7 +51,7 @@ def test_a_failed_install_exits_non_zero_shows_pips_error_and_writes_no_stamp(pr
     assert not list((project / ".venv").glob(".installed*"))
 
 
-def test_a_new_venv_whose_pip_cannot_be_installed_is_removed(project):
+def test_it_removes_a_new_venv_whose_pip_cannot_be_installed(project):
     result = ensure_venv(project, "requirements/base.txt")
 
     assert result.returncode != 0
@@ -59,7 +59,7 @@ def test_a_new_venv_whose_pip_cannot_be_installed_is_removed(project):
     assert not (project / ".venv").exists()
 
 
-def test_a_missing_requirements_file_is_an_error(project):
+def test_it_fails_on_a_missing_requirements_file(project):
     result = ensure_venv(project, "requirements/base.txt", "requirements/absent.txt")
 
     assert result.returncode != 0

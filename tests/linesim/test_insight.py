@@ -269,7 +269,7 @@ def test_it_allows_60_insight_requests_an_hour(line, insight):
     assert insight.get_friends_demographics().available is False
 
 
-def test_the_clock_only_moves_forward_and_resets_with_the_double(line):
+def test_it_moves_the_clock_only_forward_and_resets_it_with_the_double(line):
     with pytest.raises(ControlError) as exc_info:
         line.control.advance_clock(-1)
     assert exc_info.value.status == 400

@@ -44,7 +44,7 @@ def test_it_creates_an_audience_and_reports_its_size(line, audience_api):
     assert (group.description, group.audience_count) == ("vip", 60)
 
 
-def test_a_narrowcast_to_an_audience_reaches_its_followers_only(line, api, audience_api):
+def test_it_delivers_a_narrowcast_to_an_audience_to_its_followers_only(line, api, audience_api):
     line.control.add_followers([user(n) for n in range(120)])
     group = audience_api.create_audience_group(
         CreateAudienceGroupRequest.from_dict(
@@ -58,7 +58,7 @@ def test_a_narrowcast_to_an_audience_reaches_its_followers_only(line, api, audie
     assert line.control.messages(user_id=user(2)) and not line.control.messages(user_id=user(3))
 
 
-def test_an_audience_under_50_users_fails_with_error_code_4(line, api, audience_api):
+def test_it_fails_an_audience_under_50_users_with_error_code_4(line, api, audience_api):
     line.control.add_followers([user(n) for n in range(120)])
     group = audience_api.create_audience_group(
         CreateAudienceGroupRequest.from_dict({"description": "few", "audiences": [{"id": user(n)} for n in range(49)]})
@@ -70,7 +70,7 @@ def test_an_audience_under_50_users_fails_with_error_code_4(line, api, audience_
     assert line.control.messages(user_id=user(1)) == []
 
 
-def test_a_demographic_filter_needs_a_reach_of_100(line, api):
+def test_it_needs_a_reach_of_100_for_a_demographic_filter(line, api):
     line.control.add_followers([user(n) for n in range(99)], demographics={"gender": "female"})
 
     progress = narrowcast(api, filter={"demographic": {"type": "gender", "oneOf": ["female"]}})
@@ -78,7 +78,7 @@ def test_a_demographic_filter_needs_a_reach_of_100(line, api):
     assert (progress.phase, progress.error_code) == ("failed", 2)
 
 
-def test_a_demographic_filter_selects_by_known_attributes(line, api):
+def test_it_selects_by_known_attributes_with_a_demographic_filter(line, api):
     line.control.add_followers([user(n) for n in range(80)], demographics={"gender": "female", "age": 27})
     line.control.add_followers([user(n) for n in range(80, 160)], demographics={"gender": "male", "age": 41})
     demographic = {
@@ -91,7 +91,7 @@ def test_a_demographic_filter_selects_by_known_attributes(line, api):
     assert (progress.phase, progress.success_count) == ("succeeded", 80)
 
 
-def test_an_unknown_audience_is_a_400(line, api):
+def test_it_answers_400_for_an_unknown_audience(line, api):
     with pytest.raises(ApiException) as error:
         api.narrowcast(
             NarrowcastRequest.from_dict(
@@ -102,7 +102,7 @@ def test_an_unknown_audience_is_a_400(line, api):
     assert error.value.status == 400
 
 
-def test_a_multicast_to_more_than_500_users_is_refused(line):
+def test_it_refuses_a_multicast_to_more_than_500_users(line):
     # The SDK refuses it before sending; a raw request shows what LINE itself answers.
     body = json.dumps({"to": [user(n) for n in range(501)], "messages": [{"type": "text", "text": "x"}]}).encode()
     request = urllib.request.Request(
@@ -118,7 +118,7 @@ def test_a_multicast_to_more_than_500_users_is_refused(line):
     assert json.loads(error.value.read())["details"][0]["property"] == "to"
 
 
-def test_the_monthly_limit_answers_429_with_lines_sentence(line, api):
+def test_it_answers_429_with_lines_sentence_at_the_monthly_limit(line, api):
     line.control.configure(monthlyQuota=2)
     try:
         with pytest.raises(ApiException) as error:
@@ -135,7 +135,7 @@ def test_the_monthly_limit_answers_429_with_lines_sentence(line, api):
     assert json.loads(error.value.body)["message"] == "You have reached your monthly limit."
 
 
-def test_adding_followers_checks_its_input(line):
+def test_it_checks_the_input_when_adding_followers(line):
     from linesim.line.testing import ControlError
 
     with pytest.raises(ControlError) as error:

@@ -131,7 +131,9 @@ def test_it_notifies_when_the_alert_resolves(hook, receiver, django_capture_on_c
     assert Alert.objects.get().state == Alert.State.RESOLVED
 
 
-def test_a_silence_mutes_notifications_but_the_alert_still_fires(hook, receiver, django_capture_on_commit_callbacks):
+def test_it_mutes_notifications_under_a_silence_but_still_fires_the_alert(
+    hook, receiver, django_capture_on_commit_callbacks
+):
     _high()
     rule = _rule(hook)
     Silence.objects.create(
@@ -146,7 +148,7 @@ def test_a_silence_mutes_notifications_but_the_alert_still_fires(hook, receiver,
     assert not Notification.objects.exists()
 
 
-def test_an_expired_silence_mutes_nothing(hook, receiver, django_capture_on_commit_callbacks):
+def test_it_mutes_nothing_under_an_expired_silence(hook, receiver, django_capture_on_commit_callbacks):
     _high()
     rule = _rule(hook)
     Silence.objects.create(
@@ -166,7 +168,7 @@ def test_it_refuses_a_silence_that_matches_nothing(operator):
     assert not Silence.objects.exists()
 
 
-def test_creating_and_expiring_a_silence_is_audited(operator):
+def test_it_audits_creating_and_expiring_a_silence(operator):
     silence = alert_services.silence_create(
         group="memory", ends_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1), comment="resize", actor=operator
     )
@@ -185,7 +187,7 @@ def operator(django_user_model):
     return django_user_model.objects.create_user("op", password="x" * 16, is_staff=True)
 
 
-def test_acknowledging_is_recorded_and_audited(operator):
+def test_it_records_and_audits_acknowledging(operator):
     alert = alert_raise(kind="k", severity="warning", message="m")
 
     alert_services.alert_acknowledge(alert=alert, actor=operator)
@@ -197,7 +199,9 @@ def test_acknowledging_is_recorded_and_audited(operator):
     assert AuditEvent.objects.get(action="alert_acknowledged").target == f"alert:{alert.pk}"
 
 
-def test_a_rule_still_true_after_a_manual_resolve_raises_a_new_alert(operator, django_capture_on_commit_callbacks):
+def test_it_raises_a_new_alert_for_a_rule_still_true_after_a_manual_resolve(
+    operator, django_capture_on_commit_callbacks
+):
     _high()
     _rule()
     _evaluate(NOW, django_capture_on_commit_callbacks)
@@ -303,7 +307,7 @@ def test_it_notifies_alerts_raised_by_code_to_channels_that_take_them(receiver, 
     assert payloads[0]["alerts"][0]["kind"] == "login_failure_burst_global"
 
 
-def test_a_channel_skips_alerts_below_its_severity(receiver, django_capture_on_commit_callbacks):
+def test_it_skips_alerts_below_a_channels_severity(receiver, django_capture_on_commit_callbacks):
     NotificationChannel.objects.create(
         name="pager", kind="webhook", target=receiver.url, min_severity="critical", for_unruled_alerts=True
     )
@@ -312,7 +316,7 @@ def test_a_channel_skips_alerts_below_its_severity(receiver, django_capture_on_c
     assert not Notification.objects.exists()
 
 
-def test_sending_a_notification_twice_sends_it_once(hook, receiver, django_capture_on_commit_callbacks):
+def test_it_sends_a_notification_once_when_sent_twice(hook, receiver, django_capture_on_commit_callbacks):
     from monitoring.notifiers import send_notification
 
     _high()

@@ -205,7 +205,7 @@ def test_it_refuses_a_predictive_rule_without_a_horizon():
         AlertRule(name="x", kind="predictive", series="s", threshold=1.0).full_clean()
 
 
-def test_the_burn_windows_are_the_workbooks():
+def test_it_uses_the_workbooks_burn_windows():
     assert AlertRule(burn_policy="page").burn_windows == [(3600, 300, 14.4), (21600, 1800, 6.0)]
     assert AlertRule(burn_policy="ticket").burn_windows == [(259200, 21600, 1.0)]
     assert dt.timedelta(seconds=259200) == dt.timedelta(days=3)
@@ -221,7 +221,7 @@ def test_it_does_not_page_on_a_handful_of_events(slo):
     assert not outcome.active
 
 
-def test_a_threshold_series_not_yet_set_falls_back_to_the_threshold():
+def test_it_falls_back_to_the_threshold_for_a_threshold_series_not_yet_set():
     write_series("host_memory_used_percent", lambda i: 75.0, minutes=10)
     write_series("host_memory_critical_threshold_percent", lambda i: 0.0, minutes=10)
     rule = _rule(

@@ -13,7 +13,7 @@ from tests.monitoring.alerting import write_series
 pytestmark = pytest.mark.django_db
 
 
-def test_the_sampling_task_stores_the_metrics_of_this_process():
+def test_it_stores_the_metrics_of_this_process_in_the_sampling_task():
     LINE_CALLS.labels(endpoint="push", outcome="ok").inc()
 
     assert tasks.record_metric_samples() > 0
@@ -22,7 +22,7 @@ def test_the_sampling_task_stores_the_metrics_of_this_process():
     assert MetricSample.objects.filter(series="sli:push_success:total", value__gte=1).exists()
 
 
-def test_a_broken_rule_does_not_stop_the_others():
+def test_it_goes_on_with_the_other_rules_when_one_is_broken():
     now = timezone.now()
     write_series("queue", lambda i: 50.0, minutes=10, end=now)
     AlertRule.objects.create(name="broken", series="queue", threshold=1.0, aggregation="median")
@@ -34,7 +34,7 @@ def test_a_broken_rule_does_not_stop_the_others():
     assert Alert.objects.get(state=Alert.State.FIRING).kind == "sound"
 
 
-def test_a_disabled_rule_is_not_evaluated():
+def test_it_skips_a_disabled_rule():
     now = timezone.now()
     write_series("queue", lambda i: 50.0, minutes=10, end=now)
     AlertRule.objects.create(name="off", series="queue", threshold=1.0, enabled=False)
@@ -44,14 +44,14 @@ def test_a_disabled_rule_is_not_evaluated():
     assert not Alert.objects.exists()
 
 
-def test_the_pruning_task_keeps_recent_samples():
+def test_it_keeps_recent_samples_when_pruning():
     MetricSample.objects.create(series="s", at=timezone.now() - dt.timedelta(days=36), value=1)
     MetricSample.objects.create(series="s", at=timezone.now(), value=2)
 
     assert tasks.prune_metric_samples() == 1
 
 
-def test_the_report_task_reports_on_the_month_that_ended():
+def test_it_reports_on_the_month_that_ended():
     tasks.generate_compliance_report()
 
     report = ComplianceReport.objects.get()

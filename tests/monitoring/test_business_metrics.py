@@ -76,7 +76,7 @@ def test_it_exports_every_series_before_its_first_increment():
         assert REGISTRY.get_sample_value("line_reply_fallbacks_total", {"reason": reason}) is not None
 
 
-def test_tokens_used_are_counted_by_the_llm_client(webhook):
+def test_it_counts_the_tokens_the_llm_client_uses(webhook):
     before = metric("llm_tokens_total", kind="completion")
 
     webhook("Count my tokens")

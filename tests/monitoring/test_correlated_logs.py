@@ -160,7 +160,7 @@ class WebLines(logging.Handler):
             self.lines.append(json.loads(self.format(record)))
 
 
-def test_one_id_finds_every_line_of_one_users_message_in_web_and_worker(
+def test_it_finds_every_line_of_one_users_message_in_web_and_worker_by_one_id(
     transactional_db, bot, worker, queue_name, publish_to_broker, client, settings
 ):
     settings.CONVERSATION_TASK_QUEUE = queue_name
@@ -196,7 +196,7 @@ def test_one_id_finds_every_line_of_one_users_message_in_web_and_worker(
     assert all(entry.get("correlation_id") in (None, correlation_id) for entry in lines)
 
 
-def test_beat_gives_each_task_it_sends_a_fresh_id_that_the_worker_logs(
+def test_it_gives_each_task_beat_sends_a_fresh_id_that_the_worker_logs(
     transactional_db, worker, process_env, queue_name, tmp_path
 ):
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
@@ -227,7 +227,7 @@ def test_beat_gives_each_task_it_sends_a_fresh_id_that_the_worker_logs(
         assert any("requeue_stalled_webhook_events" in e and "succeeded" in e for e in events), events
 
 
-def test_an_exception_in_a_worker_reaches_the_errors_page_once_labelled_worker(
+def test_it_brings_an_exception_in_a_worker_to_the_errors_page_once_labelled_worker(
     transactional_db, worker, queue_name, publish_to_broker
 ):
     correlation.bind("worker-error-1")

@@ -244,7 +244,7 @@ async def test_it_closes_when_the_session_times_out_while_watching(operator, set
     assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
 
 
-async def test_on_the_embedded_default_the_first_socket_starts_the_ticker_in_the_server(operator, settings):
+async def test_it_starts_the_ticker_in_the_server_on_the_first_socket_on_the_embedded_default(operator, settings):
     from monitoring.dashboards import ticker
 
     settings.DASHBOARD_TICKER_IN_PROCESS = True

@@ -17,7 +17,7 @@ def signed_in(verified_client, make_staff):
     return sign_in
 
 
-def test_the_admin_index_shows_the_operations_dashboard_to_an_operator(signed_in):
+def test_it_shows_the_operations_dashboard_to_an_operator_on_the_admin_index(signed_in):
     page = signed_in(roles.OPERATOR).get("/admin/").content.decode()
 
     assert 'data-socket="/ws/dashboards/operations/"' in page
@@ -30,28 +30,28 @@ def test_the_admin_index_shows_the_operations_dashboard_to_an_operator(signed_in
 
 
 @pytest.mark.parametrize(("role", "dashboard"), [(roles.CONTENT_EDITOR, "campaigns"), (roles.ANALYST, "analytics")])
-def test_the_admin_index_shows_the_first_dashboard_the_role_may_see(signed_in, role, dashboard):
+def test_it_shows_the_first_dashboard_the_role_may_see_on_the_admin_index(signed_in, role, dashboard):
     page = signed_in(role).get("/admin/").content.decode()
 
     assert f'data-socket="/ws/dashboards/{dashboard}/"' in page
     assert "/ws/dashboards/operations/" not in page
 
 
-def test_a_dashboard_page_is_refused_to_a_role_that_may_not_see_it(signed_in):
+def test_it_refuses_a_dashboard_page_to_a_role_that_may_not_see_it(signed_in):
     assert signed_in(roles.ANALYST).get("/admin/dashboards/operations/").status_code == 403
 
 
-def test_a_dashboard_page_needs_the_console_sign_in(client):
+def test_it_needs_the_console_sign_in_for_a_dashboard_page(client):
     response = client.get("/admin/dashboards/operations/")
 
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
-def test_an_unknown_dashboard_is_not_found(signed_in):
+def test_it_answers_not_found_for_an_unknown_dashboard(signed_in):
     assert signed_in(roles.OPERATOR).get("/admin/dashboards/payroll/").status_code == 404
 
 
-def test_the_dashboard_pages_have_no_inline_script_or_style(signed_in):
+def test_it_serves_dashboard_pages_without_inline_script_or_style(signed_in):
     client = signed_in(roles.OPERATOR)
     for url in ("/admin/", "/admin/dashboards/campaigns/", "/admin/dashboards/analytics/"):
         page = client.get(url).content.decode()

@@ -169,14 +169,14 @@ def test_it_counts_todays_conversations():
     ("q", "expected"),
     [(0.5, 1.0), (0.25, 0.5), (0.75, 1.5), (0.99, 1.98)],
 )
-def test_the_quantile_interpolates_within_a_bucket_as_prometheus_does(q, expected):
+def test_it_interpolates_the_quantile_within_a_bucket_as_prometheus_does(q, expected):
     # 2 observations up to 1, 2 more up to 2, none beyond.
     assert quantile(q, {1.0: 2.0, 2.0: 4.0, float("inf"): 4.0}) == pytest.approx(expected, abs=0.02)
 
 
-def test_the_quantile_is_unknown_without_observations():
+def test_it_leaves_the_quantile_unknown_without_observations():
     assert quantile(0.5, {1.0: 0.0, float("inf"): 0.0}) is None
 
 
-def test_roles_are_the_permission_holders_of_the_dashboards():
+def test_it_makes_roles_the_permission_holders_of_the_dashboards():
     assert roles.ROLES[roles.ANALYST].permissions == ("monitoring.view_analytics_dashboard",)

@@ -106,7 +106,7 @@ async def test_it_keeps_the_latest_snapshot_for_sockets_that_connect_later():
     assert stored["type"] == "snapshot" and stored["seq"] == 2 and stored["data"] == {"value": 7}
 
 
-async def test_a_new_ticker_carries_on_the_sequence_and_the_data_viewers_have():
+async def test_it_carries_on_the_sequence_and_the_data_viewers_have_in_a_new_ticker():
     dashboard = _dashboard("t_resume", Values(value=3))
     first = Ticker(dashboards=[dashboard], interval=1.0)
     assert await first._hold_lock()
@@ -124,7 +124,7 @@ async def test_a_new_ticker_carries_on_the_sequence_and_the_data_viewers_have():
     assert message["data"] == {}
 
 
-async def test_a_second_ticker_does_not_publish_while_the_first_holds_the_lock():
+async def test_it_keeps_a_second_ticker_from_publishing_while_the_first_holds_the_lock():
     dashboard = _dashboard("t_lock", Values(value=1))
     channel = await _listen(dashboard)
     first = Ticker(dashboards=[dashboard], interval=1.0, lock=TickerLock(ttl=5))
@@ -186,7 +186,7 @@ async def test_it_refuses_keys_a_panel_does_not_own_and_values_that_are_not_numb
     assert message["data"] == {"other": None}
 
 
-async def test_a_failing_panel_shows_unknown_and_the_others_go_on():
+async def test_it_shows_a_failing_panel_as_unknown_and_goes_on_with_the_others():
     def broken(ctx):
         raise RuntimeError("boom")
 
@@ -200,7 +200,7 @@ async def test_a_failing_panel_shows_unknown_and_the_others_go_on():
     assert message["data"] == {"value": None, "fine": 1}
 
 
-async def test_a_slow_panel_runs_beside_the_tick_and_its_answer_comes_with_a_later_one():
+async def test_it_runs_a_slow_panel_beside_the_tick_and_sends_its_answer_with_a_later_one():
     def slow(ctx):
         time.sleep(0.3)
         return {"value": 9}

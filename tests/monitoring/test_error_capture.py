@@ -63,7 +63,7 @@ def recorder(settings, monkeypatch):
 # --- fingerprints ---------------------------------------------------------------------------------------------------
 
 
-def test_one_failure_is_one_kind_whatever_its_message_or_line():
+def test_it_counts_one_failure_as_one_kind_whatever_its_message_or_line():
     first, second = caught(look_up, 1), caught(look_up, 2)
 
     assert fingerprint_of(first) == fingerprint_of(second)
@@ -71,14 +71,14 @@ def test_one_failure_is_one_kind_whatever_its_message_or_line():
     assert fingerprint_of(first).exception_type == "LookupError"
 
 
-def test_another_place_or_another_type_is_another_kind():
+def test_it_counts_another_place_or_another_type_as_another_kind():
     here = fingerprint_of(caught(look_up, 1))
 
     assert fingerprint_of(caught(look_elsewhere, 1)).digest != here.digest
     assert fingerprint_of(caught(parse, "{")).digest != here.digest
 
 
-def test_frames_of_libraries_are_left_out():
+def test_it_leaves_out_frames_of_libraries():
     location = fingerprint_of(caught(parse, "{")).location
 
     assert location.split(" < ")[0] == "tests.monitoring.test_error_capture:parse"
@@ -89,7 +89,7 @@ def test_frames_of_libraries_are_left_out():
 # --- the recorder ---------------------------------------------------------------------------------------------------
 
 
-def test_a_storm_of_one_error_is_one_write_with_its_count_and_latest_ids(recorder):
+def test_it_writes_a_storm_of_one_error_once_with_its_count_and_latest_ids(recorder):
     for i in range(50):
         recorder.capture(caught(look_up, i), correlation_id=f"storm-{i}")
 
@@ -103,7 +103,7 @@ def test_a_storm_of_one_error_is_one_write_with_its_count_and_latest_ids(recorde
     assert ", in look_up\n" in kind.traceback
 
 
-def test_a_kind_is_written_at_most_once_per_interval_and_nothing_is_lost(recorder):
+def test_it_writes_a_kind_at_most_once_per_interval_and_loses_nothing(recorder):
     recorder.capture(caught(look_up, 1))
     assert recorder.flush() == 1
     for i in range(5):
@@ -115,7 +115,7 @@ def test_a_kind_is_written_at_most_once_per_interval_and_nothing_is_lost(recorde
     assert ErrorKind.objects.get().count == 6
 
 
-def test_the_background_writer_writes_within_the_interval(settings, transactional_db, monkeypatch):
+def test_it_writes_in_the_background_within_the_interval(settings, transactional_db, monkeypatch):
     settings.ERROR_CAPTURE_ENABLED = True
     recorder = ErrorRecorder(interval=0.1)
     monkeypatch.setattr(error_capture._recorder, "get", lambda: recorder)
@@ -129,7 +129,7 @@ def test_the_background_writer_writes_within_the_interval(settings, transactiona
     assert recorder._thread.name == "error-capture"
 
 
-def test_what_the_database_refused_waits_for_the_next_flush_and_nothing_raises(recorder):
+def test_it_keeps_what_the_database_refused_for_the_next_flush_and_raises_nothing(recorder):
     recorder.capture(caught(look_up, 1), correlation_id="kept-1")
 
     class Rollback(Exception):
@@ -148,7 +148,7 @@ def test_what_the_database_refused_waits_for_the_next_flush_and_nothing_raises(r
     assert ErrorKind.objects.get().correlation_ids == ["kept-1"]
 
 
-def test_an_exception_that_cannot_say_what_it_is_is_still_counted(recorder):
+def test_it_still_counts_an_exception_that_cannot_say_what_it_is(recorder):
     class Unprintable(Exception):
         def __str__(self):
             raise TypeError("no")
@@ -159,7 +159,7 @@ def test_an_exception_that_cannot_say_what_it_is_is_still_counted(recorder):
     assert ErrorKind.objects.get().message == "<Unprintable with an unprintable message>"
 
 
-def test_a_new_kind_is_counted_once_for_the_dashboard(recorder):
+def test_it_counts_a_new_kind_once_for_the_dashboard(recorder):
     before = metric("errors_new_kinds_total")
 
     recorder.capture(caught(look_up, 1))
@@ -170,7 +170,7 @@ def test_a_new_kind_is_counted_once_for_the_dashboard(recorder):
     assert metric("errors_new_kinds_total") == before + 1
 
 
-def test_nothing_is_captured_while_capture_is_off(recorder, settings):
+def test_it_captures_nothing_while_capture_is_off(recorder, settings):
     settings.ERROR_CAPTURE_ENABLED = False
 
     error_capture.capture(caught(look_up, 1))
@@ -181,7 +181,7 @@ def test_nothing_is_captured_while_capture_is_off(recorder, settings):
 # --- the ways in ----------------------------------------------------------------------------------------------------
 
 
-def test_an_error_logged_with_its_exception_is_captured_with_the_correlation_id(recorder):
+def test_it_captures_an_error_logged_with_its_exception_with_the_correlation_id(recorder):
     correlation.bind("logged-1")
     try:
         try:
@@ -195,7 +195,7 @@ def test_an_error_logged_with_its_exception_is_captured_with_the_correlation_id(
     assert ErrorKind.objects.get().correlation_ids == ["logged-1"]
 
 
-def test_a_library_error_logged_through_the_standard_library_is_captured(recorder):
+def test_it_captures_a_library_error_logged_through_the_standard_library(recorder):
     try:
         parse("{")
     except ValueError:
@@ -204,7 +204,7 @@ def test_a_library_error_logged_through_the_standard_library_is_captured(recorde
     assert recorder.pending_count() == 1
 
 
-def test_error_lines_without_an_exception_and_warnings_with_one_are_not(recorder):
+def test_it_captures_neither_error_lines_without_an_exception_nor_warnings_with_one(recorder):
     log.error("no_exception_here")
     try:
         look_up(1)
@@ -215,7 +215,7 @@ def test_error_lines_without_an_exception_and_warnings_with_one_are_not(recorder
 
 
 @pytest.mark.urls("tests.monitoring.failing_urls")
-def test_a_failed_request_is_counted_once_with_its_correlation_id(recorder):
+def test_it_counts_a_failed_request_once_with_its_correlation_id(recorder):
     response = Client(raise_request_exception=False).get("/broken", HTTP_X_REQUEST_ID="request-1")
 
     assert response.status_code == 500
@@ -231,7 +231,7 @@ def explode():
     raise ZeroDivisionError("the task broke")
 
 
-def test_a_failed_task_is_counted_once(recorder):
+def test_it_counts_a_failed_task_once(recorder):
     correlation.bind("task-1")
     try:
         explode.apply(throw=False)
@@ -260,7 +260,7 @@ def record(fingerprint, *, count=1, at=None, kinds=("web",), ids=()):
     )
 
 
-def test_processes_recording_one_kind_at_once_add_up_exactly(transactional_db):
+def test_it_adds_up_exactly_what_processes_record_for_one_kind_at_once(transactional_db):
     fingerprint = fingerprint_of(caught(look_up, 1))
     created = []
 
@@ -279,7 +279,7 @@ def test_processes_recording_one_kind_at_once_add_up_exactly(transactional_db):
 
 
 @pytest.mark.parametrize("vendor", ["postgresql", "portable"])
-def test_a_write_merges_times_ids_and_process_kinds(vendor, monkeypatch):
+def test_it_merges_times_ids_and_process_kinds_on_a_write(vendor, monkeypatch):
     if vendor == "portable":
         monkeypatch.setattr(connection, "vendor", "sqlite")
     fingerprint = fingerprint_of(caught(look_up, 1))
@@ -300,7 +300,7 @@ def test_a_write_merges_times_ids_and_process_kinds(vendor, monkeypatch):
     assert kind.correlation_ids == ["d", "a", "c", "b"]  # latest written first
 
 
-def test_only_the_latest_ten_correlation_ids_are_kept():
+def test_it_keeps_only_the_latest_ten_correlation_ids():
     fingerprint = fingerprint_of(caught(look_up, 1))
     record(fingerprint, ids=[f"old-{i}" for i in range(8)])
 
@@ -309,12 +309,12 @@ def test_only_the_latest_ten_correlation_ids_are_kept():
     assert ErrorKind.objects.get().correlation_ids == [*(f"new-{i}" for i in range(4)), *(f"old-{i}" for i in range(6))]
 
 
-def test_a_record_without_occurrences_is_refused():
+def test_it_refuses_a_record_without_occurrences():
     with pytest.raises(ValidationError, match="at least one occurrence"):
         record(fingerprint_of(caught(look_up, 1)), count=0)
 
 
-def test_recent_kinds_are_those_first_seen_since_newest_first():
+def test_it_lists_as_recent_the_kinds_first_seen_since_newest_first():
     now = timezone.now()
     record(fingerprint_of(caught(look_up, 1)), at=now - timedelta(hours=2))
     record(fingerprint_of(caught(look_elsewhere, 1)), at=now - timedelta(minutes=5))

@@ -61,7 +61,7 @@ def test_it_lists_each_kind_with_its_count_times_and_processes(staff, kind):
     assert 'href="/admin/conversations/webhookevent/?q=corr-new"' in page
 
 
-def test_a_kind_links_to_the_events_of_its_last_correlation_ids(staff, kind):
+def test_it_links_a_kind_to_the_events_of_its_last_correlation_ids(staff, kind):
     client = staff(roles.OPERATOR)
     webhook_event("corr-old")
     webhook_event("unrelated")
@@ -84,12 +84,12 @@ def test_it_finds_a_kind_by_a_correlation_id_and_filters_by_process(staff, kind)
     assert "KeyError" not in client.get(PAGE, {"process": "beat"}).content.decode()
 
 
-def test_analysts_see_it_content_editors_do_not(staff, kind):
+def test_it_shows_the_page_to_analysts_but_not_to_content_editors(staff, kind):
     assert staff(roles.ANALYST).get(PAGE).status_code == 200
     assert staff(roles.CONTENT_EDITOR).get(PAGE).status_code == 403
 
 
-def test_nobody_adds_changes_or_deletes_an_error_by_hand(staff, kind):
+def test_it_lets_nobody_add_change_or_delete_an_error_by_hand(staff, kind):
     client = staff(roles.ADMINISTRATOR)
 
     assert client.get(f"{PAGE}add/").status_code == 403

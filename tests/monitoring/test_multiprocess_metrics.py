@@ -136,7 +136,7 @@ def test_it_leaves_a_running_process_alone_and_retires_it_once_killed():
     assert _value(name, f"{name}_total") == 5.0
 
 
-def test_gunicorn_retires_a_worker_when_it_exits():
+def test_it_retires_a_gunicorn_worker_when_it_exits():
     from linebot_project import gunicorn_conf
 
     child = _run_child(
@@ -153,7 +153,7 @@ def test_gunicorn_retires_a_worker_when_it_exits():
     assert _files_of(identifier) == []
 
 
-def test_a_celery_pool_process_retires_itself_on_shutdown():
+def test_it_retires_a_celery_pool_process_on_shutdown():
     name = _name()
     child = _run_child(
         f"""
@@ -174,7 +174,7 @@ def test_a_celery_pool_process_retires_itself_on_shutdown():
     assert _value(name, f"{name}_total") == 2.0
 
 
-def test_the_process_identifier_names_pid_host_and_start_time():
+def test_it_names_pid_host_and_start_time_in_the_process_identifier():
     pid, host, start = multiprocess.process_identifier().split("-", 2)
 
     assert int(pid) > 0 and host and start.isdigit()

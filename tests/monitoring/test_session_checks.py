@@ -35,7 +35,7 @@ def test_it_names_why_a_session_is_refused(make_staff):
     assert check.expires_at == pytest.approx(time.time() + settings.SESSION_IDLE_TIMEOUT, abs=5)
 
 
-def test_a_password_change_ends_the_session_for_sockets_too(make_staff):
+def test_it_ends_the_session_for_sockets_too_on_a_password_change(make_staff):
     user = make_staff("viewer", role=roles.OPERATOR)
     key = session_for(user)
 

@@ -53,7 +53,7 @@ def test_it_samples_totals_labelled_counters_and_indicators():
     assert not any(name.endswith("_bucket") for name in values)
 
 
-def test_sampling_twice_in_a_minute_keeps_one_sample():
+def test_it_keeps_one_sample_when_sampling_twice_in_a_minute():
     at = timezone.now().replace(second=5)
     alert_services.metric_samples_record(at=at, families=_families())
     alert_services.metric_samples_record(at=at.replace(second=40), families=_families())
@@ -70,7 +70,7 @@ def test_it_prunes_old_samples():
     assert list(MetricSample.objects.values_list("value", flat=True)) == [2]
 
 
-def test_the_memory_monitors_thresholds_are_alert_rules():
+def test_it_makes_the_memory_monitors_thresholds_alert_rules():
     rules = {r.threshold_series: r for r in AlertRule.objects.filter(series="host_memory_used_percent")}
     assert rules["host_memory_warning_threshold_percent"].threshold == 70.0
     assert rules["host_memory_critical_threshold_percent"].threshold == 90.0
@@ -131,7 +131,7 @@ def test_it_writes_the_monthly_report_as_html_and_pdf(slo):
     assert report.summary[0]["met"] is False
 
 
-def test_generating_a_month_again_replaces_its_report(slo):
+def test_it_replaces_a_months_report_when_generating_it_again(slo):
     now = timezone.make_aware(dt.datetime(2026, 11, 2))
     reports.compliance_report_generate(now=now)
     reports.compliance_report_generate(now=now)
@@ -150,7 +150,7 @@ def staff(django_user_model, verified_client):
     return sign_in
 
 
-def test_the_slo_page_shows_budgets_to_analysts(staff, slo):
+def test_it_shows_budgets_to_analysts_on_the_slo_page(staff, slo):
     now = timezone.now().replace(second=0, microsecond=0)
     write_counters(slo.good_series, slo.total_series, lambda i: 0.5, minutes=120, end=now)
     _, client = staff(roles.ANALYST)
@@ -164,12 +164,12 @@ def test_the_slo_page_shows_budgets_to_analysts(staff, slo):
     assert "<script>" not in body
 
 
-def test_the_slo_page_is_closed_to_content_editors(staff, slo):
+def test_it_closes_the_slo_page_to_content_editors(staff, slo):
     _, client = staff(roles.CONTENT_EDITOR)
     assert client.get("/admin/monitoring/servicelevelobjective/status/").status_code == 403
 
 
-def test_the_slo_page_needs_a_signed_in_user(client):
+def test_it_needs_a_signed_in_user_for_the_slo_page(client):
     response = client.get("/admin/monitoring/servicelevelobjective/status/")
     assert response.status_code == 302
 
@@ -178,7 +178,7 @@ def _action(client, action, alert):
     return client.post("/admin/monitoring/alert/", {"action": action, "_selected_action": [alert.pk]}, follow=True)
 
 
-def test_an_operator_acknowledges_and_resolves_in_the_console(staff):
+def test_it_lets_an_operator_acknowledge_and_resolve_in_the_console(staff):
     user, client = staff(roles.OPERATOR)
     alert = alert_raise(kind="k", severity="critical", message="m")
 
@@ -193,7 +193,7 @@ def test_an_operator_acknowledges_and_resolves_in_the_console(staff):
     )
 
 
-def test_an_analyst_cannot_acknowledge(staff):
+def test_it_refuses_an_analyst_acknowledging(staff):
     _, client = staff(roles.ANALYST)
     alert = alert_raise(kind="k", severity="critical", message="m")
 
@@ -204,7 +204,7 @@ def test_an_analyst_cannot_acknowledge(staff):
     assert not AuditEvent.objects.filter(action="alert_acknowledged").exists()
 
 
-def test_an_alerts_page_shows_its_history(staff):
+def test_it_shows_an_alerts_history_on_its_page(staff):
     _, client = staff(roles.OPERATOR)
     alert = alert_raise(kind="burst", severity="warning", message="too many")
 
@@ -213,7 +213,7 @@ def test_an_alerts_page_shows_its_history(staff):
     assert "history" in body.lower() and "Fired" in body
 
 
-def test_an_analyst_downloads_the_report_but_a_content_editor_cannot(staff, slo):
+def test_it_lets_an_analyst_but_not_a_content_editor_download_the_report(staff, slo):
     report = reports.compliance_report_generate(now=timezone.make_aware(dt.datetime(2026, 11, 2)))
     _, analyst = staff(roles.ANALYST)
     response = analyst.get(f"/admin/monitoring/compliancereport/{report.pk}/file/pdf/")
@@ -225,7 +225,7 @@ def test_an_analyst_downloads_the_report_but_a_content_editor_cannot(staff, slo)
     assert editor.get(f"/admin/monitoring/compliancereport/{report.pk}/file/pdf/").status_code == 403
 
 
-def test_an_operator_adds_a_rule_in_the_console_and_a_bad_one_is_refused(staff):
+def test_it_lets_an_operator_add_a_rule_in_the_console_and_refuses_a_bad_one(staff):
     user, client = staff(roles.OPERATOR)
     MetricSample.objects.create(series="celery_queue_depth", at=timezone.now(), value=3)
     page = client.get("/admin/monitoring/alertrule/add/")
@@ -254,7 +254,7 @@ def test_an_operator_adds_a_rule_in_the_console_and_a_bad_one_is_refused(staff):
     assert AuditEvent.objects.filter(actor=user, action=AuditEvent.Action.ADMIN_ADD, target__contains="deep queue")
 
 
-def test_the_slo_page_says_when_no_objective_is_enabled(staff):
+def test_it_says_on_the_slo_page_when_no_objective_is_enabled(staff):
     ServiceLevelObjective.objects.update(enabled=False)
     _, client = staff(roles.OPERATOR)
     assert (
@@ -262,7 +262,7 @@ def test_the_slo_page_says_when_no_objective_is_enabled(staff):
     )
 
 
-def test_an_operator_opts_only_themselves_in_to_line_alerts(staff, django_user_model):
+def test_it_lets_an_operator_opt_only_themselves_in_to_line_alerts(staff, django_user_model):
     user, client = staff(roles.OPERATOR)
     other = django_user_model.objects.create_user("someone", password="x" * 16, is_staff=True)
 

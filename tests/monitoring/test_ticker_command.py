@@ -15,7 +15,7 @@ def test_it_refuses_to_run_where_no_other_process_could_hear_it():
         call_command("run_dashboard_ticker")
 
 
-def test_once_prints_what_it_published():
+def test_it_prints_what_it_published_when_run_once():
     out = StringIO()
 
     call_command("run_dashboard_ticker", "--once", "--dashboard", "analytics", stdout=out)

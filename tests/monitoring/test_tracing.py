@@ -31,7 +31,7 @@ def run_python(code: str, **env: str | None) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.integration
-def test_without_an_endpoint_no_tracing_is_set_up_or_loaded():
+def test_it_neither_sets_up_nor_loads_tracing_without_an_endpoint():
     # redis-py imports parts of the SDK itself (its optional metrics support); tracing's own parts stay out.
     result = run_python(
         "import sys, linebot_project.wsgi\n"
@@ -46,14 +46,14 @@ def test_without_an_endpoint_no_tracing_is_set_up_or_loaded():
     assert result.stdout.strip() == "False [] []"
 
 
-def test_without_an_endpoint_or_exporter_setup_says_it_is_off(settings):
+def test_it_says_tracing_is_off_without_an_endpoint_or_exporter(settings):
     settings.OTEL_EXPORTER_OTLP_ENDPOINT = None
 
     assert setup_tracing(process_kind="web") is False
 
 
 @pytest.mark.integration
-def test_a_malformed_endpoint_stops_start_up_with_one_line_naming_it():
+def test_it_stops_start_up_with_one_line_naming_a_malformed_endpoint():
     result = run_python("import linebot_project.asgi", OTEL_EXPORTER_OTLP_ENDPOINT="otel-collector:4318")
 
     assert result.returncode == 1
@@ -96,7 +96,7 @@ class Collector(http.server.ThreadingHTTPServer):
 
 
 @pytest.mark.integration
-def test_with_an_endpoint_a_web_process_exports_its_spans_over_otlp():
+def test_it_exports_a_web_processs_spans_over_otlp_given_an_endpoint():
     collector = Collector()
     threading.Thread(target=collector.serve_forever, daemon=True).start()
     try:
@@ -150,7 +150,7 @@ def spans():
 
 
 @pytest.mark.integration
-def test_a_webhook_request_and_the_task_it_queued_carry_one_correlation_id(
+def test_it_gives_a_webhook_request_and_the_task_it_queued_one_correlation_id(
     transactional_db, bot, worker, spans, client
 ):
     from opentelemetry.trace import SpanKind
@@ -180,7 +180,7 @@ def test_a_webhook_request_and_the_task_it_queued_carry_one_correlation_id(
     assert {s.attributes.get(ATTRIBUTE) for s in trace} == {correlation_id}
 
 
-def test_setting_up_twice_changes_nothing(spans):
+def test_it_changes_nothing_when_set_up_twice(spans):
     from core import tracing
 
     provider = tracing._provider

@@ -34,7 +34,7 @@ def a_draft(author, **kwargs):
     return services.rich_template_create(name="Morning run", image=upload(), author=author, **kwargs).versions.get()
 
 
-def test_an_editor_uploads_a_template_through_the_form(editor, media_root):
+def test_it_lets_an_editor_upload_a_template_through_the_form(editor, media_root):
     client = signed_in(editor)
     page = client.get(f"{TEMPLATES}add/")
     assert page.status_code == 200
@@ -64,7 +64,7 @@ def test_an_editor_uploads_a_template_through_the_form(editor, media_root):
     assert len(stored_files(media_root)) == 1
 
 
-def test_a_bad_upload_shows_the_error_on_its_field_and_stores_nothing(editor, media_root):
+def test_it_shows_a_bad_uploads_error_on_its_field_and_stores_nothing(editor, media_root):
     response = signed_in(editor).post(f"{TEMPLATES}add/", form_data(image=upload("x.png", data=image_bytes("GIF"))))
 
     assert response.status_code == 200
@@ -73,7 +73,7 @@ def test_a_bad_upload_shows_the_error_on_its_field_and_stores_nothing(editor, me
     assert not RichTemplate.objects.exists()
 
 
-def test_a_text_box_outside_the_image_is_shown_above_the_form(editor, media_root):
+def test_it_shows_a_text_box_outside_the_image_above_the_form(editor, media_root):
     data = form_data(title_x="500", title_y="0", title_width="400", title_height="50")
 
     response = signed_in(editor).post(f"{TEMPLATES}add/", data)
@@ -85,11 +85,11 @@ def test_a_text_box_outside_the_image_is_shown_above_the_form(editor, media_root
     assert stored_files(media_root) == []
 
 
-def test_an_operator_cannot_upload(operator):
+def test_it_refuses_an_operator_uploading(operator):
     assert signed_in(operator).get(f"{TEMPLATES}add/").status_code == 403
 
 
-def test_lists_show_thumbnails_of_the_background(editor):
+def test_it_shows_thumbnails_of_the_background_in_lists(editor):
     version = a_draft(editor)
     client = signed_in(editor)
 
@@ -98,7 +98,7 @@ def test_lists_show_thumbnails_of_the_background(editor):
         assert f'<img src="/media/{version.background.name}"' in body, url
 
 
-def test_a_draft_is_edited_through_its_form(editor):
+def test_it_edits_a_draft_through_its_form(editor):
     version = a_draft(editor, metadata={"curated_copy": {"ko": {"title": "안녕"}}})
     client = signed_in(editor)
     page = client.get(f"{VERSIONS}{version.pk}/change/")
@@ -115,7 +115,7 @@ def test_a_draft_is_edited_through_its_form(editor):
     assert version.curated_copy == {"ko": {"title": "안녕"}}
 
 
-def test_an_approved_version_is_read_only_and_edited_as_a_new_draft(editor, operator):
+def test_it_keeps_an_approved_version_read_only_and_edits_it_as_a_new_draft(editor, operator):
     version = services.rich_template_approve(version=a_draft(editor), approver=operator)
     client = signed_in(editor)
 
@@ -133,7 +133,7 @@ def test_an_approved_version_is_read_only_and_edited_as_a_new_draft(editor, oper
     assert RichTemplateVersion.objects.get(number=1).status == "approved"
 
 
-def test_an_operator_approves_a_draft_with_the_button(editor, operator):
+def test_it_lets_an_operator_approve_a_draft_with_the_button(editor, operator):
     version = a_draft(editor)
     client = signed_in(operator)
     assert "Approve this version" in client.get(f"{VERSIONS}{version.pk}/change/").content.decode()
@@ -145,7 +145,7 @@ def test_an_operator_approves_a_draft_with_the_button(editor, operator):
     assert (version.status, version.approved_by) == ("approved", operator)
 
 
-def test_the_author_gets_no_approve_button_and_is_refused(administrator):
+def test_it_gives_the_author_no_approve_button_and_refuses_them(administrator):
     version = a_draft(administrator)
     client = signed_in(administrator)
     page = client.get(f"{VERSIONS}{version.pk}/change/").content.decode()
@@ -159,7 +159,7 @@ def test_the_author_gets_no_approve_button_and_is_refused(administrator):
     assert version.status == "draft"
 
 
-def test_an_editor_cannot_approve_through_the_console(editor, second_editor):
+def test_it_refuses_an_editor_approving_through_the_console(editor, second_editor):
     version = a_draft(editor)
 
     signed_in(second_editor).post(f"{VERSIONS}{version.pk}/approve/")
@@ -168,7 +168,7 @@ def test_an_editor_cannot_approve_through_the_console(editor, second_editor):
     assert version.status == "draft"
 
 
-def test_the_approve_action_honours_four_eyes(editor, administrator):
+def test_it_honours_four_eyes_in_the_approve_action(editor, administrator):
     mine = a_draft(administrator)
     theirs = services.rich_template_create(name="Theirs", image=upload(color=(1, 1, 1)), author=editor).versions.get()
 
@@ -180,7 +180,7 @@ def test_the_approve_action_honours_four_eyes(editor, administrator):
     assert "someone else must approve it" in response.content.decode()
 
 
-def test_the_approve_action_is_not_offered_to_editors(editor):
+def test_it_does_not_offer_the_approve_action_to_editors(editor):
     a_draft(editor)
 
     page = signed_in(editor).get(VERSIONS)
@@ -189,7 +189,7 @@ def test_the_approve_action_is_not_offered_to_editors(editor):
     assert 'value="approve_selected"' not in page.content.decode()
 
 
-def test_an_operator_archives_templates_with_the_action(editor, operator):
+def test_it_lets_an_operator_archive_templates_with_the_action(editor, operator):
     version = a_draft(editor)
 
     signed_in(operator).post(TEMPLATES, {"action": "archive_templates", "_selected_action": [version.template_id]})
@@ -200,7 +200,7 @@ def test_an_operator_archives_templates_with_the_action(editor, operator):
     assert AuditEvent.objects.filter(action=AuditEvent.Action.RICH_TEMPLATE_ARCHIVED).count() == 1
 
 
-def test_the_newest_draft_of_a_template_is_approved_from_the_template_list(editor, operator):
+def test_it_approves_the_newest_draft_of_a_template_from_the_template_list(editor, operator):
     version = a_draft(editor)
 
     signed_in(operator).post(TEMPLATES, {"action": "approve_newest_drafts", "_selected_action": [version.template_id]})
@@ -209,7 +209,7 @@ def test_the_newest_draft_of_a_template_is_approved_from_the_template_list(edito
     assert version.status == "approved"
 
 
-def test_an_analyst_sees_nothing_of_the_library(editor, analyst):
+def test_it_shows_an_analyst_nothing_of_the_library(editor, analyst):
     version = a_draft(editor)
     client = signed_in(analyst)
 
@@ -218,7 +218,7 @@ def test_an_analyst_sees_nothing_of_the_library(editor, analyst):
     assert client.post(f"{VERSIONS}{version.pk}/approve/").status_code == 403
 
 
-def test_templates_are_filtered_by_use(editor):
+def test_it_filters_templates_by_use(editor):
     archived = a_draft(editor).template
     services.rich_template_archive(template=archived, actor=editor)
     services.rich_template_create(name="Evening", image=upload(color=(3, 3, 3)), author=editor)
@@ -228,5 +228,5 @@ def test_templates_are_filtered_by_use(editor):
     assert [t.name for t in client.get(TEMPLATES, {"archived": "yes"}).context["cl"].result_list] == ["Morning run"]
 
 
-def test_approving_a_version_that_does_not_exist_is_a_404(operator):
+def test_it_answers_404_for_approving_a_version_that_does_not_exist(operator):
     assert signed_in(operator).post(f"{VERSIONS}999999/approve/").status_code == 404

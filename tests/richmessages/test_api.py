@@ -32,7 +32,7 @@ def post_template(client, **fields):
     return client.post(URL, data, format="multipart")
 
 
-def test_an_editor_uploads_a_template(editor):
+def test_it_lets_an_editor_upload_a_template(editor):
     metadata = {
         "theme": "motivation",
         "time_of_day": ["morning"],
@@ -59,7 +59,7 @@ def test_an_editor_uploads_a_template(editor):
     assert body["author"] == "editor"
 
 
-def test_an_upload_takes_our_field_names_too(editor):
+def test_it_accepts_our_field_names_too_in_an_upload(editor):
     metadata = {"mood": "calm", "buttons": ["more", "share"], "curated_copy": {"ja": {"title": "おはよう"}}}
 
     body = post_template(client_for(editor), metadata=json.dumps(metadata), slug="calm-morning").json()
@@ -81,7 +81,7 @@ def test_an_upload_takes_our_field_names_too(editor):
         ({"name": ""}, "name"),
     ],
 )
-def test_a_bad_upload_is_a_400_naming_the_field_and_stores_nothing(editor, media_root, fields, field):
+def test_it_answers_400_naming_the_field_for_a_bad_upload_and_stores_nothing(editor, media_root, fields, field):
     response = post_template(client_for(editor), **fields)
 
     assert response.status_code == 400
@@ -92,21 +92,21 @@ def test_a_bad_upload_is_a_400_naming_the_field_and_stores_nothing(editor, media
     assert RichTemplate.objects.count() == 0
 
 
-def test_an_upload_without_an_image_is_a_400(editor):
+def test_it_answers_400_for_an_upload_without_an_image(editor):
     response = client_for(editor).post(URL, {"name": "x"}, format="multipart")
 
     assert response.status_code == 400
     assert "image" in response.json()["error"]["details"]
 
 
-def test_an_upload_must_be_multipart(editor):
+def test_it_needs_an_upload_to_be_multipart(editor):
     response = client_for(editor).post(URL, {"name": "x"}, format="json")
 
     assert response.status_code == 415
     assert response.json()["error"]["code"] == "unsupported_media_type"
 
 
-def test_an_operator_may_not_upload(operator, media_root):
+def test_it_refuses_an_operator_uploading(operator, media_root):
     response = post_template(client_for(operator))
 
     assert response.status_code == 403
@@ -129,14 +129,14 @@ def test_it_lists_and_reads_templates(editor, analyst, operator):
     assert client.get(f"{URL}abc").status_code == 404
 
 
-def test_an_analyst_cannot_read_the_library(analyst):
+def test_it_refuses_an_analyst_reading_the_library(analyst):
     response = client_for(analyst).get(URL)
 
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"
 
 
-def test_an_operator_approves_and_the_newest_version_is_shown(editor, operator):
+def test_it_lets_an_operator_approve_and_shows_the_newest_version(editor, operator):
     template = services.rich_template_create(name="B", image=upload(), author=editor)
 
     response = client_for(operator).post(f"{URL}{template.pk}/approve", format="json")
@@ -146,7 +146,7 @@ def test_an_operator_approves_and_the_newest_version_is_shown(editor, operator):
     assert (body["status"], body["approved_version"], body["approved_by"]) == ("approved", 1, "operator")
 
 
-def test_a_version_number_can_be_named(editor, operator, administrator):
+def test_it_lets_a_version_number_be_named(editor, operator, administrator):
     template = services.rich_template_create(name="B", image=upload(), author=editor)
     services.rich_template_approve(version=template.versions.get(), approver=operator)
     services.rich_template_version_update(version=template.versions.get(), changes={"mood": "x"}, actor=editor)
@@ -158,7 +158,7 @@ def test_a_version_number_can_be_named(editor, operator, administrator):
     assert response.json()["approved_version"] == 2
 
 
-def test_approving_ones_own_version_is_a_403_in_the_error_shape(administrator):
+def test_it_answers_403_in_the_error_shape_for_approving_ones_own_version(administrator):
     template = services.rich_template_create(name="Mine", image=upload(), author=administrator)
 
     response = client_for(administrator).post(f"{URL}{template.pk}/approve", format="json")
@@ -170,13 +170,13 @@ def test_approving_ones_own_version_is_a_403_in_the_error_shape(administrator):
     assert RichTemplateVersion.objects.get().status == "draft"
 
 
-def test_an_editor_cannot_approve(editor, second_editor):
+def test_it_refuses_an_editor_approving(editor, second_editor):
     template = services.rich_template_create(name="B", image=upload(), author=editor)
 
     assert client_for(second_editor).post(f"{URL}{template.pk}/approve", format="json").status_code == 403
 
 
-def test_a_bad_approval_body_is_a_400(editor, operator):
+def test_it_answers_400_for_a_bad_approval_body(editor, operator):
     template = services.rich_template_create(name="B", image=upload(), author=editor)
 
     response = client_for(operator).post(f"{URL}{template.pk}/approve", {"version": "two"}, format="json")
@@ -185,7 +185,7 @@ def test_a_bad_approval_body_is_a_400(editor, operator):
     assert "version" in response.json()["error"]["details"]
 
 
-def test_api_keys_need_the_read_and_write_scopes(editor):
+def test_it_needs_the_read_and_write_scopes_on_api_keys(editor):
     reader = key_client(editor, "richmessages:read")
     writer = key_client(editor, "richmessages:write")
 
@@ -195,13 +195,13 @@ def test_api_keys_need_the_read_and_write_scopes(editor):
     assert post_template(writer).status_code == 201
 
 
-def test_an_upload_is_audited(editor):
+def test_it_audits_an_upload(editor):
     post_template(client_for(editor))
 
     assert AuditEvent.objects.get(action=AuditEvent.Action.RICH_TEMPLATE_CREATED).actor == editor
 
 
-def test_the_schema_describes_the_upload_and_error_responses(administrator):
+def test_it_describes_the_upload_and_error_responses_in_the_schema(administrator):
     schema = client_for(administrator).get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
 
     create = schema["paths"]["/api/v1/rich-templates/"]["post"]

@@ -332,7 +332,7 @@ def test_it_refuses_text_that_is_not_a_string():
     assert list(raised.value.details) == ["title"]
 
 
-def test_warming_up_resolves_the_fonts_before_the_first_composition(monkeypatch):
+def test_it_resolves_the_fonts_before_the_first_composition_when_warming_up(monkeypatch):
     fonts.reset()
     warm_up()
     monkeypatch.setattr(fonts.subprocess, "run", lambda *args, **kwargs: pytest.fail("fonts resolved again"))

@@ -68,7 +68,7 @@ def test_it_draws_every_character_of_each_script_with_that_scripts_font(sample):
 
 
 @pytest.mark.parametrize("sample", SAMPLES)
-def test_the_font_of_each_script_has_every_code_point_of_its_sample(sample):
+def test_it_has_every_code_point_of_each_scripts_sample_in_its_font(sample):
     # Read from the font file itself with fontTools, independently of fontconfig's character set.
     font = fonts.font_set().fonts[FONT_OF_SAMPLE[sample]]
     cmap = TTFont(font.path, fontNumber=font.index, lazy=True).getBestCmap()
@@ -95,7 +95,7 @@ def test_it_draws_real_glyphs_for_each_script_not_empty_boxes(sample):
 
 
 @pytest.mark.parametrize("sample", [THAI, "japanese", "chinese"])
-def test_the_glyph_check_catches_a_font_without_the_script(sample):
+def test_it_catches_a_font_without_the_script_in_the_glyph_check(sample):
     # The control of the test above: with the Latin font, every letter of these scripts is the same box.
     font = fonts.font_set().font(LATIN, SIZE)
     missing_glyph = glyph(font, "\uffff")
@@ -175,19 +175,19 @@ def test_it_resolves_the_fonts_once_per_process(monkeypatch):
     assert fonts.font_set() is fonts.font_set()
 
 
-def test_the_system_check_is_silent_when_the_fonts_are_installed():
+def test_it_stays_silent_in_the_system_check_when_the_fonts_are_installed():
     assert checks.check_fonts() == []
 
 
 @override_settings(RICHMESSAGES_FONT_CJK="No Such CJK Family")
-def test_the_system_check_warns_about_a_missing_font():
+def test_it_warns_about_a_missing_font_in_the_system_check():
     warnings = checks.check_fonts()
 
     assert [warning.id for warning in warnings] == ["richmessages.W001"]
     assert "RICHMESSAGES_FONT_CJK" in warnings[0].msg
 
 
-def test_the_settings_default_to_the_fonts_the_setup_installs():
+def test_it_defaults_the_settings_to_the_fonts_the_setup_installs():
     installed = Path(settings.BASE_DIR, "scripts", "lib", "fonts.sh").read_text()
 
     for setting in fonts.SETTINGS.values():

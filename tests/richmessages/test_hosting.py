@@ -19,7 +19,7 @@ def stored():
     return name, digest, data
 
 
-def test_public_url_is_absolute_on_the_public_base_url(settings):
+def test_it_makes_the_public_url_absolute_on_the_public_base_url(settings):
     settings.PUBLIC_BASE_URL = "https://bot.example.com/"
     name = "rich/composed/" + "a" * 64 + ".jpg"
 
@@ -37,7 +37,7 @@ def test_public_url_is_absolute_on_the_public_base_url(settings):
         "",
     ],
 )
-def test_public_url_refuses_what_is_not_a_rich_image_name(name):
+def test_it_refuses_a_public_url_for_what_is_not_a_rich_image_name(name):
     with pytest.raises(ValueError):
         hosting.public_url(name)
 
@@ -83,7 +83,7 @@ def test_it_needs_no_sign_in_and_sets_no_cookie(client, stored):
         "/media/rich/composed/" + "b" * 64 + ".jpg",
     ],
 )
-def test_nothing_else_under_media_answers(client, stored, path, media_root):
+def test_it_serves_nothing_else_under_media(client, stored, path, media_root):
     (media_root / "secret_key").write_text("nope")
     (media_root / "rich" / "backgrounds" / "notes.txt").write_text("nope")
 
@@ -94,7 +94,7 @@ def test_nothing_else_under_media_answers(client, stored, path, media_root):
     assert b"nope" not in response.content
 
 
-def test_a_stored_file_that_is_not_named_by_hash_is_not_served(client, media_root):
+def test_it_does_not_serve_a_stored_file_that_is_not_named_by_hash(client, media_root):
     (media_root / "rich" / "backgrounds").mkdir(parents=True)
     (media_root / "rich" / "backgrounds" / "upload.png").write_bytes(image_bytes())
 

@@ -78,7 +78,7 @@ def test_it_imports_each_described_image_as_a_draft_and_reports_the_rest(folder,
     assert AuditEvent.objects.filter(action=AuditEvent.Action.RICH_TEMPLATE_CREATED).count() == 2
 
 
-def test_running_it_again_imports_nothing_twice(folder, editor):
+def test_it_imports_nothing_twice_when_run_again(folder, editor):
     run(str(folder), "--as", "editor")
     RichTemplate.objects.filter(slug="motivation_lion_01").update(slug="renamed-lion")
 
@@ -117,7 +117,7 @@ def test_it_reads_the_upstream_metadata_file_as_published(tmp_path, editor):
         ('{"template_metadata": []}', '"template_metadata"'),
     ],
 )
-def test_a_bad_metadata_file_stops_it_with_a_clear_message(tmp_path, editor, content, words):
+def test_it_stops_with_a_clear_message_on_a_bad_metadata_file(tmp_path, editor, content, words):
     if content is not None:
         (tmp_path / "metadata.json").write_text(content)
 
@@ -125,7 +125,7 @@ def test_a_bad_metadata_file_stops_it_with_a_clear_message(tmp_path, editor, con
         run(str(tmp_path), "--as", "editor")
 
 
-def test_a_bad_entry_is_reported_not_imported(tmp_path, editor):
+def test_it_reports_a_bad_entry_and_does_not_import_it(tmp_path, editor):
     (tmp_path / "a.png").write_bytes(image_bytes())
     (tmp_path / "b.png").write_bytes(image_bytes(color=(1, 2, 3)))
     (tmp_path / "metadata.json").write_text(

@@ -124,7 +124,7 @@ def test_it_keeps_thai_marks_and_leading_vowels_with_their_consonant():
     assert clusters("ใจดี") == ["ใจ", "ดี"]
 
 
-def test_each_thai_break_is_a_word_boundary_of_the_segmenter():
+def test_it_breaks_thai_only_at_word_boundaries_of_the_segmenter():
     boundaries = set()
     position = 0
     for word in word_tokenize(THAI_SENTENCE, engine="newmm"):

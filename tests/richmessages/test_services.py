@@ -103,7 +103,7 @@ def test_it_refuses_a_taken_slug_that_was_asked_for(editor, media_root):
     assert RichTemplate.objects.count() == 1
 
 
-def test_identical_uploads_share_one_file(editor, media_root):
+def test_it_shares_one_file_between_identical_uploads(editor, media_root):
     first = create(editor).versions.get()
     second = create(editor, name="Evening run").versions.get()
 
@@ -135,7 +135,7 @@ BAD_UPLOADS = {
 
 
 @pytest.mark.parametrize("case", BAD_UPLOADS, ids=list(BAD_UPLOADS))
-def test_a_bad_upload_names_the_field_and_stores_nothing(editor, media_root, case):
+def test_it_names_the_field_of_a_bad_upload_and_stores_nothing(editor, media_root, case):
     make_image, field, words = BAD_UPLOADS[case]
 
     with pytest.raises(ValidationError) as caught:
@@ -193,7 +193,7 @@ BAD_METADATA = {
 
 
 @pytest.mark.parametrize("case", BAD_METADATA, ids=list(BAD_METADATA))
-def test_bad_metadata_names_the_field_and_stores_nothing(editor, media_root, case):
+def test_it_names_the_field_of_bad_metadata_and_stores_nothing(editor, media_root, case):
     given, field, words = BAD_METADATA[case]
 
     with pytest.raises(ValidationError) as caught:
@@ -221,7 +221,7 @@ def test_it_counts_thai_copy_as_a_reader_sees_it(editor):
     assert version.curated_copy == copy
 
 
-def test_only_an_editor_or_administrator_creates_templates(operator, media_root):
+def test_it_lets_only_an_editor_or_administrator_create_templates(operator, media_root):
     with pytest.raises(PermissionDeniedError):
         create(operator)
 
@@ -247,7 +247,7 @@ def test_it_edits_a_draft_in_place(editor):
     assert event.details["changed"] == ["mood"]
 
 
-def test_an_edit_that_changes_nothing_is_not_recorded(editor):
+def test_it_does_not_record_an_edit_that_changes_nothing(editor):
     version = create(editor, metadata={**AREAS, "mood": "calm"}).versions.get()
 
     services.rich_template_version_update(version=version, changes={"mood": "calm"}, actor=editor)
@@ -255,7 +255,7 @@ def test_an_edit_that_changes_nothing_is_not_recorded(editor):
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.RICH_TEMPLATE_UPDATED).exists()
 
 
-def test_editing_an_approved_version_makes_a_new_draft_and_leaves_what_was_built_alone(editor, operator):
+def test_it_makes_a_new_draft_when_editing_an_approved_version_and_leaves_what_was_built_alone(editor, operator):
     approved = _approved(editor, operator)
     message = RichMessage.objects.create(
         template_version=approved,
@@ -279,7 +279,7 @@ def test_editing_an_approved_version_makes_a_new_draft_and_leaves_what_was_built
     assert approved.template.approved_version == approved
 
 
-def test_a_new_draft_is_numbered_after_the_newest_version(editor, operator):
+def test_it_numbers_a_new_draft_after_the_newest_version(editor, operator):
     approved = _approved(editor, operator)
     services.rich_template_version_update(version=approved, changes={"mood": "a"}, actor=editor)
 
@@ -288,7 +288,7 @@ def test_a_new_draft_is_numbered_after_the_newest_version(editor, operator):
     assert third.number == 3
 
 
-def test_a_new_image_is_checked_against_the_text_areas(editor, media_root):
+def test_it_checks_a_new_image_against_the_text_areas(editor, media_root):
     version = create(editor).versions.get()
     files = stored_files(media_root)
 
@@ -299,7 +299,7 @@ def test_a_new_image_is_checked_against_the_text_areas(editor, media_root):
     assert stored_files(media_root) == files
 
 
-def test_a_new_image_replaces_the_background_of_a_draft(editor, media_root):
+def test_it_replaces_the_background_of_a_draft_with_a_new_image(editor, media_root):
     version = create(editor).versions.get()
     data = image_bytes(size=(800, 500), color=(1, 1, 1))
 
@@ -310,7 +310,7 @@ def test_a_new_image_replaces_the_background_of_a_draft(editor, media_root):
     assert len(stored_files(media_root)) == 2
 
 
-def test_a_bad_edit_changes_nothing(editor):
+def test_it_changes_nothing_on_a_bad_edit(editor):
     version = create(editor).versions.get()
 
     with pytest.raises(ValidationError) as caught:
@@ -320,7 +320,7 @@ def test_a_bad_edit_changes_nothing(editor):
     assert RichTemplateVersion.objects.get().mood == ""
 
 
-def test_an_unknown_change_is_refused(editor):
+def test_it_refuses_an_unknown_change(editor):
     version = create(editor).versions.get()
 
     with pytest.raises(ValidationError) as caught:
@@ -329,7 +329,7 @@ def test_an_unknown_change_is_refused(editor):
     assert "changes" in caught.value.details
 
 
-def test_an_operator_cannot_edit(editor, operator):
+def test_it_refuses_an_operator_editing(editor, operator):
     version = create(editor).versions.get()
 
     with pytest.raises(PermissionDeniedError):
@@ -339,7 +339,7 @@ def test_an_operator_cannot_edit(editor, operator):
 # --- Approving ---------------------------------------------------------------------------
 
 
-def test_an_operator_approves_a_draft(editor, operator):
+def test_it_lets_an_operator_approve_a_draft(editor, operator):
     version = _approved(editor, operator)
 
     assert (version.status, version.approved_by) == ("approved", operator)
@@ -348,7 +348,7 @@ def test_an_operator_approves_a_draft(editor, operator):
     assert (event.actor, event.details["version"], event.details["author"]) == (operator, 1, "editor")
 
 
-def test_approving_a_new_version_archives_the_previous_one(editor, operator):
+def test_it_archives_the_previous_version_when_approving_a_new_one(editor, operator):
     first = _approved(editor, operator)
     second = services.rich_template_version_update(version=first, changes={"mood": "b"}, actor=editor)
 
@@ -358,7 +358,7 @@ def test_approving_a_new_version_archives_the_previous_one(editor, operator):
     assert statuses == {1: "archived", 2: "approved"}
 
 
-def test_nobody_approves_their_own_version(administrator, media_root):
+def test_it_lets_nobody_approve_their_own_version(administrator, media_root):
     version = create(administrator).versions.get()
 
     with pytest.raises(PermissionDeniedError, match="someone else"):
@@ -367,14 +367,14 @@ def test_nobody_approves_their_own_version(administrator, media_root):
     assert RichTemplateVersion.objects.get().status == "draft"
 
 
-def test_an_editor_cannot_approve(editor, second_editor):
+def test_it_refuses_an_editor_approving(editor, second_editor):
     version = create(editor).versions.get()
 
     with pytest.raises(PermissionDeniedError):
         services.rich_template_approve(version=version, approver=second_editor)
 
 
-def test_only_a_draft_is_approved(editor, operator, administrator):
+def test_it_approves_only_a_draft(editor, operator, administrator):
     approved = _approved(editor, operator)
 
     with pytest.raises(ConflictError):
@@ -384,7 +384,7 @@ def test_only_a_draft_is_approved(editor, operator, administrator):
 # --- Archiving ---------------------------------------------------------------------------
 
 
-def test_archiving_takes_a_template_out_of_use(editor, operator):
+def test_it_takes_a_template_out_of_use_when_archiving(editor, operator):
     approved = _approved(editor, operator)
     services.rich_template_version_update(version=approved, changes={"mood": "b"}, actor=editor)
 
@@ -397,7 +397,7 @@ def test_archiving_takes_a_template_out_of_use(editor, operator):
     assert event.details["archived_versions"] == [1, 2]
 
 
-def test_an_archived_template_is_neither_edited_nor_approved(editor, operator):
+def test_it_neither_edits_nor_approves_an_archived_template(editor, operator):
     version = create(editor).versions.get()
     services.rich_template_archive(template=version.template, actor=editor)
 
@@ -407,7 +407,7 @@ def test_an_archived_template_is_neither_edited_nor_approved(editor, operator):
         services.rich_template_approve(version=version, approver=operator)
 
 
-def test_archiving_twice_changes_nothing(editor):
+def test_it_changes_nothing_when_archiving_twice(editor):
     template = create(editor)
     first = services.rich_template_archive(template=template, actor=editor).archived_at
 
@@ -415,7 +415,7 @@ def test_archiving_twice_changes_nothing(editor):
     assert AuditEvent.objects.filter(action=AuditEvent.Action.RICH_TEMPLATE_ARCHIVED).count() == 1
 
 
-def test_an_analyst_cannot_archive(editor, analyst):
+def test_it_refuses_an_analyst_archiving(editor, analyst):
     template = create(editor)
 
     with pytest.raises(PermissionDeniedError):

@@ -36,7 +36,7 @@ def test_it_takes_the_largest_size_at_which_the_text_fits(make_area, text):
     assert fits(text, area, fitted.size)
 
 
-def test_no_larger_size_fits_either(make_area):
+def test_it_leaves_no_larger_size_that_fits_unused(make_area):
     area = make_area(width=240, height=120, font_min=8, font_max=40)
 
     fitted = fit_text(LATIN, area)

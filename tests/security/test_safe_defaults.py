@@ -45,7 +45,7 @@ PRINT_SETTINGS = "from django.conf import settings; print(settings.SETTINGS_MODU
 
 # --- which settings run by default ----------------------------------------------------------------
 @pytest.mark.integration
-def test_the_wsgi_application_defaults_to_production_and_stops_without_its_variables():
+def test_it_defaults_the_wsgi_application_to_production_and_stops_it_without_its_variables():
     result = run_python(["-c", "import linebot_project.wsgi"], BARE_ENV)
 
     assert result.returncode == WSGI_BOOT_ERROR
@@ -57,7 +57,7 @@ def test_the_wsgi_application_defaults_to_production_and_stops_without_its_varia
 
 
 @pytest.mark.integration
-def test_the_asgi_application_defaults_to_production_and_stops_without_its_variables():
+def test_it_defaults_the_asgi_application_to_production_and_stops_it_without_its_variables():
     result = run_python(["-c", "import linebot_project.asgi"], BARE_ENV)
 
     assert result.returncode == 1
@@ -67,7 +67,7 @@ def test_the_asgi_application_defaults_to_production_and_stops_without_its_varia
 
 @pytest.mark.integration
 @pytest.mark.parametrize("module", ["linebot_project.wsgi", "linebot_project.asgi", "linebot_project.celery"])
-def test_servers_and_celery_run_on_production_settings_when_none_are_named(module):
+def test_it_runs_servers_and_celery_on_production_settings_when_none_are_named(module):
     result = run_python(["-c", f"import {module}; {PRINT_SETTINGS}"], without_settings_module())
 
     assert result.returncode == 0, result.stderr
@@ -75,14 +75,14 @@ def test_servers_and_celery_run_on_production_settings_when_none_are_named(modul
 
 
 @pytest.mark.integration
-def test_manage_py_keeps_the_embedded_default():
+def test_it_keeps_the_embedded_default_in_manage_py():
     result = run_python(["manage.py", "shell", "-c", PRINT_SETTINGS], BARE_ENV)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-1] == "linebot_project.settings.local"
 
 
-def test_run_sh_names_the_embedded_default_before_it_starts_any_server():
+def test_it_names_the_embedded_default_in_run_sh_before_it_starts_any_server():
     script = (REPO / "scripts" / "run.sh").read_text().splitlines()
     exported = next(i for i, line in enumerate(script) if line.startswith("export DJANGO_SETTINGS_MODULE="))
     starts = [i for i, line in enumerate(script) if re.search(r"\b(daphne|gunicorn|celery)\b", line)]
@@ -92,7 +92,7 @@ def test_run_sh_names_the_embedded_default_before_it_starts_any_server():
 
 
 # --- the simulator's published credentials ------------------------------------------------------
-def test_the_check_knows_the_simulators_credentials():
+def test_it_knows_the_simulators_credentials():
     assert (LineDoubleConfig.channel_secret, LineDoubleConfig.access_token) == (
         SIMULATOR_CHANNEL_SECRET,
         SIMULATOR_ACCESS_TOKEN,
@@ -117,7 +117,7 @@ def test_it_tells_a_loopback_url(url, loopback):
     assert is_loopback_url(url) is loopback
 
 
-def test_the_published_credentials_are_refused_towards_the_real_line_platform(settings):
+def test_it_refuses_the_published_credentials_towards_the_real_line_platform(settings):
     settings.LINE_CHANNEL_SECRET = SIMULATOR_CHANNEL_SECRET
     settings.LINE_CHANNEL_ACCESS_TOKEN = SIMULATOR_ACCESS_TOKEN
     settings.LINE_API_BASE_URL = "http://127.0.0.1:8081"
@@ -132,7 +132,7 @@ def test_the_published_credentials_are_refused_towards_the_real_line_platform(se
     assert "LINE_DATA_API_BASE_URL is https://api-data.line.me" in errors[0].msg
 
 
-def test_the_published_credentials_are_accepted_towards_the_double_on_this_machine(settings):
+def test_it_accepts_the_published_credentials_towards_the_double_on_this_machine(settings):
     settings.LINE_CHANNEL_SECRET = SIMULATOR_CHANNEL_SECRET
     settings.LINE_CHANNEL_ACCESS_TOKEN = SIMULATOR_ACCESS_TOKEN
     settings.LINE_API_BASE_URL = settings.LINE_DATA_API_BASE_URL = "http://localhost:8081"
@@ -140,7 +140,7 @@ def test_the_published_credentials_are_accepted_towards_the_double_on_this_machi
     assert check_environment() == []
 
 
-def test_the_channels_own_credentials_are_accepted_anywhere(settings):
+def test_it_accepts_the_channels_own_credentials_anywhere(settings):
     settings.LINE_CHANNEL_SECRET = "0123456789abcdef0123456789abcdef"
     settings.LINE_CHANNEL_ACCESS_TOKEN = "a-real-looking-token"
     settings.LINE_API_BASE_URL = "https://api.line.me"
@@ -150,7 +150,7 @@ def test_the_channels_own_credentials_are_accepted_anywhere(settings):
 
 
 @pytest.mark.integration
-def test_local_settings_pointed_at_line_stop_start_up_with_one_line_each():
+def test_it_stops_start_up_with_one_line_each_when_local_settings_point_at_line():
     env = {
         **BARE_ENV,
         "LINE_API_BASE_URL": "https://api.line.me",
@@ -167,7 +167,7 @@ def test_local_settings_pointed_at_line_stop_start_up_with_one_line_each():
 
 
 @pytest.mark.integration
-def test_manage_py_refuses_the_published_secret_under_production_settings():
+def test_it_refuses_the_published_secret_in_manage_py_under_production_settings():
     env = production_env(
         database_url="postgres://postgres@127.0.0.1:5432/postgres", LINE_CHANNEL_SECRET=SIMULATOR_CHANNEL_SECRET
     )
@@ -222,7 +222,7 @@ print(json.dumps(outcome))
 
 
 @pytest.mark.integration
-def test_production_never_runs_on_a_placeholder_secret_key_even_with_checks_skipped():
+def test_it_never_runs_production_on_a_placeholder_secret_key_even_with_checks_skipped():
     env = production_env(database_url="postgres://postgres@127.0.0.1:5432/postgres", DJANGO_SECRET_KEY=None)
 
     result = run_python(["-c", UNCHECKED_USE], env)
@@ -232,7 +232,7 @@ def test_production_never_runs_on_a_placeholder_secret_key_even_with_checks_skip
 
 
 @pytest.mark.integration
-def test_production_never_signs_jwts_with_a_placeholder_even_with_checks_skipped():
+def test_it_never_signs_jwts_in_production_with_a_placeholder_even_with_checks_skipped():
     env = production_env(database_url="postgres://postgres@127.0.0.1:5432/postgres", JWT_SIGNING_KEY=None)
 
     result = run_python(["-c", UNCHECKED_USE], env)
@@ -246,7 +246,7 @@ def test_production_never_signs_jwts_with_a_placeholder_even_with_checks_skipped
 
 
 @pytest.mark.integration
-def test_manage_py_names_a_missing_secret_key_in_one_line():
+def test_it_names_a_missing_secret_key_in_one_line_from_manage_py():
     env = production_env(database_url="postgres://postgres@127.0.0.1:5432/postgres", DJANGO_SECRET_KEY=None)
 
     result = run_python(["manage.py", "shell", "-c", "print('ran')"], env)
@@ -299,17 +299,17 @@ def gunicorn_settings(args: list[str], **env: str) -> dict:
 
 
 @pytest.mark.parametrize("service", sorted(COMPOSE["services"]))
-def test_the_compose_stack_publishes_ports_on_loopback_only(service):
+def test_it_publishes_the_compose_stacks_ports_on_loopback_only(service):
     for port in COMPOSE["services"][service].get("ports", []):
         assert str(port).startswith("127.0.0.1:"), f"{service} publishes {port} beyond this host"
 
 
-def test_the_web_and_websocket_servers_are_published_behind_the_proxy():
+def test_it_publishes_the_web_and_websocket_servers_behind_the_proxy():
     assert COMPOSE["services"]["web"]["ports"] == ["127.0.0.1:8000:8000"]
     assert COMPOSE["services"]["websocket"]["ports"] == ["127.0.0.1:8001:8001"]
 
 
-def test_gunicorn_in_compose_trusts_forwarded_headers_from_the_configured_proxy_only():
+def test_it_makes_gunicorn_in_compose_trust_forwarded_headers_from_the_configured_proxy_only():
     command = COMPOSE["services"]["web"]["command"]
 
     with pytest.raises(LookupError, match="FORWARDED_ALLOW_IPS"):
@@ -323,7 +323,7 @@ def test_gunicorn_in_compose_trusts_forwarded_headers_from_the_configured_proxy_
     }
 
 
-def test_gunicorn_in_the_image_trusts_forwarded_headers_from_loopback_or_the_named_proxy():
+def test_it_makes_gunicorn_in_the_image_trust_forwarded_headers_from_loopback_or_the_named_proxy():
     cmd = next(line for line in (REPO / "docker" / "Dockerfile").read_text().splitlines() if line.startswith("CMD "))
     args = json.loads(cmd.removeprefix("CMD "))
 

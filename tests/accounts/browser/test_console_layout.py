@@ -85,7 +85,7 @@ def test_it_keeps_the_rollback_control_on_screen(console, administrator):
     assert config.get("persona") == PERSONA
 
 
-def test_the_messages_list_keeps_the_message_column_on_screen_newest_first(console, operator):
+def test_it_keeps_the_message_column_of_the_messages_list_on_screen_newest_first(console, operator):
     user = LineUser.objects.create(line_user_id=AIKO, display_name="Aiko")
     conversation = Conversation.objects.create(source_type="user", source_id=AIKO, user=user)
     for turn in range(6):
@@ -121,7 +121,7 @@ def _png(size=(160, 120)) -> bytes:
     return buffer.getvalue()
 
 
-def test_the_transcript_shows_canned_replies_and_pictures(console, operator, line_settings):
+def test_it_shows_canned_replies_and_pictures_in_the_transcript(console, operator, line_settings):
     sent = line_settings.control.send_webhook(
         type="image", userId=AIKO, contentBase64=base64.b64encode(_png()).decode()
     )
@@ -152,7 +152,7 @@ def test_the_transcript_shows_canned_replies_and_pictures(console, operator, lin
         assert image.evaluate("img => img.complete && img.naturalWidth") == width
 
 
-def test_view_site_leads_to_a_front_page_that_leads_back(console, operator):
+def test_it_leads_from_view_site_to_a_front_page_and_back(console, operator):
     page = console(operator)
     failed = []
     page.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)

@@ -13,7 +13,7 @@ from .test_ops_console import _login_with_device
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_an_operator_finds_an_error_and_the_events_it_broke(page, make_user, tmp_path):
+def test_it_lets_an_operator_find_an_error_and_the_events_it_broke(page, make_user, tmp_path):
     now = timezone.now()
     for fingerprint, kinds, count in [
         (Fingerprint("a" * 64, "KeyError", "conversations.processing:webhook_event_process"), ["worker"], 12),

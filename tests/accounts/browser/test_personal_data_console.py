@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 USER = "U" + "9" * 32
 
 
-def test_an_administrator_erases_a_line_user_after_confirming(console, django_user_model):
+def test_it_lets_an_administrator_erase_a_line_user_after_confirming(console, django_user_model):
     admin_user = django_user_model.objects.create_user("adele", password="pw-long-123456", is_staff=True)
     admin_user.groups.add(Group.objects.get(name=roles.ADMINISTRATOR))
     line_user = LineUser.objects.create(line_user_id=USER, display_name="Somchai")

@@ -21,7 +21,7 @@ def analyst(django_user_model):
     return user
 
 
-def test_an_analyst_sees_a_campaigns_measures_and_chart(console, analyst, campaign):
+def test_it_shows_an_analyst_a_campaigns_measures_and_chart(console, analyst, campaign):
     users = make_users(60)
     deliver(campaign, users[:25], variant="A")
     deliver(campaign, users[25:50], variant="B", at=SENT + timedelta(days=1))

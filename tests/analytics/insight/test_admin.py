@@ -44,7 +44,7 @@ def broadcast_snapshot():
     )
 
 
-def test_an_analyst_reads_every_insight_page(staff, broadcast_snapshot):
+def test_it_lets_an_analyst_read_every_insight_page(staff, broadcast_snapshot):
     client = staff(roles.ANALYST)
 
     for model in MODELS:
@@ -53,7 +53,7 @@ def test_an_analyst_reads_every_insight_page(staff, broadcast_snapshot):
     assert "req-1" in page and ">24<" in page and ">hidden<" in page
 
 
-def test_nobody_edits_a_snapshot(staff, broadcast_snapshot):
+def test_it_lets_nobody_edit_a_snapshot(staff, broadcast_snapshot):
     client = staff(roles.ADMINISTRATOR)
     change = reverse("admin:analytics_messageeventsnapshot_change", args=[broadcast_snapshot.pk])
 
@@ -64,7 +64,7 @@ def test_nobody_edits_a_snapshot(staff, broadcast_snapshot):
     assert broadcast_snapshot.unique_click is None
 
 
-def test_operators_do_not_see_the_snapshots(staff):
+def test_it_hides_the_snapshots_from_operators(staff):
     FollowerSnapshot.objects.create(date=SENT.date(), status="ready", followers=1, fetched_at=SENT)
 
     client = staff(roles.OPERATOR)

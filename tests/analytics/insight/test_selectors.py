@@ -35,7 +35,7 @@ def snapshot_of(request_id, *, delivered=25, impressions=None, clicks=None, fetc
     )
 
 
-def test_a_broadcasts_figures_flow_into_its_campaigns(line, clocks, sender):
+def test_it_carries_a_broadcasts_figures_into_its_campaigns(line, clocks, sender):
     sender.befriend(25)
     request_id = sender.broadcast()
     insight_track_request(request_id, sent_at=clocks.now, kind="broadcast", campaign_id=42)
@@ -67,7 +67,7 @@ def test_it_adds_up_the_sends_of_a_campaign():
     }
 
 
-def test_a_hidden_part_hides_the_total():
+def test_it_hides_the_total_when_a_part_is_hidden():
     snapshot_of("req-1", impressions=30, clicks=20)
     snapshot_of("req-2", impressions=None, clicks=22)
 
@@ -76,14 +76,14 @@ def test_a_hidden_part_hides_the_total():
     assert (figures["unique_impressions"], figures["unique_clicks"], figures["synced_at"]) == (None, 42, SENT)
 
 
-def test_a_part_not_synced_yet_leaves_the_campaign_unsynced():
+def test_it_leaves_the_campaign_unsynced_while_a_part_is_not_synced_yet():
     snapshot_of("req-1", impressions=30, clicks=20)
     insight_track_request("req-2", sent_at=SENT, kind="broadcast", campaign_id=7)
 
     assert line_figures_for_campaign(7) == NOTHING
 
 
-def test_a_campaign_with_units_has_no_delivered_count_from_line():
+def test_it_gives_a_campaign_with_units_no_delivered_count_from_line():
     snapshot_of("req-1", impressions=30, clicks=20)
     unit = insight_track_unit("spring_a", first_sent=SENT, campaign_id=7)
     UnitSnapshot.objects.create(
@@ -95,7 +95,7 @@ def test_a_campaign_with_units_has_no_delivered_count_from_line():
     assert (figures["delivered"], figures["unique_impressions"], figures["unique_clicks"]) == (None, 55, 41)
 
 
-def test_an_unknown_campaign_has_no_figures():
+def test_it_has_no_figures_for_an_unknown_campaign():
     assert line_figures_for_campaign(404) == NOTHING
 
 

@@ -69,7 +69,7 @@ def test_it_widens_a_unit_to_its_first_and_last_send():
     )
 
 
-def test_a_later_send_follows_a_finished_unit_again():
+def test_it_follows_a_finished_unit_again_after_a_later_send():
     unit = insight_track_unit("spring_a", first_sent=SENT)
     TrackedUnit.objects.filter(pk=unit.pk).update(finished_at=SENT + timedelta(days=14))
     UnitSnapshot.objects.create(unit=unit, date_from=SENT.date(), date_to=SENT.date(), fetched_at=SENT, final=True)
@@ -80,7 +80,7 @@ def test_a_later_send_follows_a_finished_unit_again():
     assert UnitSnapshot.objects.get(unit=unit).final is False
 
 
-def test_a_units_period_ends_30_days_after_its_first_day():
+def test_it_ends_a_units_period_30_days_after_its_first_day():
     unit = insight_track_unit("spring_a", first_sent=SENT)
     insight_track_unit("spring_a", first_sent=SENT + timedelta(days=45))
     unit.refresh_from_db()

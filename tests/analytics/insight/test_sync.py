@@ -316,7 +316,7 @@ def test_it_fetches_nothing_without_redis(line, clocks, sender, settings):
 
 
 # -- running it ----------------------------------------------------------------------------------------------------
-def test_a_second_run_returns_while_one_is_at_work(line, clocks, sender):
+def test_it_returns_from_a_second_run_while_one_is_at_work(line, clocks, sender):
     sender.befriend(1)
     track_broadcast(sender, clocks)
     get_redis().incr("insight:sync:lock", ttl=60)
@@ -326,7 +326,7 @@ def test_a_second_run_returns_while_one_is_at_work(line, clocks, sender):
     assert (report.stopped, insight_requests(line)) == ("busy", [])
 
 
-def test_running_it_twice_fetches_once(line, clocks, sender):
+def test_it_fetches_once_when_run_twice(line, clocks, sender):
     sender.befriend(1)
     track_broadcast(sender, clocks)
 
@@ -338,7 +338,7 @@ def test_running_it_twice_fetches_once(line, clocks, sender):
     assert MessageEventSnapshot.objects.count() == 1
 
 
-def test_the_beat_task_runs_the_sync(line, clocks):
+def test_it_runs_the_sync_from_the_beat_task(line, clocks):
     result = sync_line_insight.delay().get()
 
     assert result["fetched"] >= 1 and result["stopped"] is None

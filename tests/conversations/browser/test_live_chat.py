@@ -57,7 +57,7 @@ def chat_url(line_user_id: str) -> str:
     return f"/admin/conversations/lineuser/{LineUser.objects.get(line_user_id=line_user_id).pk}/chat/"
 
 
-def test_an_analyst_cannot_open_the_operators_takeover(browser, live_bot, make_staff):
+def test_it_refuses_an_analyst_opening_the_operators_takeover(browser, live_bot, make_staff):
     LineUser.objects.create(line_user_id="U" + "9" * 32, display_name="Somebody")
     page = console(browser, live_bot, make_staff("ana", roles.ANALYST))
     url = chat_url("U" + "9" * 32)
@@ -77,7 +77,7 @@ def test_an_analyst_cannot_open_the_operators_takeover(browser, live_bot, make_s
     page.context.close()
 
 
-def test_a_takeover_round_trip_through_the_simulator(browser, live_bot, make_staff):
+def test_it_makes_a_takeover_round_trip_through_the_simulator(browser, live_bot, make_staff):
     sim = simulator(browser, live_bot, "Aiko")
     user_id = sim.locator("#chat-subtitle").inner_text()
     ops = console(browser, live_bot, make_staff("olga", roles.OPERATOR))
@@ -127,7 +127,7 @@ def test_a_takeover_round_trip_through_the_simulator(browser, live_bot, make_sta
     ops.context.close()
 
 
-def test_the_chat_view_shows_pictures_and_flex_answers(browser, live_bot, make_staff, tmp_path):
+def test_it_shows_pictures_and_flex_answers_in_the_chat_view(browser, live_bot, make_staff, tmp_path):
     import io
 
     from PIL import Image

@@ -46,7 +46,7 @@ def _state_on_page(page, alert: Alert) -> str:
     return page.inner_text(".field-state .readonly").strip()
 
 
-def test_an_alert_fires_notifies_a_webhook_receiver_and_resolves(console, transactional_db):
+def test_it_fires_an_alert_notifies_a_webhook_receiver_and_resolves(console, transactional_db):
     failed_pushes = LINE_CALLS.labels(endpoint="push", outcome="500")
     start = timezone.now().replace(second=0, microsecond=0)
 
@@ -103,7 +103,7 @@ def test_an_alert_fires_notifies_a_webhook_receiver_and_resolves(console, transa
     screenshot(console, "alert-resolved", full_page=True)
 
 
-def test_the_slo_page_draws_burn_down_charts_at_1366_px(console, transactional_db):
+def test_it_draws_burn_down_charts_on_the_slo_page_at_1366_px(console, transactional_db):
     ServiceLevelObjective.objects.all().delete()
     slo = ServiceLevelObjective.objects.create(name="Replies", indicator="reply_latency", objective=0.99, window_days=1)
     now = timezone.now().replace(second=0, microsecond=0)

@@ -14,7 +14,7 @@ from .test_live_dashboard import _page, _wait_for_number
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
-def test_a_campaign_page_shows_its_progress_live(browser, live_stack, make_staff):
+def test_it_shows_a_campaigns_progress_live_on_its_page(browser, live_stack, make_staff):
     editor = make_staff("writer", role=roles.CONTENT_EDITOR)
     operator = make_staff("reviewer", role=roles.OPERATOR)
     campaign = services.campaign_create(

@@ -74,7 +74,7 @@ def _wait_for_number(page, key: str, at_least: float, timeout: float = 20) -> fl
     raise AssertionError(f"{key} stayed at {_number(page, key)}, expected at least {at_least}")
 
 
-def test_a_dashboard_number_changes_after_webhooks_arrive(browser, live_stack, make_staff):
+def test_it_changes_a_dashboard_number_after_webhooks_arrive(browser, live_stack, make_staff):
     operator = make_staff("watcher", role=roles.OPERATOR)
     page = _page(browser, live_stack, session_for(operator))
 
@@ -94,7 +94,7 @@ def test_a_dashboard_number_changes_after_webhooks_arrive(browser, live_stack, m
     page.context.close()
 
 
-def test_an_anonymous_socket_is_refused(browser, live_stack):
+def test_it_refuses_an_anonymous_socket(browser, live_stack):
     page = _page(browser, live_stack)
     page.goto("/admin/login/")
 
@@ -111,7 +111,7 @@ def test_an_anonymous_socket_is_refused(browser, live_stack):
     page.context.close()
 
 
-def test_the_page_asks_for_a_snapshot_after_a_gap_and_applies_only_the_next_update(browser, live_stack):
+def test_it_asks_for_a_snapshot_after_a_gap_and_applies_only_the_next_update(browser, live_stack):
     page = _page(browser, live_stack)
     page.goto("/admin/login/")
     page.add_script_tag(url="/static/monitoring/dashboard.js")

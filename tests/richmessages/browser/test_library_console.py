@@ -12,7 +12,7 @@ def _note_error(problems, message):
         problems.append(message.text)
 
 
-def test_an_editor_uploads_and_an_operator_approves_in_the_console(page_as, editor, operator, tmp_path):
+def test_it_lets_an_editor_upload_and_an_operator_approve_in_the_console(page_as, editor, operator, tmp_path):
     background = tmp_path / "sunrise.png"
     background.write_bytes(image_bytes(size=(1040, 700), color=(240, 150, 40)))
     problems = []

@@ -64,7 +64,7 @@ def test_it_answers_the_status_and_the_counts(editor, rich_message):
     assert set(body["counts"]) == {"recipients", "sent", "failed", "skipped", "held"}
 
 
-def test_approving_ones_own_campaign_is_a_403_in_the_error_shape(administrator, rich_message):
+def test_it_answers_403_in_the_error_shape_for_approving_ones_own_campaign(administrator, rich_message):
     client = client_for(administrator)
     created = create(client, rich_message).json()
     client.post(f"{URL}{created['id']}/submit")
@@ -77,7 +77,7 @@ def test_approving_ones_own_campaign_is_a_403_in_the_error_shape(administrator, 
     assert Campaign.objects.get().status == "in_review"
 
 
-def test_an_operator_approves_and_the_campaign_is_scheduled(editor, operator, rich_message):
+def test_it_schedules_the_campaign_when_an_operator_approves(editor, operator, rich_message):
     created = create(client_for(editor), rich_message).json()
     client_for(editor).post(f"{URL}{created['id']}/submit")
 
@@ -88,7 +88,7 @@ def test_an_operator_approves_and_the_campaign_is_scheduled(editor, operator, ri
     assert response.json()["next_send_at"] is not None
 
 
-def test_an_editor_may_not_approve(editor, second_editor, rich_message):
+def test_it_refuses_an_editor_approving(editor, second_editor, rich_message):
     created = create(client_for(editor), rich_message).json()
     client_for(editor).post(f"{URL}{created['id']}/submit")
 
@@ -97,7 +97,7 @@ def test_an_editor_may_not_approve(editor, second_editor, rich_message):
     assert response.status_code == 403
 
 
-def test_sending_back_needs_a_comment(editor, operator, rich_message):
+def test_it_needs_a_comment_for_sending_back(editor, operator, rich_message):
     created = create(client_for(editor), rich_message).json()
     client_for(editor).post(f"{URL}{created['id']}/submit")
 
@@ -108,7 +108,7 @@ def test_sending_back_needs_a_comment(editor, operator, rich_message):
     assert sent_back.json()["status"] == "draft" and sent_back.json()["review_comment"] == "Typo in title"
 
 
-def test_editing_an_approved_campaign_returns_it_to_draft(editor, operator, rich_message):
+def test_it_returns_an_approved_campaign_to_draft_when_edited(editor, operator, rich_message):
     created = create(client_for(editor), rich_message).json()
     client_for(editor).post(f"{URL}{created['id']}/submit")
     client_for(operator).post(f"{URL}{created['id']}/approve", {}, format="json")
@@ -147,7 +147,7 @@ def test_it_refuses_bad_input_naming_the_field(editor, rich_message, fields, fie
     assert not Campaign.objects.exists()
 
 
-def test_an_uploaded_list_reports_unknown_and_unfollowed_ids(editor, rich_message):
+def test_it_reports_unknown_and_unfollowed_ids_in_an_uploaded_list(editor, rich_message):
     active = make_followers(2)
     gone = make_followers(1, status="inactive")
     unknown = line_id()
@@ -165,7 +165,7 @@ def test_an_uploaded_list_reports_unknown_and_unfollowed_ids(editor, rich_messag
     assert response.json()["estimate"]["recipients"] == 2
 
 
-def test_a_bad_csv_is_refused_and_changes_nothing(editor, rich_message):
+def test_it_refuses_a_bad_csv_and_changes_nothing(editor, rich_message):
     created = create(client_for(editor), rich_message).json()
 
     response = client_for(editor).post(
@@ -178,7 +178,7 @@ def test_a_bad_csv_is_refused_and_changes_nothing(editor, rich_message):
     assert Campaign.objects.get().audience == {"type": "all_followers"}
 
 
-def test_api_keys_need_the_campaign_scopes(operator, editor, rich_message):
+def test_it_needs_the_campaign_scopes_on_api_keys(operator, editor, rich_message):
     reader = key_client(editor, "campaigns:read")
     writer = key_client(editor, "campaigns:write")
 
@@ -205,7 +205,7 @@ def fuzz_schema():
     request_finished.connect(close_old_connections)
 
 
-def test_the_campaign_endpoints_hold_to_their_schema_under_fuzzing(fuzz_schema, administrator, rich_message):
+def test_it_holds_the_campaign_endpoints_to_their_schema_under_fuzzing(fuzz_schema, administrator, rich_message):
     make_followers(3)
     key = api_keys.api_key_create(
         user=administrator, name="fuzz", scopes=["campaigns:read", "campaigns:write", "campaigns:approve"]

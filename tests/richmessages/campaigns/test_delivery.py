@@ -269,7 +269,7 @@ def services_quiet_hours_over(campaign):
     Campaign.objects.filter(pk=campaign.pk).update(quiet_hours_start=time(3, 0), quiet_hours_end=time(3, 1))
 
 
-def test_pause_stops_sending_within_one_chunk_and_resume_finishes(
+def test_it_stops_sending_within_one_chunk_on_pause_and_finishes_on_resume(
     line, followers, approved, run_beat, operator, django_capture_on_commit_callbacks
 ):
     followers(1200)
@@ -298,7 +298,7 @@ def test_pause_stops_sending_within_one_chunk_and_resume_finishes(
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SENT
 
 
-def test_cancel_stops_sending_within_one_chunk(line, followers, approved, run_beat, operator):
+def test_it_stops_sending_within_one_chunk_on_cancel(line, followers, approved, run_beat, operator):
     followers(1200)
     campaign = approved(frequency_cap_day=3)
     original = delivery.chunk_mark_sent

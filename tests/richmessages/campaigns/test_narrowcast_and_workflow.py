@@ -28,7 +28,7 @@ def run_narrowcast(run_beat, campaign):
         pass
 
 
-def test_a_narrowcast_campaign_is_sent_once_and_its_progress_followed(line, approved, run_beat):
+def test_it_sends_a_narrowcast_campaign_once_and_follows_its_progress(line, approved, run_beat):
     users = make_followers(3)
     line.control.add_followers([user.line_user_id for user in users])
     campaign = approved(audience={"type": "narrowcast"})
@@ -40,7 +40,7 @@ def test_a_narrowcast_campaign_is_sent_once_and_its_progress_followed(line, appr
     assert campaign_counts(campaign)["sent"] == 3
 
 
-def test_a_narrowcast_excludes_users_who_opted_out(line, approved, run_beat):
+def test_it_excludes_users_who_opted_out_from_a_narrowcast(line, approved, run_beat):
     users = make_followers(3)
     line.control.add_followers([user.line_user_id for user in users])
     type(users[0]).objects.filter(pk=users[0].pk).update(opted_out_at="2030-01-01T00:00:00Z")
@@ -53,7 +53,7 @@ def test_a_narrowcast_excludes_users_who_opted_out(line, approved, run_beat):
     assert CampaignSend.objects.get(campaign=campaign).line_audience_group_id is not None
 
 
-def test_submitting_a_narrowcast_with_an_audience_under_50_is_refused(line, editor, rich_message):
+def test_it_refuses_submitting_a_narrowcast_with_an_audience_under_50(line, editor, rich_message):
     group = audience_group(line, 20)
     campaign = services.campaign_create(
         author=editor,
@@ -68,7 +68,7 @@ def test_submitting_a_narrowcast_with_an_audience_under_50_is_refused(line, edit
     assert "at least 50" in error.value.details["audience.audience_group_ids"][0]
 
 
-def test_submitting_a_demographic_narrowcast_under_100_followers_is_refused(line, editor, rich_message):
+def test_it_refuses_submitting_a_demographic_narrowcast_under_100_followers(line, editor, rich_message):
     make_followers(10)
     campaign = services.campaign_create(
         author=editor,
@@ -83,7 +83,7 @@ def test_submitting_a_demographic_narrowcast_under_100_followers_is_refused(line
     assert "at least 100" in error.value.details["audience.demographic"][0]
 
 
-def test_lines_refusal_of_a_narrowcast_fails_the_campaign_with_a_clear_reason(line, approved, run_beat):
+def test_it_fails_the_campaign_with_a_clear_reason_when_line_refuses_a_narrowcast(line, approved, run_beat):
     make_followers(120)
     line.control.add_followers([line_id() for _ in range(50)])  # LINE reaches fewer than 100
     campaign = approved(audience={"type": "narrowcast", "demographic": {"type": "gender", "oneOf": ["male"]}})
@@ -95,7 +95,7 @@ def test_lines_refusal_of_a_narrowcast_fails_the_campaign_with_a_clear_reason(li
     assert "targeted reach of at least 100" in campaign.failure_reason
 
 
-def test_every_step_of_the_workflow_is_audited(editor, operator, rich_message):
+def test_it_audits_every_step_of_the_workflow(editor, operator, rich_message):
     campaign = services.campaign_create(
         author=editor, name="n", rich_message=rich_message, audience={"type": "all_followers"}
     )
@@ -124,7 +124,7 @@ def test_every_step_of_the_workflow_is_audited(editor, operator, rich_message):
     ]
 
 
-def test_the_author_may_not_approve_even_as_an_approver(administrator, rich_message):
+def test_it_refuses_the_author_approving_even_as_an_approver(administrator, rich_message):
     campaign = services.campaign_create(
         author=administrator, name="n", rich_message=rich_message, audience={"type": "all_followers"}
     )
@@ -134,14 +134,14 @@ def test_the_author_may_not_approve_even_as_an_approver(administrator, rich_mess
         services.campaign_approve(campaign=campaign, approver=administrator)
 
 
-def test_an_analyst_may_not_create_campaigns(analyst, rich_message):
+def test_it_refuses_an_analyst_creating_campaigns(analyst, rich_message):
     with pytest.raises(PermissionDeniedError):
         services.campaign_create(
             author=analyst, name="n", rich_message=rich_message, audience={"type": "all_followers"}
         )
 
 
-def test_a_sending_campaign_cannot_be_edited(approved, run_beat, editor):
+def test_it_refuses_editing_a_sending_campaign(approved, run_beat, editor):
     campaign = approved()
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING)
 
@@ -149,7 +149,7 @@ def test_a_sending_campaign_cannot_be_edited(approved, run_beat, editor):
         services.campaign_update(campaign=campaign, changes={"name": "x"}, actor=editor)
 
 
-def test_operators_hold_approve_campaign_and_editors_do_not(operator, editor):
+def test_it_gives_approve_campaign_to_operators_and_not_to_editors(operator, editor):
     assert operator.has_perm("richmessages.approve_campaign")
     assert not editor.has_perm("richmessages.approve_campaign")
     assert editor.has_perm("richmessages.add_campaign")

@@ -30,7 +30,7 @@ def test_it_reads_a_weekly_rrule_in_the_campaign_time_zone():
     assert schedules.at_wall(following, BANGKOK).hour == 2  # 09:00 in Bangkok is 02:00 UTC
 
 
-def test_a_recurrence_keeps_its_local_hour_across_daylight_saving():
+def test_it_keeps_a_recurrences_local_hour_across_daylight_saving():
     tz = ZoneInfo("Europe/Berlin")
     rule = schedules.parse_recurrence("FREQ=DAILY", start_wall=datetime(2030, 3, 30, 9, 0))
 
@@ -50,14 +50,14 @@ def test_it_refuses_a_bad_or_too_frequent_recurrence(rule):
     assert "recurrence" in error.value.details
 
 
-def test_local_time_starts_where_the_time_comes_first():
+def test_it_starts_a_local_time_send_where_the_time_comes_first():
     due = schedules.due_at(datetime(2030, 1, 1, 9, 0), tz=BANGKOK, local_time=True)
 
     assert due == datetime(2029, 12, 31, 19, 0, tzinfo=ZoneInfo("UTC"))
     assert schedules.occurrence_wall(due, tz=BANGKOK, local_time=True) == datetime(2030, 1, 1, 9, 0)
 
 
-def test_a_quiet_window_may_pass_midnight():
+def test_it_lets_a_quiet_window_pass_midnight():
     tz = ZoneInfo("UTC")
     late = datetime(2030, 1, 1, 23, 30, tzinfo=tz)
 
@@ -71,7 +71,7 @@ def test_a_quiet_window_may_pass_midnight():
 
 
 @pytest.mark.django_db
-def test_claiming_twice_at_the_due_minute_claims_each_send_once(approved):
+def test_it_claims_each_send_once_when_claiming_twice_at_the_due_minute(approved):
     campaign = approved()
 
     first, second = dispatch.sends_claim_due(), dispatch.sends_claim_due()
@@ -83,7 +83,7 @@ def test_claiming_twice_at_the_due_minute_claims_each_send_once(approved):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_claimers_at_once_claim_each_send_once(editor, operator, rich_message):
+def test_it_claims_each_send_once_for_two_claimers_at_once(editor, operator, rich_message):
     for number in range(5):
         campaign = services.campaign_create(
             author=editor,
@@ -120,7 +120,7 @@ def test_two_claimers_at_once_claim_each_send_once(editor, operator, rich_messag
 
 
 @pytest.mark.django_db
-def test_a_claimed_occurrence_creates_the_next_one_once(approved):
+def test_it_creates_the_next_occurrence_once_from_a_claimed_one(approved):
     send_at = timezone.now() - timedelta(minutes=1)
     campaign = approved(send_at=send_at, recurrence="FREQ=DAILY", timezone="Asia/Bangkok")
 
@@ -133,7 +133,7 @@ def test_a_claimed_occurrence_creates_the_next_one_once(approved):
 
 
 @pytest.mark.django_db
-def test_approving_a_one_off_whose_time_passed_is_refused(editor, operator, rich_message):
+def test_it_refuses_approving_a_one_off_whose_time_passed(editor, operator, rich_message):
     campaign = services.campaign_create(
         author=editor,
         name="late",
@@ -151,7 +151,7 @@ def test_approving_a_one_off_whose_time_passed_is_refused(editor, operator, rich
 
 
 @pytest.mark.django_db
-def test_a_follow_enrols_once_in_a_step_campaign_which_sends_n_days_later(line, approved, run_beat):
+def test_it_enrols_a_follow_once_in_a_step_campaign_which_sends_n_days_later(line, approved, run_beat):
     campaign = approved(step_days=3)
     user = make_followers(1)[0]
     line.control.add_followers([user.line_user_id])
@@ -170,7 +170,7 @@ def test_a_follow_enrols_once_in_a_step_campaign_which_sends_n_days_later(line, 
 
 
 @pytest.mark.django_db
-def test_a_step_message_is_not_sent_before_its_day(line, approved, run_beat):
+def test_it_does_not_send_a_step_message_before_its_day(line, approved, run_beat):
     approved(step_days=2)
     user = make_followers(1)[0]
 

@@ -71,7 +71,7 @@ def wait_for(check, timeout: float = 30, step: float = 0.2):
     raise AssertionError(f"not true within {timeout} s: {check}")
 
 
-def test_a_rich_message_goes_from_template_to_a_readers_question(bot, site, editor, operator, page_as, browser):
+def test_it_takes_a_rich_message_from_template_to_a_readers_question(bot, site, editor, operator, page_as, browser):
     line, llm = bot.line, bot.llm
     editing = Api(site, editor, "richmessages:read", "richmessages:write")
     approving = Api(site, operator, "richmessages:read", "richmessages:write")

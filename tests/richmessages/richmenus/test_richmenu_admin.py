@@ -86,7 +86,7 @@ def errors(response):
     return {name: list(errs) for name, errs in response.context["adminform"].form.errors.items()}
 
 
-def test_a_content_editor_adds_a_menu_and_it_reaches_line(staff, post, line_settings, settings):
+def test_it_lets_a_content_editor_add_a_menu_that_reaches_line(staff, post, line_settings, settings):
     line = line_settings
     client = staff()
 
@@ -173,7 +173,9 @@ def test_it_keeps_the_image_when_a_change_brings_none(staff, post, line_settings
     assert menu.name == "Renamed" and menu.image_width == 2500
 
 
-def test_making_a_menu_the_default_takes_the_flag_from_the_other(staff, post, line_settings, make_menu):
+def test_it_takes_the_default_flag_from_the_other_menu_when_making_one_the_default(
+    staff, post, line_settings, make_menu
+):
     first = make_menu("First", is_default=True)
     second = make_menu("Second", color=(1, 2, 3))
 
@@ -188,7 +190,7 @@ def test_making_a_menu_the_default_takes_the_flag_from_the_other(staff, post, li
     assert line_settings.double.state.default_menu == second.live_deployment.line_rich_menu_id
 
 
-def test_an_analyst_can_not_change_rich_menus(staff, post, make_menu):
+def test_it_refuses_an_analyst_changing_rich_menus(staff, post, make_menu):
     menu = make_menu()
 
     response = post(
@@ -200,7 +202,7 @@ def test_an_analyst_can_not_change_rich_menus(staff, post, make_menu):
     assert menu.name == "Main"
 
 
-def test_the_editor_pages_need_no_inline_code_and_carry_the_editor(staff, make_menu):
+def test_it_serves_editor_pages_that_need_no_inline_code_and_carry_the_editor(staff, make_menu):
     menu = make_menu()
     client = staff()
 
@@ -273,7 +275,7 @@ def test_it_refuses_malformed_user_ids(staff, post, make_menu):
     assert not RichMenuUserLink.objects.exists()
 
 
-def test_unlinking_users_tells_line(staff, post, line_settings, make_menu, make_line_users):
+def test_it_tells_line_when_unlinking_users(staff, post, line_settings, make_menu, make_line_users):
     menu = make_menu()
     users = make_line_users(2)
     client = staff(roles.OPERATOR)
@@ -290,7 +292,7 @@ def test_unlinking_users_tells_line(staff, post, line_settings, make_menu, make_
     assert not RichMenuUserLink.objects.exists()
 
 
-def test_deleting_an_alias_deletes_it_on_line(staff, post, line_settings, make_menu):
+def test_it_deletes_an_alias_on_line_when_deleting_it(staff, post, line_settings, make_menu):
     menu = make_menu()
     RichMenuAlias.objects.create(alias_id="more-menu", menu=menu)
     richmenu_sync(menu_id=menu.pk)
@@ -303,7 +305,7 @@ def test_deleting_an_alias_deletes_it_on_line(staff, post, line_settings, make_m
     assert line_settings.double.state.aliases == {}
 
 
-def test_a_menu_on_line_is_deleted_only_once_taken_off(staff, post, line_settings, make_menu):
+def test_it_deletes_a_menu_on_line_only_once_taken_off(staff, post, line_settings, make_menu):
     menu = make_menu()
     richmenu_sync(menu_id=menu.pk)
     client = staff()

@@ -37,7 +37,7 @@ def analyst(django_user_model):
     return user
 
 
-def test_an_analyst_sees_which_figures_line_withheld(console, analyst):
+def test_it_shows_an_analyst_which_figures_line_withheld(console, analyst):
     tracked = insight_track_request("f70dd685-499a-4231-a441-f24b8d4fba21", sent_at=SENT, kind="broadcast")
     clicks = [{"seq": 1, "url": "https://example.com/" + "spring-sale/" * 12, "click": 41, "uniqueClick": None}]
     snapshot = MessageEventSnapshot.objects.create(
@@ -67,7 +67,7 @@ def test_an_analyst_sees_which_figures_line_withheld(console, analyst):
 
 
 @pytest.mark.parametrize("model", PAGES)
-def test_every_insight_list_fits_a_laptop_screen(console, analyst, model):
+def test_it_fits_every_insight_list_on_a_laptop_screen(console, analyst, model):
     unit = insight_track_unit("spring_sale_2025_variant_b", first_sent=SENT, campaign_id=123456)
     UnitSnapshot.objects.create(unit=unit, date_from=SENT.date(), date_to=SENT.date(), fetched_at=SENT)
     tracked = insight_track_request("f70dd685-499a-4231-a441-f24b8d4fba21", sent_at=SENT, kind="narrowcast")

@@ -106,7 +106,7 @@ def test_it_reaches_each_once_when_the_worker_is_killed_mid_campaign(live, peopl
     assert each_reached_once(live, users)
 
 
-def test_a_beat_restarted_at_the_due_minute_sends_once(live, people):
+def test_it_sends_once_when_beat_restarts_at_the_due_minute(live, people):
     users = audience_on_line(live, 1200)
     campaign = approve(people, send_at=timezone.now() + timedelta(hours=1))
     CampaignSend.objects.filter(campaign=campaign).update(due_at=timezone.now() - timedelta(seconds=1))
@@ -154,7 +154,7 @@ def claim_in_threads(count):
     return results
 
 
-def test_opted_out_users_are_skipped_and_quiet_hours_users_held_then_released(live, people):
+def test_it_skips_opted_out_users_and_holds_quiet_hours_users_then_releases_them(live, people):
     everyone = audience_on_line(live, 30)
     opted_out = everyone[:5]
     in_quiet_hours = everyone[5:10]
@@ -187,7 +187,7 @@ def test_opted_out_users_are_skipped_and_quiet_hours_users_held_then_released(li
     assert campaign_counts(campaign) == {"recipients": 30, "sent": 25, "failed": 0, "skipped": 5, "held": 0}
 
 
-def test_a_self_approval_is_refused_and_nothing_is_sent(live, django_user_model):
+def test_it_refuses_a_self_approval_and_sends_nothing(live, django_user_model):
     admin = django_user_model.objects.create_user("boss", password="a long test password 42", is_staff=True)
     admin.groups.add(Group.objects.get(name=roles.ADMINISTRATOR))
     audience_on_line(live, 5)
