@@ -11,6 +11,7 @@ from core import personal_data
 from richmessages.campaigns.models import Campaign, CampaignRecipient, StepEnrolment
 from richmessages.models import RichMessageReaction
 from richmessages.richmenu_models import RichMenuUserLink
+from richmessages.richmenu_tasks import richmenu_erased_user_unlink_enqueue
 
 
 def export(subject: personal_data.Subject) -> dict:
@@ -39,12 +40,16 @@ def export(subject: personal_data.Subject) -> dict:
 
 
 def erase(subject: personal_data.Subject) -> dict[str, int]:
+    links = RichMenuUserLink.objects.filter(line_user_id=subject.pk)
+    if links.exclude(line_rich_menu_id="").exists():
+        # LINE still shows the user our menu for them: take it away once the erasure has committed.
+        richmenu_erased_user_unlink_enqueue(line_user_id=subject.line_user_id)
     waiting = CampaignRecipient.objects.filter(
         line_user_id=subject.pk, status__in=[CampaignRecipient.Status.HELD, CampaignRecipient.Status.PENDING]
     )
     return {
         "reactions": RichMessageReaction.objects.filter(line_user_id=subject.pk).delete()[0],
-        "rich_menu_links": RichMenuUserLink.objects.filter(line_user_id=subject.pk).delete()[0],
+        "rich_menu_links": links.delete()[0],
         "step_enrolments": StepEnrolment.objects.filter(
             line_user_id=subject.pk, status=StepEnrolment.Status.WAITING
         ).delete()[0],

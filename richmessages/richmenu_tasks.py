@@ -45,6 +45,24 @@ def unlink_rich_menu_users(self) -> int:
         raise
 
 
+@shared_task(bind=True, max_retries=_MAX_RETRIES)
+def unlink_erased_user_rich_menu(self, line_user_id: str) -> str:
+    """Takes an erased user's own menu away on LINE; their link row is gone, so the LINE id comes as an argument.
+
+    The id lives on only in this task's message, until LINE has confirmed.
+    """
+    client = get_line_client()
+    try:
+        with_retries(lambda: client.unlink_rich_menu_from_user(line_user_id))
+    except LineApiError as exc:
+        if exc.status == 404:
+            return "gone"
+        if exc.retryable and not self.request.is_eager and self.request.retries < _MAX_RETRIES:
+            raise self.retry(exc=exc, countdown=min(30 * 2**self.request.retries, 900)) from exc
+        raise
+    return "unlinked"
+
+
 @shared_task
 def delete_rich_menu_alias(alias_id: str) -> str:
     """Deletes an alias on LINE after its row was deleted; an alias already gone counts as deleted."""
@@ -69,3 +87,7 @@ def richmenu_unlinks_enqueue() -> None:
 
 def richmenu_alias_delete_enqueue(*, alias_id: str) -> None:
     transaction.on_commit(lambda: delete_rich_menu_alias.delay(alias_id))
+
+
+def richmenu_erased_user_unlink_enqueue(*, line_user_id: str) -> None:
+    transaction.on_commit(lambda: unlink_erased_user_rich_menu.delay(line_user_id))

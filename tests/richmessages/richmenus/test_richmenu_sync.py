@@ -330,3 +330,25 @@ def test_it_refuses_a_second_runner_while_the_first_holds_the_menu(line_settings
         richmenu_sync(menu_id=menu.pk)
     RichMenu.objects.filter(pk=menu.pk).update(sync_lease_until=timezone.now() - timedelta(seconds=1))
     assert richmenu_sync(menu_id=menu.pk).line_rich_menu_id
+
+
+def test_it_takes_an_erased_users_menu_away_on_line(
+    line_settings, make_menu, make_line_users, admin_user, django_capture_on_commit_callbacks
+):
+    from conversations.privacy import line_user_erase
+
+    line = line_settings
+    menu = make_menu()
+    [user, other] = make_line_users(2)
+    link_all(menu, [user, other])
+    richmenu_sync(menu_id=menu.pk)
+    line_user_id = user.line_user_id
+
+    with django_capture_on_commit_callbacks(execute=True):
+        line_user_erase(line_user=user, actor=admin_user)
+
+    assert [entry["path"] for entry in calls(line, "unlinkRichMenuIdFromUser")] == [
+        f"/v2/bot/user/{line_user_id}/richmenu"
+    ]
+    assert set(state(line).user_menus) == {other.line_user_id}
+    assert not RichMenuUserLink.objects.filter(line_user__line_user_id=line_user_id).exists()
