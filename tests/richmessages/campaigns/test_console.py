@@ -81,6 +81,7 @@ def test_it_drafts_a_campaign_from_the_console_form(verified_client, editor, ric
     assert campaign.send_at.isoformat() == "2031-01-02T02:30:00+00:00"
     assert (campaign.frequency_cap_day, str(campaign.quiet_hours_start)) == (2, "22:00:00")
     assert AuditEvent.objects.filter(action=AuditEvent.Action.CAMPAIGN_CREATED, actor=editor).count() == 1
+    assert "2 a day, no weekly cap" in client.get(page(campaign)).content.decode()
 
 
 def test_it_takes_the_audience_from_an_uploaded_csv_and_reports_unknown_ids(verified_client, editor, rich_message):
