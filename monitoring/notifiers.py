@@ -6,7 +6,6 @@ from __future__ import annotations
 import smtplib
 import uuid
 
-import httpx2
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
@@ -15,9 +14,13 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from core.errors import LineApiError
+from core.lazy import LazyModule
 from core.line.client import get_line_client
 from core.logging import get_logger
 from monitoring.models import Alert, AlertEvent, Notification, NotificationChannel, OperatorLineOptIn
+
+# Loaded when a webhook is first notified, not by every command that imports the admin.
+httpx2 = LazyModule("httpx2")
 
 log = get_logger(__name__)
 
