@@ -16,14 +16,16 @@ _TYPES = {"message": Event.Type.MESSAGE, "follow": Event.Type.FOLLOW, "unfollow"
 
 
 @receiver(line_event_handled, dispatch_uid="analytics-record-line-event")
-def record_line_event(sender, *, event_type, user, occurred_at=None, props=None, **kwargs) -> None:
+def record_line_event(sender, *, event_type, user, occurred_at=None, props=None, first_attempt=False, **kwargs) -> None:
     """One event per LINE event, even when the worker handles it twice (a retry keeps LINE's timestamp)."""
     kind = _TYPES.get(event_type)
     if kind is None or user is None:
         return
     try:
+        # Only a retry can find its event recorded already: the first attempt skips the look.
         if (
-            occurred_at is not None
+            not first_attempt
+            and occurred_at is not None
             and Event.objects.filter(line_user_id=user.pk, occurred_at=occurred_at, type=kind).exists()
         ):
             return

@@ -109,7 +109,12 @@ def _announce(event: WebhookEvent, user: LineUser | None) -> None:
     if event.message_type:
         props["message_type"] = event.message_type
     results = line_event_handled.send_robust(
-        sender=WebhookEvent, event_type=event.event_type, user=user, occurred_at=event.occurred_at, props=props
+        sender=WebhookEvent,
+        event_type=event.event_type,
+        user=user,
+        occurred_at=event.occurred_at,
+        props=props,
+        first_attempt=event.attempts <= 1,
     )
     for receiver, result in results:
         if isinstance(result, Exception):

@@ -7,5 +7,6 @@ line_user_followed = Signal()
 
 # Sent by the worker for each message, follow and unfollow it handles, once the user is known: ``event_type``,
 # ``user`` (a LineUser), ``occurred_at`` (LINE's timestamp) and ``props`` (message type, source type). A retried
-# event sends it again with the same ``occurred_at``; receivers must not break the handling (send_robust).
+# event sends it again with the same ``occurred_at`` and ``first_attempt`` False (no earlier attempt can have
+# been announced when it is True); receivers must not break the handling (send_robust).
 line_event_handled = Signal()
