@@ -29,6 +29,8 @@ from core.errors import NotFoundError, ValidationError
 
 BIGINT = 9_223_372_036_854_775_807
 FORMAT = OpenApiParameter("format", str, enum=["json", "csv"], description="csv: the list as streamed CSV.")
+# With ?format=csv the answer is text/csv instead of JSON.
+CSV = OpenApiResponse(OpenApiTypes.STR, description="The list as streamed CSV (?format=csv).")
 ROLLUP_COLUMNS = [
     "day",
     "type",
@@ -115,7 +117,14 @@ class AnalyticsView(APIView):
 
 
 class CampaignAnalyticsView(AnalyticsView):
-    @extend_schema(parameters=[FORMAT], responses={200: OpenApiTypes.OBJECT, **_errors(400, 401, 403, 404)})
+    @extend_schema(
+        parameters=[FORMAT],
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "text/csv"): CSV,
+            **_errors(400, 401, 403, 404),
+        },
+    )
     def get(self, request, campaign_id: str):
         """A campaign's measures, each rate with its denominator; CSV: its rollup rows day by day."""
         pk = _id(campaign_id, "campaign_id")
@@ -130,7 +139,14 @@ class CampaignAnalyticsView(AnalyticsView):
 
 
 class TemplateAnalyticsView(AnalyticsView):
-    @extend_schema(parameters=[FORMAT], responses={200: OpenApiTypes.OBJECT, **_errors(400, 401, 403, 404)})
+    @extend_schema(
+        parameters=[FORMAT],
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "text/csv"): CSV,
+            **_errors(400, 401, 403, 404),
+        },
+    )
     def get(self, request, template_id: str):
         """A template's measures over every message built from it; CSV: its rollup rows day by day."""
         pk = _id(template_id, "template_id")
@@ -224,7 +240,14 @@ class EventListView(AnalyticsView):
             events = events.filter(occurred_at__lt=until)
         return events
 
-    @extend_schema(parameters=_EVENT_FILTERS, responses={200: EventOutput(many=True), **_errors(400, 401, 403, 404)})
+    @extend_schema(
+        parameters=_EVENT_FILTERS,
+        responses={
+            (200, "application/json"): EventOutput(many=True),
+            (200, "text/csv"): CSV,
+            **_errors(400, 401, 403, 404),
+        },
+    )
     def get(self, request):
         """Events, newest first, with a cursor (``next``/``previous``); CSV: every matching event, streamed."""
         csv = _wants_csv(request)
