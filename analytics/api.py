@@ -7,7 +7,7 @@ an id that is not a number or a bad date is a 400 naming the parameter, an unkno
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -100,12 +100,15 @@ def _moment(request, name: str) -> datetime | None:
         return None
     try:
         moment = parse_datetime(raw)
-    except ValueError:
+        if moment is not None:
+            # In UTC: PostgreSQL refuses offsets Python accepts (beyond ±15:59).
+            moment = moment.astimezone(UTC) if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
+    except (ValueError, OverflowError):
         moment = None
     if moment is None:
         message = "an ISO 8601 date and time is required, e.g. 2026-11-30T00:00:00+07:00"
         raise ValidationError(f"{name} is not valid: {message}.", details={name: [message]})
-    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, timezone.get_fixed_timezone(0))
+    return moment
 
 
 class AnalyticsView(APIView):

@@ -69,6 +69,7 @@ def test_it_answers_a_users_profile(analyst):
         ("/events?user=Unobody", 404, "not_found"),
         ("/events?limit=0", 400, "invalid"),
         ("/events?format=xml", 400, "invalid"),
+        ("/events?since=9999-12-31T23:00:00-22:00", 400, "invalid"),
     ],
 )
 def test_it_answers_bad_input_in_the_one_error_shape(analyst, path, status, code):
@@ -119,6 +120,19 @@ def test_it_filters_events_by_type_user_and_time(analyst, campaign):
     body = client_for(analyst).get(f"{URL}/events?{query}").json()
 
     assert [(row["button"], row["campaign_id"]) for row in body["results"]] == [("like", campaign.pk)]
+
+
+def test_it_takes_an_offset_postgresql_would_refuse_as_the_same_instant(analyst, campaign):
+    user, other = make_users(2)
+    deliver(campaign, [user, other])
+    tap(user, campaign.rich_message, "like", at=SENT + timedelta(hours=1))
+
+    # 2026-11-02T02:30Z written with an offset of -22:30, which Python accepts and PostgreSQL does not.
+    query = "type=postback&since=2026-11-01T04:00:00-22:30&format=csv"
+    response = client_for(analyst).get(f"{URL}/events?{query}")
+
+    assert response.status_code == 200
+    assert b"like" in b"".join(response.streaming_content)
 
 
 def test_it_streams_the_events_as_csv(analyst, campaign):
