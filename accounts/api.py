@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularSwaggerSplitView
@@ -19,6 +18,7 @@ from accounts import api_keys, roles
 from accounts.models import ApiKey, AuditEvent
 from accounts.permissions import IsAdministrator, IsAuthenticated, IsOwnerOrAdministrator, api_key_of
 from core.errors import ValidationError
+from core.moments import parse_moment
 from core.pagination import LimitOffsetPagination
 
 
@@ -119,15 +119,7 @@ def _single(params, name: str) -> str | None:
 
 
 def _moment(name: str, raw: str) -> datetime:
-    try:
-        moment = parse_datetime(raw)
-        if moment is not None:
-            if timezone.is_naive(moment):
-                moment = timezone.make_aware(moment)
-            # PostgreSQL takes UTC offsets up to ±15:59 only; any ISO 8601 offset is fine once in UTC.
-            moment = moment.astimezone(UTC)
-    except (ValueError, OverflowError):  # e.g. a 31st of February, or a moment before year 1 in UTC
-        moment = None
+    moment = parse_moment(raw, naive_zone=timezone.get_current_timezone())
     if moment is None:
         raise ValidationError("bad date", details={name: ["expected an ISO 8601 date-time"]})
     return moment

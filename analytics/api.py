@@ -7,10 +7,8 @@ an id that is not a number or a bad date is a 400 naming the parameter, an unkno
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -26,6 +24,7 @@ from analytics.csv_export import CHUNK_SIZE, csv_response
 from analytics.models import Event
 from conversations.models import LineUser
 from core.errors import NotFoundError, ValidationError
+from core.moments import parse_moment
 
 BIGINT = 9_223_372_036_854_775_807
 FORMAT = OpenApiParameter("format", str, enum=["json", "csv"], description="csv: the list as streamed CSV.")
@@ -98,13 +97,7 @@ def _moment(request, name: str) -> datetime | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return None
-    try:
-        moment = parse_datetime(raw)
-        if moment is not None:
-            # In UTC: PostgreSQL refuses offsets Python accepts (beyond ±15:59).
-            moment = moment.astimezone(UTC) if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
-    except (ValueError, OverflowError):
-        moment = None
+    moment = parse_moment(raw)
     if moment is None:
         message = "an ISO 8601 date and time is required, e.g. 2026-11-30T00:00:00+07:00"
         raise ValidationError(f"{name} is not valid: {message}.", details={name: [message]})

@@ -70,12 +70,13 @@ def _moment(problems: Problems, field: str, value: Any) -> str | None:
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
-        except ValueError:
-            parsed = None
-        if parsed is not None:
-            if timezone.is_naive(parsed):
-                parsed = timezone.make_aware(parsed, timezone.get_current_timezone())
-            return parsed.isoformat()
+            zone = timezone.get_current_timezone()
+            # Kept in the project's zone: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 allows, and
+            # the console shows a date given alone as that same date.
+            local = timezone.make_aware(parsed, zone) if timezone.is_naive(parsed) else parsed.astimezone(zone)
+            return local.isoformat()
+        except (ValueError, OverflowError):
+            pass
     problems.add(f"audience.{field}", "must be an ISO 8601 date or date-time")
     return None
 

@@ -179,3 +179,17 @@ def test_it_does_not_send_a_step_message_before_its_day(line, approved, run_beat
 
     assert StepEnrolment.objects.get().status == "waiting"
     assert multicasts(line, status=None) == []
+
+
+def test_it_counts_a_segment_whose_follow_date_has_an_offset_postgresql_would_refuse(db):
+    from richmessages.campaigns import audiences
+
+    early, late = make_followers(2)
+    LineUser = type(early)
+    LineUser.objects.filter(pk=early.pk).update(followed_at=datetime(2026, 1, 1, tzinfo=ZoneInfo("UTC")))
+    LineUser.objects.filter(pk=late.pk).update(followed_at=datetime(2026, 3, 1, tzinfo=ZoneInfo("UTC")))
+
+    # 2026-02-01T22:00Z written with an offset of -22:00, which ISO 8601 allows and PostgreSQL does not.
+    audience = audiences.validate({"type": "segment", "followed_after": "2026-02-01T00:00:00-22:00"})
+
+    assert list(audiences.candidates(audience).values_list("pk", flat=True)) == [late.pk]
