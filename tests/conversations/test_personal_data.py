@@ -178,11 +178,12 @@ def test_it_exports_everything_held_about_the_user_for_an_operator(history, oper
     assert data["conversations"]["line_user"]["line_user_id"] == USER
     assert SECRET_TEXT in [m["content"] for m in data["conversations"]["messages"]]
     assert "hello all" in " ".join(m["content"] for m in data["conversations"]["messages"])
-    # The worker recorded the follow and the 1:1 message; the tap was recorded by hand above.
-    assert [(e["type"], e["button"]) for e in data["analytics"]["events"]] == [
-        ("follow", ""),
-        ("message", ""),
-        ("postback", "like"),
+    # The worker recorded the follow and the user's two messages (1:1 and group); the tap was recorded above.
+    assert [(e["type"], e["button"], e["props"].get("source_type")) for e in data["analytics"]["events"]] == [
+        ("follow", "", "user"),
+        ("message", "", "user"),
+        ("message", "", "group"),
+        ("postback", "like", None),
     ]
     assert data["richmessages"]["step_enrolments"][0]["status"] == "waiting"
     assert any(SECRET_TEXT in turn[1] for part in data["conversations"]["context"] for turn in part["turns"])
