@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Dashboard push benchmark: N viewers on one daphne process, the ticker publishing once a second.
-# usage: benchmarks/dashboards/run.sh [seconds=60] [viewers="100 500 1000"] [layers="pubsub core"]
+# Dashboard push benchmark: N viewers on one daphne process (DAPHNES=k: k processes on k ports,
+# the viewers spread round-robin across them), the ticker publishing once a second.
+# usage: [DAPHNES=1] benchmarks/dashboards/run.sh [seconds=60] [viewers="100 500 1000"] [layers="pubsub core"]
 # Production settings on PostgreSQL and Redis; one fresh daphne and ticker per (layer, N), so that
 # the server's memory per connection is measured from its own start. Figures go to
 # var/bench/dashboards/results.jsonl, one JSON line per run (see viewers.py).
@@ -9,6 +10,7 @@ cd "$(dirname "$0")/../.."
 SECONDS_PER_RUN="${1:-60}"
 VIEWER_COUNTS="${2:-100 500 1000}"
 LAYERS="${3:-pubsub core}"
+DAPHNES="${DAPHNES:-1}"
 PY=.venv/bin/python
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 OUT=var/bench/dashboards
@@ -29,6 +31,7 @@ export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
 export REDIS_URL=redis://127.0.0.1:6379/13 REDIS_KEY_PREFIX="bench-dashboards-$$"
 export CELERY_BROKER_URL="${BENCH_BROKER_URL:-amqp://guest:guest@127.0.0.1:5672//}"
 export LINE_CHANNEL_SECRET=bench-channel-secret LINE_CHANNEL_ACCESS_TOKEN=bench-access-token
+export PUBLIC_BASE_URL=https://bench.invalid
 export PROMETHEUS_MULTIPROC_DIR="$PWD/$OUT/prometheus"
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load $(cut -d' ' -f1-3 /proc/loadavg)," \
@@ -47,19 +50,26 @@ $PY benchmarks/dashboards/sessions.py "$MAX" >"$OUT/sessions.txt"
 for layer in $LAYERS; do
   for n in $VIEWER_COUNTS; do
     export CHANNEL_LAYER="$layer"
-    PORT=$(free_port)
-    .venv/bin/daphne -b 127.0.0.1 -p "$PORT" linebot_project.asgi:application >"$OUT/daphne-$layer-$n.log" 2>&1 &
-    server=$!; pids+=($server)
+    urls=(); origins=(); servers=(); ports=()
+    for i in $(seq 1 "$DAPHNES"); do
+      PORT=$(free_port)
+      .venv/bin/daphne -b 127.0.0.1 -p "$PORT" linebot_project.asgi:application \
+        >"$OUT/daphne-$layer-$n-$DAPHNES.$i.log" 2>&1 &
+      servers+=($!); pids+=($!); ports+=("$PORT")
+      urls+=("ws://127.0.0.1:$PORT/ws/dashboards/operations/"); origins+=("http://127.0.0.1:$PORT")
+    done
     $PY manage.py run_dashboard_ticker --dashboard operations >"$OUT/ticker-$layer-$n.log" 2>&1 &
     ticker=$!; pids+=($ticker)
-    wait_port "$PORT"
-    echo "== layer=$layer viewers=$n (load $(cut -d' ' -f1-3 /proc/loadavg))"
-    $PY benchmarks/dashboards/viewers.py "ws://127.0.0.1:$PORT/ws/dashboards/operations/" "http://127.0.0.1:$PORT" \
-      "$OUT/sessions.txt" "$n" "$SECONDS_PER_RUN" "$server" "$ticker" \
-      | $PY -c 'import json,sys; r=json.loads(sys.stdin.read()); r["layer"]=sys.argv[1]; print(json.dumps(r))' "$layer" \
+    for PORT in "${ports[@]}"; do wait_port "$PORT"; done
+    join() { local IFS=,; echo "$*"; }
+    load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "== layer=$layer viewers=$n daphnes=$DAPHNES (load $load_before)"
+    $PY benchmarks/dashboards/viewers.py "$(join "${urls[@]}")" "$(join "${origins[@]}")" \
+      "$OUT/sessions.txt" "$n" "$SECONDS_PER_RUN" "$(join "${servers[@]}")" "$ticker" \
+      | $PY -c 'import json,sys; r=json.loads(sys.stdin.read()); r["layer"]=sys.argv[1]; r["load_before"]=sys.argv[2]; r["load_after"]=open("/proc/loadavg").read().split()[:3]; print(json.dumps(r))' "$layer" "$load_before" \
       | tee -a "$OUT/results.jsonl"
-    kill "$ticker" "$server" 2>/dev/null || true
-    wait "$ticker" "$server" 2>/dev/null || true
+    kill "$ticker" "${servers[@]}" 2>/dev/null || true
+    wait "$ticker" "${servers[@]}" 2>/dev/null || true
     pids=()
   done
 done

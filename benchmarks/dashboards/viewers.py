@@ -1,6 +1,9 @@
 """N dashboard viewers on one asyncio loop: push lag, lost updates, daphne's memory and CPU.
 
 usage: viewers.py URL ORIGIN SESSIONS_FILE N SECONDS SERVER_PID TICKER_PID
+URL, ORIGIN and SERVER_PID may each be a comma-separated list, one item per daphne process (ORIGIN
+may stay a single value): viewer i connects to URL number i modulo their count, and the server's
+memory and CPU are summed over all the pids.
 Each viewer opens the socket with its own session cookie, takes the snapshot, then counts every
 update: lag = receive time - the ticker's ``ts``; a jump in ``seq`` is a lost update.
 Prints one JSON line of figures.
@@ -80,15 +83,26 @@ def percentile(values: list[float], q: float) -> float | None:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-async def main(url, origin, sessions_file, n, seconds, server_pid, ticker_pid):
+def rss(processes: list[psutil.Process]) -> int:
+    return sum(p.memory_info().rss for p in processes)
+
+
+def cpu_seconds(p: psutil.Process) -> float:
+    times = p.cpu_times()
+    return times.user + times.system
+
+
+async def main(urls, origins, sessions_file, n, seconds, server_pids, ticker_pid):
     cookies = [line.strip() for line in Path(sessions_file).read_text().splitlines() if line.strip()][:n]
-    server, ticker, me = psutil.Process(server_pid), psutil.Process(ticker_pid), psutil.Process()
-    rss_before = server.memory_info().rss
+    servers = [psutil.Process(pid) for pid in server_pids]
+    ticker, me = psutil.Process(ticker_pid), psutil.Process()
+    rss_before = rss(servers)
     viewers = [Viewer() for _ in cookies]
     measure_from = asyncio.Event()
     until = time.time() + 3600
     tasks = []
-    for viewer, cookie in zip(viewers, cookies, strict=True):
+    for i, (viewer, cookie) in enumerate(zip(viewers, cookies, strict=True)):
+        url, origin = urls[i % len(urls)], origins[i % len(origins)]
         tasks.append(asyncio.create_task(watch(url, origin, f"sessionid={cookie}", viewer, until, measure_from)))
         await asyncio.sleep(RAMP_SECONDS)  # a ramp, as browsers arrive
     try:
@@ -96,16 +110,20 @@ async def main(url, origin, sessions_file, n, seconds, server_pid, ticker_pid):
     except TimeoutError:
         pass  # counted below as not connected
     await asyncio.sleep(3)  # settle
-    rss_connected = server.memory_info().rss
-    cpu_start = {p: p.cpu_times() for p in (server, ticker, me)}
+    rss_connected = rss(servers)
+    cpu_start = {p: cpu_seconds(p) for p in (*servers, ticker, me)}
     started = time.time()
     measure_from.set()
     await asyncio.sleep(seconds)
     elapsed = time.time() - started
-    cpu = {}
-    for name, p in (("server", server), ("ticker", ticker), ("viewers", me)):
-        end, start = p.cpu_times(), cpu_start[p]
-        cpu[name] = round(100 * ((end.user - start.user) + (end.system - start.system)) / elapsed, 1)
+    used = {p: cpu_seconds(p) - cpu_start[p] for p in cpu_start}
+    cpu = {
+        "server": round(100 * sum(used[p] for p in servers) / elapsed, 1),
+        "ticker": round(100 * used[ticker] / elapsed, 1),
+        "viewers": round(100 * used[me] / elapsed, 1),
+    }
+    if len(servers) > 1:
+        cpu["each_server"] = [round(100 * used[p] / elapsed, 1) for p in servers]
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -123,6 +141,7 @@ async def main(url, origin, sessions_file, n, seconds, server_pid, ticker_pid):
         json.dumps(
             {
                 "viewers": n,
+                "servers": len(servers),
                 "connected": n - len(errors),
                 "errors": len(errors),
                 "first_error": errors[0] if errors else None,
@@ -148,4 +167,8 @@ async def main(url, origin, sessions_file, n, seconds, server_pid, ticker_pid):
 
 if __name__ == "__main__":
     url, origin, sessions_file, n, seconds, server_pid, ticker_pid = sys.argv[1:8]
-    asyncio.run(main(url, origin, sessions_file, int(n), float(seconds), int(server_pid), int(ticker_pid)))
+    urls, origins = url.split(","), origin.split(",")
+    server_pids = [int(pid) for pid in server_pid.split(",")]
+    if len(urls) != len(server_pids) or len(origins) not in (1, len(urls)):
+        sys.exit("viewers.py: give one URL per server pid, and one ORIGIN or one per URL")
+    asyncio.run(main(urls, origins, sessions_file, int(n), float(seconds), server_pids, int(ticker_pid)))

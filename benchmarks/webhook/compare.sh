@@ -20,6 +20,7 @@ run() {  # run LABEL DIR MODE...
   echo "### $label ($dir, $(git -C "$dir" rev-parse --short HEAD)) $*" | tee -a "$report"
   env "$@" BENCH_APP_DIR="$dir" BENCH_DB="linebot_bench_$label" "$BENCH/run.sh" "$DURATION" "$LAYOUT" \
     | grep -v '^summary in' | tee -a "$report"
+  echo "load after $label: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$report"
 }
 
 for mode in WEB_ONLY=1 REPLY_ONLY=1; do
