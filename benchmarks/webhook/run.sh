@@ -30,7 +30,7 @@ WEB_ONLY="${WEB_ONLY:-0}"
 PY=.venv/bin/python
 OUT=var/bench/webhook
 mkdir -p "$OUT"
-command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
+bash "$BENCH/../../scripts/lib/bench_tools.sh"
 
 SECRET=bench-channel-secret
 QUEUE="bench-webhook-$$"
