@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 
 from conversations import tunables
-from conversations.context import context_load
+from conversations.context import Context, context_load
 from conversations.line_messages import text_messages
 from conversations.models import Conversation, LineUser, WebhookEvent
 from conversations.outcome import Draft, Outcome
@@ -26,6 +26,8 @@ class Chat:
     event: WebhookEvent
     user: LineUser | None
     conversation: Conversation
+    # Started by this event: it has no context to read yet.
+    new_conversation: bool = False
 
     @property
     def language(self) -> str:
@@ -56,7 +58,7 @@ def ask(chat: Chat, *, question: str, prompt_content, draft: Draft) -> Outcome:
     """Asks the model with the conversation's context; ``question`` is how the turn is remembered."""
     if chat.user is not None and tokens_used_today(line_user=chat.user) >= tunables.daily_token_budget():
         return chat.say("over_budget", said=draft)
-    context = context_load(chat.conversation.pk)
+    context = Context() if chat.new_conversation else context_load(chat.conversation.pk)
     messages = [{"role": "system", "content": system_prompt(chat.language)}]
     messages += context.as_messages()
     messages.append({"role": "user", "content": prompt_content})
