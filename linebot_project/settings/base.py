@@ -201,6 +201,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=90)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fix-up closes every database connection before and after each task (and a
+# prefork child's whole pool), so each task connected to PostgreSQL anew. It does so only every
+# this many tasks instead; between them linebot_project/celery.py treats a task as Django treats a
+# request (close_old_connections: CONN_MAX_AGE, broken sessions, the health check).
+CELERY_DB_REUSE_MAX = 10_000
 # django-celery-beat's database scheduler, binding a fresh correlation id for each task it sends.
 CELERY_BEAT_SCHEDULER = "core.beat:CorrelatedScheduler"
 CELERY_TIMEZONE = TIME_ZONE
