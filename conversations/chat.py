@@ -34,7 +34,13 @@ class Chat:
         return self.user.language if self.user else ""
 
     def outcome(self, messages: list[dict] | None, drafts: list[Draft] | None = None) -> Outcome:
-        return Outcome(messages=messages, drafts=drafts or [], conversation=self.conversation, user=self.user)
+        return Outcome(
+            messages=messages,
+            drafts=drafts or [],
+            conversation=self.conversation,
+            user=self.user,
+            new_conversation=self.new_conversation,
+        )
 
     def reply_text(self, reply: str, *, said: Draft | None = None) -> Outcome:
         """Answers with a fixed text; both sides go into the transcript, neither into the model's context."""

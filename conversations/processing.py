@@ -171,7 +171,9 @@ def _prepare(event: WebhookEvent) -> None:
             event.save(update_fields=["status", "processed_at"])
     turns = [Turn(d.role, d.context_text) for d in outcome.drafts if d.context_text]
     if turns and outcome.conversation is not None:
-        context_append(outcome.conversation.pk, turns, first_new_message_id=first_message_id)
+        context_append(
+            outcome.conversation.pk, turns, first_new_message_id=first_message_id, new=outcome.new_conversation
+        )
 
 
 def stalled_event_ids(*, older_than_seconds: float) -> list[int]:

@@ -17,6 +17,7 @@ from conversations import tunables
 from conversations.context import context_clear
 from conversations.live import chat_changed
 from conversations.models import Conversation, LineUser, Message, WebhookEvent, WebhookEventConflict
+from core.db import alone_or_in_savepoint
 from core.logging import get_logger
 from core.redis import get_redis
 
@@ -334,7 +335,7 @@ def conversation_continue_or_start(
     if conversation is not None:
         return conversation, False
     try:
-        with transaction.atomic():
+        with alone_or_in_savepoint():
             started = Conversation.objects.create(
                 source_type=source_type, source_id=source_id, user=user if source_type == "user" else None
             )

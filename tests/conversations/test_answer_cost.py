@@ -14,12 +14,12 @@ from .events import text_event
 
 pytestmark = pytest.mark.django_db
 
-# Measured: 25 for a new user in the test database, savepoints and a cold settings cache included
+# Measured: 24 for a new user in the test database, savepoints and a cold settings cache included
 # (docs/PERFORMANCE.md, "Hot paths"). It was 27 before the user upsert (25 after); then came the analytics
 # event (a savepoint, the insert and its release) and the live chat's pause check (32 with the after-commit
 # reads for watching consoles, which now happen only when a console watches the chat: 27); the claim
-# returns the row it updates, and a conversation this event started has no context to read (25).
-NEW_USER_STATEMENTS = 25
+# returns the row it updates, and a conversation this event started has no context to read or rebuild (24).
+NEW_USER_STATEMENTS = 24
 
 
 def test_it_answers_a_new_users_text_within_its_statement_budget(post_events, line, llm, django_assert_max_num_queries):
