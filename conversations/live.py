@@ -38,7 +38,7 @@ _WATCH_SECONDS = 3 * WATCH_REFRESH_SECONDS
 
 
 def _watch_key(line_user_id: int) -> str:
-    return f"chat-watched:{line_user_id}"
+    return f"conv:watched:{line_user_id}"
 
 
 def chat_watch(*, line_user_id: int) -> None:

@@ -151,7 +151,7 @@ async def test_it_marks_the_chat_again_while_the_socket_stays_open(monkeypatch):
     emi = await line_user()
     socket = chat_socket(emi.pk, await signed_in("olga", roles.OPERATOR))
     await opened(socket)
-    await sync_to_async(get_redis().delete)(f"chat-watched:{emi.pk}")
+    await sync_to_async(get_redis().delete)(f"conv:watched:{emi.pk}")
 
     for _ in range(40):
         if await sync_to_async(chat_watched)(emi.pk):
