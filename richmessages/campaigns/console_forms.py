@@ -128,6 +128,9 @@ class CampaignForm(console_narrowcast.NarrowcastFields):
         label="Quiet hours until", required=False, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
     )
 
+    class Media:
+        js = ("richmessages/campaign_form.js",)
+
     def __init__(self, *args, campaign: Campaign | None = None, **kwargs):
         self.campaign = campaign
         if campaign is not None and "initial" not in kwargs:
@@ -156,11 +159,24 @@ class CampaignForm(console_narrowcast.NarrowcastFields):
                     "description": "The recipient count is shown on the campaign's page before it is submitted.",
                 },
             ),
-            ("Segment (when the audience is a segment; every condition given must hold)", {"fields": SEGMENT_FIELDS}),
-            ("List (when the audience is a list of LINE user ids)", {"fields": ["line_user_ids", "csv_file"]}),
+            (
+                "Segment (when the audience is a segment; every condition given must hold)",
+                {"fields": SEGMENT_FIELDS, "classes": ["campaign-audience", f"audience-{audiences.SEGMENT}"]},
+            ),
+            (
+                "List (when the audience is a list of LINE user ids)",
+                {
+                    "fields": ["line_user_ids", "csv_file"],
+                    "classes": ["campaign-audience", f"audience-{audiences.USERS}"],
+                },
+            ),
             (
                 "LINE narrowcast (when the audience is a LINE narrowcast; every filter given must hold)",
-                {"fields": console_narrowcast.ROWS, "description": console_narrowcast.DESCRIPTION},
+                {
+                    "fields": console_narrowcast.ROWS,
+                    "description": console_narrowcast.DESCRIPTION,
+                    "classes": ["campaign-audience", f"audience-{audiences.NARROWCAST}"],
+                },
             ),
             ("Schedule", {"fields": ["send_at", "timezone", "recurrence", "local_time"]}),
             (
