@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import re
 import threading
 import warnings
 from collections import OrderedDict
@@ -297,7 +298,8 @@ def _open(data: bytes) -> tuple[Image.Image, tuple[int, int]]:
 
 
 def _reason(error: BaseException) -> str:
-    text = str(error).strip().rstrip(".")
+    # Pillow names the buffer it read ("cannot identify image file <_io.BytesIO object at 0x7f…>").
+    text = re.sub(r" <[^<>]* at 0x[0-9a-f]+>", "", str(error)).strip().rstrip(".")
     return text[:200] if text else type(error).__name__
 
 
