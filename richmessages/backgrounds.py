@@ -96,10 +96,14 @@ class Stored:
 def store(image: File, background: Background) -> Stored:
     """Stores the background and, when it is larger than the composed image, its working copy."""
     created = _save(background.name, image)
-    image.seek(0)
-    data = image.read()
-    image.seek(0)
-    made = working_copy_store(data=data, sha256=background.sha256, width=background.width, height=background.height)
+    try:
+        image.seek(0)
+        data = image.read()
+        image.seek(0)
+        made = working_copy_store(data=data, sha256=background.sha256, width=background.width, height=background.height)
+    except BaseException:
+        discard(Stored(name=background.name, created=created))
+        raise
     return Stored(name=background.name, created=created, created_working_copy=made)
 
 

@@ -10,6 +10,9 @@ into its area (richmessages.text_layout), over an optional tinted overlay, with 
 shadow so it stays readable on any background. The result is a JPEG (a PNG only when the background has
 transparency) of at most 1024 x 1024 px and 1 MB, as LINE takes for a Flex hero image, and the same inputs always
 give the same bytes: no metadata, no timestamps, fixed encoder settings.
+
+``working_copy(data)`` is a large background already scaled as composing scales it (made once, at upload);
+``compose(background=copy, working_copy=True, ...)`` gives the same bytes without decoding the large original.
 """
 
 from __future__ import annotations
@@ -227,6 +230,8 @@ def _open_working_copy(data: bytes) -> tuple[Image.Image, tuple[int, int]]:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=("PNG",))
             width, height = (int(side) for side in image.info[WORKING_COPY_SIZE_KEY].split("x"))
+            if min(width, height) < 1:
+                raise UnusableWorkingCopy(f"a recorded size of {width}x{height}")
             if (
                 max(image.size) > MAX_SIDE
                 or image.size != _target((width, height))

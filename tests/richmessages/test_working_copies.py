@@ -6,9 +6,9 @@ from io import StringIO
 
 import pytest
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.management import call_command
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, PngImagePlugin
 
 from core.errors import ConflictError, ValidationError
 from richmessages import backgrounds, services
@@ -20,6 +20,7 @@ from richmessages.composer import (
     compose,
     working_copy,
 )
+from richmessages.layout import TextArea
 from richmessages.template_images import compose_copy
 from tests.richmessages.conftest import stored_files, upload
 from tests.richmessages.test_composer import BODY, TITLE, areas, encoded, photo
@@ -50,6 +51,12 @@ def sideways() -> Image.Exif:
     exif = Image.Exif()
     exif[0x0112] = 6
     return exif
+
+
+def recorded_size(value: str) -> PngImagePlugin.PngInfo:
+    chunks = PngImagePlugin.PngInfo()
+    chunks.add_text(WORKING_COPY_SIZE_KEY, value)
+    return chunks
 
 
 def compose_both(background: bytes, size):
@@ -131,9 +138,11 @@ def test_it_refuses_a_bad_background_with_the_same_error_as_composing(background
         b"not an image",
         encoded(photo((1024, 640)), format="PNG"),  # no recorded size
         encoded(photo((1024, 640)), format="JPEG"),
-        encoded(photo((800, 500)), format="PNG", pnginfo=None),
+        encoded(photo((800, 500)), format="PNG"),
+        encoded(photo((1024, 640)), format="PNG", pnginfo=recorded_size("0x0")),
+        encoded(photo((1024, 640)), format="PNG", pnginfo=recorded_size("wide")),
     ],
-    ids=["empty", "text", "png-without-size", "jpeg", "small-png"],
+    ids=["empty", "text", "png-without-size", "jpeg", "small-png", "zero-size", "unreadable-size"],
 )
 def test_it_refuses_as_a_working_copy_what_it_did_not_make(background):
     title_area, body_area = areas((1600, 1000))
@@ -147,15 +156,11 @@ def test_it_refuses_as_a_working_copy_what_it_did_not_make(background):
 def test_it_refuses_a_working_copy_made_for_another_size():
     copy = Image.open(io.BytesIO(working_copy(encoded(photo((1600, 1000)), format="PNG"))))
     copy.info = {}
-    from PIL import PngImagePlugin
-
-    chunks = PngImagePlugin.PngInfo()
-    chunks.add_text(WORKING_COPY_SIZE_KEY, "3200x1000")
     title_area, body_area = areas((1600, 1000))
 
     with pytest.raises(UnusableWorkingCopy):
         compose(
-            background=encoded(copy, format="PNG", pnginfo=chunks),
+            background=encoded(copy, format="PNG", pnginfo=recorded_size("3200x1000")),
             working_copy=True,
             title_area=title_area,
             body_area=body_area,
@@ -190,8 +195,6 @@ def create(author, data: bytes, *, name="Large", metadata=AREAS):
 
 def composed_on_original(version, data: bytes) -> bytes:
     size = (version.width, version.height)
-    from richmessages.layout import TextArea
-
     title_area = TextArea.from_dict(version.title_area, field="title_area", image_size=size)
     body_area = TextArea.from_dict(version.body_area, field="body_area", image_size=size)
     background_cache.clear()
@@ -334,3 +337,25 @@ def test_it_reports_a_missing_or_changed_background_from_the_management_command(
         ["missing", missing.background.name, "changed", changed.background.name]
     )
     assert not [file for file in stored_files(media_root) if file.startswith("rich/working/")]
+
+
+class FullForWorkingCopies(FileSystemStorage):
+    """A storage that takes backgrounds but fails to write a working copy, as a full or broken disk would."""
+
+    def _save(self, name, content):
+        if name.startswith(backgrounds.WORKING_DIRECTORY):
+            raise OSError("No space left on device")
+        return super()._save(name, content)
+
+
+@pytest.mark.django_db
+def test_it_leaves_no_background_behind_when_its_working_copy_cannot_be_stored(editor, media_root, settings):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": f"{__name__}.FullForWorkingCopies", "OPTIONS": {"location": str(media_root)}},
+    }
+
+    with pytest.raises(OSError, match="No space left"):
+        create(editor, large_background())
+
+    assert stored_files(media_root) == []
