@@ -10,8 +10,8 @@
 
 Building uses the template's approved version. A title or body given is checked against the version's limits
 (in characters as readers see them); what is not given the AI writes (richmessages.copywriting), never holding the
-message up. The hero image is composed (richmessages.composer), stored under its hash (richmessages.composed) and
-put in a Flex bubble whose limits are checked before it is saved (richmessages.flex).
+message up. The hero image is composed (richmessages.template_images), stored under its hash
+(richmessages.composed) and put in a Flex bubble whose limits are checked before it is saved (richmessages.flex).
 """
 
 from __future__ import annotations
