@@ -70,11 +70,7 @@ class DashboardConsumer(ConsoleSocket):
         self.hub = dashboard_hub(self.dashboard.name, self.dashboard.group)
         await self.hub.join(self)
         ensure_in_process_ticker()
-        seq = await self._send_snapshot()
-        held, self.held = self.held or [], None
-        for update_seq, message in held:
-            if update_seq > seq and not self.closed:
-                await self.base_send(message)
+        await self.release_held(await self._send_snapshot())
 
     async def disconnect(self, code):
         _open_sessions().discard(self)
@@ -94,7 +90,7 @@ class DashboardConsumer(ConsoleSocket):
                 await self._send_snapshot()
 
     # --- updates from the process's hub ---------------------------------------------------------
-    async def forward(self, seq: int, text: str, message: dict) -> None:
+    async def forward(self, seq: int, message: dict) -> None:
         """Sends one update (``message``, the same for every socket) unless this socket may not."""
         if self.closed:
             return
@@ -109,6 +105,14 @@ class DashboardConsumer(ConsoleSocket):
             task.add_done_callback(self.rechecks.discard)
             return
         await self.base_send(message)
+
+    async def release_held(self, snapshot_seq: int) -> None:
+        """Sends what was heard before the snapshot went out and is newer than it; from now on, forwards."""
+        while self.held:
+            seq, message = self.held.pop(0)
+            if seq > snapshot_seq and not self.closed:
+                await self.base_send(message)
+        self.held = None
 
     async def _recheck_then_send(self, message: dict) -> None:
         if await self._recheck():

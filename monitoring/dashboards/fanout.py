@@ -38,7 +38,7 @@ FANOUT_SECONDS = Histogram(
 
 
 class Subscriber(Protocol):
-    async def forward(self, seq: int, text: str, message: dict) -> None: ...
+    async def forward(self, seq: int, message: dict) -> None: ...
 
 
 class DashboardHub:
@@ -103,7 +103,7 @@ class DashboardHub:
         send = {"type": "websocket.send", "text": text}
         for socket in list(self.sockets):
             try:
-                await socket.forward(seq, text, send)
+                await socket.forward(seq, send)
             except Exception:  # a socket that fails to send must not cost the others theirs
                 log.warning("dashboard_forward_failed", dashboard=self.dashboard, exc_info=True)
         if isinstance(ts, int | float):
