@@ -213,6 +213,7 @@ def main(urls, origins, sessions_file, n, seconds, server_pids, ticker_pid):
                         str(int(seconds)),
                         "-r",
                         "50",
+                        "--nonblocking",
                         "-f",
                         "raw",
                         "-o",
