@@ -68,9 +68,14 @@ class DashboardConsumer(ConsoleSocket):
     async def ready(self) -> None:
         _open_sessions().add(self)
         self.hub = dashboard_hub(self.dashboard.name, self.dashboard.group)
-        await self.hub.join(self)
-        ensure_in_process_ticker()
-        await self.release_held(await self._send_snapshot())
+        try:
+            await self.hub.join(self)
+            ensure_in_process_ticker()
+            await self.release_held(await self._send_snapshot())
+        except BaseException:  # the socket dies without a disconnect: the hub must not keep it
+            self.hub.leave(self)
+            self.hub = None
+            raise
 
     async def disconnect(self, code):
         _open_sessions().discard(self)
