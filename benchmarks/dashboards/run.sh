@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Dashboard push benchmark: N viewers on one daphne process (DAPHNES=k: k processes on k ports,
 # the viewers spread round-robin across them), the ticker publishing once a second.
-# usage: [DAPHNES=1] benchmarks/dashboards/run.sh [seconds=60] [viewers="100 500 1000"] [layers="pubsub core"]
+# usage: [DAPHNES=1] [VIEWER_PROCESSES=1] [LABEL=...] benchmarks/dashboards/run.sh [seconds=60] [viewers="100 500 1000"] [layers="pubsub core"]
 # Production settings on PostgreSQL and Redis; one fresh daphne and ticker per (layer, N), so that
 # the server's memory per connection is measured from its own start. Figures go to
 # var/bench/dashboards/results.jsonl, one JSON line per run (see viewers.py).
@@ -16,6 +16,7 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 OUT=var/bench/dashboards
 mkdir -p "$OUT"
 DB="linebot_bench_dashboards"
+COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 1 150); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.2; done; return 1; }
 
@@ -62,11 +63,11 @@ for layer in $LAYERS; do
     ticker=$!; pids+=($ticker)
     for PORT in "${ports[@]}"; do wait_port "$PORT"; done
     join() { local IFS=,; echo "$*"; }
-    load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+    load_before="$(cut -d' ' -f1-3 /proc/loadavg)"; started="$(date -u +%H:%M:%SZ)"
     echo "== layer=$layer viewers=$n daphnes=$DAPHNES (load $load_before)"
     $PY benchmarks/dashboards/viewers.py "$(join "${urls[@]}")" "$(join "${origins[@]}")" \
       "$OUT/sessions.txt" "$n" "$SECONDS_PER_RUN" "$(join "${servers[@]}")" "$ticker" \
-      | $PY -c 'import json,sys; r=json.loads(sys.stdin.read()); r["layer"]=sys.argv[1]; r["load_before"]=sys.argv[2]; r["load_after"]=open("/proc/loadavg").read().split()[:3]; print(json.dumps(r))' "$layer" "$load_before" \
+      | $PY -c 'import json,sys; r=json.loads(sys.stdin.read()); r["layer"]=sys.argv[1]; r["load_before"]=sys.argv[2]; r["load_after"]=open("/proc/loadavg").read().split()[:3]; r["label"]=sys.argv[3]; r["commit"]=sys.argv[4]; r["started"]=sys.argv[5]; print(json.dumps(r))' "$layer" "$load_before" "${LABEL:-}" "$COMMIT" "$started" \
       | tee -a "$OUT/results.jsonl"
     kill "$ticker" "${servers[@]}" 2>/dev/null || true
     wait "$ticker" "${servers[@]}" 2>/dev/null || true
