@@ -22,7 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from analytics.models import Event
-from analytics.services import events_record_bulk
+from analytics.services import events_record_bulk, events_record_from_query
 from core.errors import LineApiError, RateLimitedError
 from core.line.client import MonthlyLimitError, SendResult, get_line_client, with_retries
 from core.logging import get_logger
@@ -60,6 +60,26 @@ def _events(pks: list[int], *, campaign_id: int, variant: str, rich_message, now
     )
 
 
+def _recipients_mark_sent(chunk: CampaignChunk, *, now, request_id: str) -> int:
+    """The chunk's pending recipients become sent, each with its DELIVERED event: one statement, whatever the
+    chunk's size; returns how many."""
+    table = CampaignRecipient._meta.db_table
+    return events_record_from_query(
+        type=Event.Type.DELIVERED,
+        line_users_sql=(
+            f"UPDATE {table} SET status = %s, sent_at = %s "  # noqa: S608 - the table name is ours
+            "WHERE chunk_id = %s AND status = %s RETURNING line_user_id"
+        ),
+        params=[CampaignRecipient.Status.SENT, now, chunk.pk, CampaignRecipient.Status.PENDING],
+        occurred_at=now,
+        campaign_id=chunk.send.campaign_id,
+        variant=chunk.variant,
+        rich_message_id=chunk.rich_message_id,
+        template_version_id=chunk.rich_message.template_version_id,
+        props={"line_request_id": request_id, "method": "multicast"},
+    )
+
+
 def chunk_mark_sent(chunk: CampaignChunk, result: SendResult) -> bool:
     """Records a chunk as sent once; False if another run already did."""
     now = timezone.now()
@@ -69,21 +89,11 @@ def chunk_mark_sent(chunk: CampaignChunk, result: SendResult) -> bool:
         )
         if not updated:
             return False
-        recipients = CampaignRecipient.objects.filter(chunk_id=chunk.pk, status=CampaignRecipient.Status.PENDING)
-        pks = list(recipients.values_list("line_user_id", flat=True))
-        recipients.update(status=CampaignRecipient.Status.SENT, sent_at=now)
-        CampaignSend.objects.filter(pk=chunk.send_id).update(sent=F("sent") + len(pks))
-        metrics.count_sent("multicast", len(pks), duplicate=result.duplicate)
-        _events(
-            pks,
-            campaign_id=chunk.send.campaign_id,
-            variant=chunk.variant,
-            rich_message=chunk.rich_message,
-            now=now,
-            request_id=result.request_id,
-            method="multicast",
-        )
-    log.info("campaign_chunk_sent", chunk=chunk.pk, size=len(pks), duplicate=result.duplicate)
+        sent = _recipients_mark_sent(chunk, now=now, request_id=result.request_id)
+        # Last, so the send's row, which every chunk of the send updates, is locked only until the commit.
+        CampaignSend.objects.filter(pk=chunk.send_id).update(sent=F("sent") + sent)
+        metrics.count_sent("multicast", sent, duplicate=result.duplicate)
+    log.info("campaign_chunk_sent", chunk=chunk.pk, size=sent, duplicate=result.duplicate)
     return True
 
 

@@ -40,6 +40,10 @@ def queue_chunks(chunk_ids: list[int]) -> None:
 def queue_work(work: dispatch.Stalled) -> None:
     for send_id in work.prepare:
         _apply(send_prepare_task, send_id)
+    for part_id in work.parts:
+        _apply(send_part_prepare_task, part_id)
+    for send_id in work.finish:
+        transaction.on_commit(lambda send_id=send_id: lifecycle.send_finish_if_done(send_id))
     for send_id in work.broadcasts:
         _apply(broadcast_deliver_task, send_id)
     for send_id in work.narrowcasts:
@@ -84,8 +88,9 @@ def requeue_stalled_work() -> None:
 @shared_task(name="richmessages.campaigns.prepare_send", acks_late=True)
 def send_prepare_task(send_id: int) -> str:
     outcome = preparation.send_prepare(send_id)
-    if outcome == "more":
-        _apply(send_prepare_task, send_id)
+    if outcome == "parts":
+        for part_id in preparation.part_ids_to_run(send_id):
+            _apply(send_part_prepare_task, part_id)
     elif outcome == "released":
         after = 0
         while page := preparation.chunk_ids_to_queue(send_id, after=after, limit=QUEUE_PAGE):
@@ -95,6 +100,17 @@ def send_prepare_task(send_id: int) -> str:
         _apply(broadcast_deliver_task, send_id)
     elif outcome == "narrowcast":
         _apply(narrowcast_start_task, send_id)
+    return outcome
+
+
+@shared_task(name="richmessages.campaigns.prepare_send_part", acks_late=True)
+def send_part_prepare_task(part_id: int) -> str:
+    """One range of a send's audience; a released send's chunks are queued as each batch commits."""
+    outcome = preparation.send_part_prepare(part_id, on_chunks=queue_chunks)
+    if outcome == "more":
+        _apply(send_part_prepare_task, part_id)
+    elif outcome == "prepared":
+        _apply(send_prepare_task, preparation.send_id_of_part(part_id))
     return outcome
 
 
