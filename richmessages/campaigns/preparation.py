@@ -21,11 +21,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from core.line.client import get_line_client, with_retries
 from core.logging import get_logger
-from richmessages.campaigns import audiences, guards, lifecycle
+from richmessages.campaigns import audiences, batch_sql, guards, lifecycle
 from richmessages.campaigns.batches import content_of, write_batch
 from richmessages.campaigns.models import Campaign, CampaignChunk, CampaignSend, CampaignSendPart
 
@@ -220,12 +221,23 @@ def _part_batch(
         send = _send_shared(part.send_id)
         if send.status not in lifecycle.ACTIVE_SENDS:
             return "stopped"
-        rows = _batch(campaign, part.cursor, part.last_pk)
-        if not rows:
-            return "done"
-        decisions = guards.evaluate(rows, rules, now=now)
-        chunk_ids = write_batch(send, decisions, content)
-        CampaignSendPart.objects.filter(pk=part.pk).update(cursor=rows[-1][0], updated_at=timezone.now())
+        if batch_sql.decidable(rules):
+            written = batch_sql.write_batch(
+                send, campaign, rules, after_pk=part.cursor, last_pk=part.last_pk, limit=BATCH_SIZE, now=now
+            )
+            if written.last_pk is None:
+                return "done"
+            CampaignSend.objects.filter(pk=send.pk).update(
+                recipients=F("recipients") + written.recipients, skipped=F("skipped") + written.skipped
+            )
+            chunk_ids, cursor = written.chunk_ids, written.last_pk
+        else:
+            rows = _batch(campaign, part.cursor, part.last_pk)
+            if not rows:
+                return "done"
+            decisions = guards.evaluate(rows, rules, now=now)
+            chunk_ids, cursor = write_batch(send, decisions, content), rows[-1][0]
+        CampaignSendPart.objects.filter(pk=part.pk).update(cursor=cursor, updated_at=timezone.now())
         if send.released and on_chunks is not None:
             on_chunks(chunk_ids)
     return "more"
