@@ -257,7 +257,7 @@ def _part_finish(part_id: int) -> str:
         CampaignSend.objects.filter(pk=send.pk).update(prepared=True)
     if send.released:
         lifecycle.send_finish_if_done(send.pk)
-        return "finished"
+        return "complete"
     return "prepared"
 
 
@@ -272,7 +272,7 @@ def send_part_prepare(
     batch of a released send, inside the batch's transaction.
 
     Returns "more" (call again), "done" (this part is; others are not), "prepared" (every part is, and the
-    coordinator decides the rest), "finished" (every part is, the send was released early and was checked for
+    coordinator decides the rest), "complete" (every part is, and the send, released early, was checked for
     being done), or "stopped" (the send is over, or the part was done already).
     """
     part = CampaignSendPart.objects.select_related("send__campaign").filter(pk=part_id).first()
