@@ -36,9 +36,12 @@ def _keep_django_logging(**kwargs):
 @signals.worker_init.connect
 def _start_worker(**kwargs):
     from core.processes import WORKER
-    from core.startup import start_process
+    from core.startup import start_process, warm_up_clients
 
     start_process(WORKER)
+    # Imported once before the pool forks, the SDKs are the children's for free (each child imported them
+    # again: about a second of CPU per child, paid again by every replacement of a worker).
+    warm_up_clients()
 
 
 @signals.worker_process_init.connect
