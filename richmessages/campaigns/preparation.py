@@ -211,6 +211,10 @@ def _batch(campaign: Campaign, after_pk: int, last_pk: int | None) -> list[tuple
         return cursor.fetchall()
 
 
+def _advance(part: CampaignSendPart, cursor: int) -> None:
+    CampaignSendPart.objects.filter(pk=part.pk).update(cursor=cursor, updated_at=timezone.now())
+
+
 def _part_batch(
     part_id: int, campaign: Campaign, rules: guards.Rules, content: dict[str, int], on_chunks, now: datetime
 ) -> str:
@@ -221,23 +225,25 @@ def _part_batch(
         send = _send_shared(part.send_id)
         if send.status not in lifecycle.ACTIVE_SENDS:
             return "stopped"
+        # The send's counters are updated last: parts and chunks all update that one row, and its lock is
+        # held until the commit.
         if batch_sql.decidable(rules):
             written = batch_sql.write_batch(
                 send, campaign, rules, after_pk=part.cursor, last_pk=part.last_pk, limit=BATCH_SIZE, now=now
             )
             if written.last_pk is None:
                 return "done"
+            _advance(part, written.last_pk)
             CampaignSend.objects.filter(pk=send.pk).update(
                 recipients=F("recipients") + written.recipients, skipped=F("skipped") + written.skipped
             )
-            chunk_ids, cursor = written.chunk_ids, written.last_pk
+            chunk_ids = written.chunk_ids
         else:
             rows = _batch(campaign, part.cursor, part.last_pk)
             if not rows:
                 return "done"
-            decisions = guards.evaluate(rows, rules, now=now)
-            chunk_ids, cursor = write_batch(send, decisions, content), rows[-1][0]
-        CampaignSendPart.objects.filter(pk=part.pk).update(cursor=cursor, updated_at=timezone.now())
+            _advance(part, rows[-1][0])
+            chunk_ids = write_batch(send, guards.evaluate(rows, rules, now=now), content)
         if send.released and on_chunks is not None:
             on_chunks(chunk_ids)
     return "more"
