@@ -1,7 +1,7 @@
 """Turning a claimed send into recipient rows and chunks, in parts prepared in parallel, batch by batch.
 
 The send's coordinator (:func:`send_prepare`) splits the audience into ranges of ``LineUser`` pk of about
-``PART_SIZE`` users (:class:`CampaignSendPart`, the last one open-ended), each prepared by a task of its own
+``CAMPAIGN_PART_SIZE`` users (:class:`CampaignSendPart`, the last one open-ended), each prepared by a task of its own
 (:func:`send_part_prepare`): several workers prepare one send at once. A part walks its range by pk (keyset
 pagination: never all in memory); each batch is decided by the guards and written in one transaction with the
 part's cursor, so a rerun after a crash resumes at the cursor and cannot write a batch twice (the part row is
@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -33,7 +34,6 @@ from richmessages.campaigns.models import Campaign, CampaignChunk, CampaignSend,
 log = get_logger(__name__)
 
 BATCH_SIZE = 5000
-PART_SIZE = 50_000
 
 
 # --- the coordinator ------------------------------------------------------------------------------------
@@ -75,13 +75,14 @@ def _candidates_sql(campaign: Campaign, *fields: str) -> tuple[str, tuple]:
 
 
 def _part_ends(campaign: Campaign) -> list[int]:
-    """Every PART_SIZE-th candidate pk, in order (one scan of the audience): the upper ends of all parts but
-    the last."""
+    """Every CAMPAIGN_PART_SIZE-th candidate pk, in order (one scan of the audience): the upper ends of all
+    parts but the last."""
     sql, params = _candidates_sql(campaign, "pk")
+    size = max(1, int(settings.CAMPAIGN_PART_SIZE))
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT pk FROM (SELECT q.pk, row_number() OVER (ORDER BY q.pk) AS n FROM ({sql}) q) r "  # noqa: S608
-            f"WHERE n %% {PART_SIZE} = 0 ORDER BY pk",
+            f"WHERE n %% {size} = 0 ORDER BY pk",
             params,
         )
         return [row[0] for row in cursor.fetchall()]

@@ -31,9 +31,9 @@ def claimed_send(approved, **values) -> tuple[Campaign, int]:
 
 
 def test_it_splits_a_send_into_parts_of_the_audience_and_reaches_each_follower_once(
-    line, followers, approved, run_beat, monkeypatch
+    line, followers, approved, run_beat, settings
 ):
-    monkeypatch.setattr(preparation, "PART_SIZE", 300)
+    settings.CAMPAIGN_PART_SIZE = 300
     users = followers(1100)
     campaign = approved(frequency_cap_day=3)
 
@@ -49,9 +49,9 @@ def test_it_splits_a_send_into_parts_of_the_audience_and_reaches_each_follower_o
 
 
 def test_it_sends_the_chunks_of_a_written_part_while_other_parts_are_still_preparing(
-    line, followers, approved, monkeypatch
+    line, followers, approved, settings
 ):
-    monkeypatch.setattr(preparation, "PART_SIZE", 600)
+    settings.CAMPAIGN_PART_SIZE = 600
     followers(1100)
     campaign, send_id = claimed_send(approved, frequency_cap_day=3)
 
@@ -177,8 +177,8 @@ def test_it_decides_in_sql_exactly_as_the_guards_do_in_python(administrator, lin
     assert {pk: reason for pk, (_, reason) in in_sql.items()} == {pk: r for pk, (_, r) in in_python.items()}
 
 
-def test_it_requeues_a_part_whose_task_was_lost(followers, approved, monkeypatch):
-    monkeypatch.setattr(preparation, "PART_SIZE", 10)
+def test_it_requeues_a_part_whose_task_was_lost(followers, approved, settings):
+    settings.CAMPAIGN_PART_SIZE = 10
     followers(25)
     _, send_id = claimed_send(approved, frequency_cap_day=3)
     preparation.send_prepare(send_id)
