@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.dispatch import receiver
 
 from core.errors import LineApiError, RateLimitedError
@@ -103,10 +103,14 @@ def send_prepare_task(send_id: int) -> str:
     return outcome
 
 
-@shared_task(name="richmessages.campaigns.prepare_send_part", acks_late=True)
-def send_part_prepare_task(part_id: int) -> str:
+@shared_task(name="richmessages.campaigns.prepare_send_part", bind=True, acks_late=True, max_retries=5)
+def send_part_prepare_task(self, part_id: int) -> str:
     """One range of a send's audience; a released send's chunks are queued as each batch commits."""
-    outcome = preparation.send_part_prepare(part_id, on_chunks=queue_chunks)
+    try:
+        outcome = preparation.send_part_prepare(part_id, on_chunks=queue_chunks)
+    except OperationalError as exc:
+        # A deadlock or a lost session rolled the batch back: the rerun starts again at the part's cursor.
+        raise self.retry(exc=exc, countdown=1) from exc
     if outcome == "more":
         _apply(send_part_prepare_task, part_id)
     elif outcome == "prepared":
@@ -118,6 +122,10 @@ def send_part_prepare_task(part_id: int) -> str:
 def chunk_deliver_task(self, chunk_id: int) -> str:
     try:
         return delivery.chunk_deliver(chunk_id)
+    except OperationalError as exc:
+        # A deadlock or a lost session rolled the chunk's marking back: the rerun repeats its retry key, and
+        # LINE answers 409 if it had accepted the call.
+        raise self.retry(exc=exc, countdown=1) from exc
     except (LineApiError, RateLimitedError) as exc:
         if isinstance(exc, LineApiError) and not exc.retryable:
             raise

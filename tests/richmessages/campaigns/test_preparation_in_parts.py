@@ -7,12 +7,14 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from celery.exceptions import Retry
+from django.db import OperationalError
 from django.utils import timezone
 
 from conversations.models import LineUser
 from core.config.services import setting_update
 from richmessages.campaigns import delivery, dispatch, guards, preparation, services, tasks
-from richmessages.campaigns.models import Campaign, CampaignRecipient, CampaignSend, CampaignSendPart
+from richmessages.campaigns.models import Campaign, CampaignChunk, CampaignRecipient, CampaignSend, CampaignSendPart
 from richmessages.campaigns.selectors import campaign_counts
 
 from .conftest import make_rich_message, multicasts
@@ -207,4 +209,27 @@ def test_it_marks_a_send_done_that_a_dead_worker_left_unfinished(
     assert found.finish == [CampaignSend.objects.get().pk]
     with django_capture_on_commit_callbacks(execute=True):
         tasks.queue_work(found)
+    assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SENT
+
+
+def test_it_retries_a_chunk_after_a_database_error_and_the_retry_sends_it_once(line, followers, approved, run_beat):
+    users = followers(10)
+    campaign = approved(frequency_cap_day=3)
+    original = delivery.chunk_mark_sent
+
+    def deadlocked(chunk, result):
+        raise OperationalError("deadlock detected")
+
+    delivery.chunk_mark_sent = deadlocked
+    try:
+        with pytest.raises(Retry):
+            run_beat()
+    finally:
+        delivery.chunk_mark_sent = original
+    chunk = CampaignChunk.objects.get()
+    assert chunk.status == "sending"
+
+    assert tasks.chunk_deliver_task.apply(args=[chunk.pk]).get() == "sent"
+    assert [call["status"] for call in multicasts(line, status=None)] == [200, 409]
+    assert received(line) == Counter({user.line_user_id: 1 for user in users})
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SENT
