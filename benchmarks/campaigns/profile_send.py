@@ -80,6 +80,16 @@ class Phase:
         )
 
 
+def prepare_whole(send_id: int) -> None:
+    """Every part one after another (or, on the code before parts, the one task's batches), chunks not queued."""
+    if not hasattr(preparation, "send_part_prepare"):
+        preparation.send_prepare(send_id, time_budget=10**9)
+        return
+    preparation.send_prepare(send_id)
+    for part_id in preparation.part_ids_to_run(send_id):
+        preparation.send_part_prepare(part_id, time_budget=10**9)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chunks", type=int, default=20)
@@ -105,9 +115,7 @@ def main() -> None:
         services.campaign_approve(campaign=campaign, approver=operator)
         (send_id,) = dispatch.sends_claim_due()
         with Phase("prepare", args.profile) as prepare:
-            preparation.send_prepare(send_id)
-            for part_id in preparation.part_ids_to_run(send_id):
-                preparation.send_part_prepare(part_id, time_budget=10**9)
+            prepare_whole(send_id)
         recipients = CampaignSend.objects.get(pk=send_id).recipients
         print(prepare.report(recipients))
         chunk_ids = list(
