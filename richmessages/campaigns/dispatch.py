@@ -218,8 +218,14 @@ def stalled_work(*, now: datetime | None = None, older_than: timedelta = STALLED
     before = now - older_than
     found = Stalled()
     sendable = {"campaign__status__in": lifecycle.SENDABLE}
-    preparing = CampaignSend.objects.filter(status=CampaignSend.Status.PREPARING, updated_at__lt=before, **sendable)
-    found.prepare = list(preparing.values_list("pk", flat=True)[:limit])
+    # Preparing, or released early by a coordinator that died before it made the parts.
+    preparing = CampaignSend.objects.filter(
+        Q(status=CampaignSend.Status.PREPARING)
+        | Q(status=CampaignSend.Status.SENDING, prepared=False, parts__isnull=True),
+        updated_at__lt=before,
+        **sendable,
+    )
+    found.prepare = list(preparing.values_list("pk", flat=True).distinct()[:limit])
     found.parts = list(
         CampaignSendPart.objects.filter(
             done=False,

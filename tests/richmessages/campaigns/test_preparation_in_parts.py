@@ -233,3 +233,16 @@ def test_it_retries_a_chunk_after_a_database_error_and_the_retry_sends_it_once(l
     assert [call["status"] for call in multicasts(line, status=None)] == [200, 409]
     assert received(line) == Counter({user.line_user_id: 1 for user in users})
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SENT
+
+
+def test_it_requeues_a_send_released_early_whose_coordinator_died_before_making_its_parts(followers, approved):
+    followers(5)
+    _, send_id = claimed_send(approved, frequency_cap_day=3)
+    # As if the coordinator released the send and died before it made the parts.
+    CampaignSend.objects.filter(pk=send_id).update(
+        status=CampaignSend.Status.SENDING, released=True, updated_at=timezone.now() - timedelta(minutes=5)
+    )
+
+    assert dispatch.stalled_work().prepare == [send_id]
+    assert preparation.send_prepare(send_id) == "parts"
+    assert len(preparation.part_ids_to_run(send_id)) == 1
