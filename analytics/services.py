@@ -10,6 +10,7 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from analytics.models import Event
+from core.db import alone_or_in_savepoint
 from core.logging import get_logger
 
 log = get_logger(__name__)
@@ -76,8 +77,7 @@ def event_record(
     )
     event.occurred_at = when
     try:
-        # A savepoint, so a failed insert does not poison the caller's transaction.
-        with transaction.atomic():
+        with alone_or_in_savepoint():
             event.save(force_insert=True)
     except DatabaseError:
         log.exception("analytics_event_not_recorded", type=type)

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 
 from conversations import tunables
-from conversations.context import context_load
+from conversations.context import Context, context_load
 from conversations.line_messages import text_messages
 from conversations.models import Conversation, LineUser, WebhookEvent
 from conversations.outcome import Draft, Outcome
@@ -26,13 +26,21 @@ class Chat:
     event: WebhookEvent
     user: LineUser | None
     conversation: Conversation
+    # Started by this event: it has no context to read yet.
+    new_conversation: bool = False
 
     @property
     def language(self) -> str:
         return self.user.language if self.user else ""
 
     def outcome(self, messages: list[dict] | None, drafts: list[Draft] | None = None) -> Outcome:
-        return Outcome(messages=messages, drafts=drafts or [], conversation=self.conversation, user=self.user)
+        return Outcome(
+            messages=messages,
+            drafts=drafts or [],
+            conversation=self.conversation,
+            user=self.user,
+            new_conversation=self.new_conversation,
+        )
 
     def reply_text(self, reply: str, *, said: Draft | None = None) -> Outcome:
         """Answers with a fixed text; both sides go into the transcript, neither into the model's context."""
@@ -56,7 +64,7 @@ def ask(chat: Chat, *, question: str, prompt_content, draft: Draft) -> Outcome:
     """Asks the model with the conversation's context; ``question`` is how the turn is remembered."""
     if chat.user is not None and tokens_used_today(line_user=chat.user) >= tunables.daily_token_budget():
         return chat.say("over_budget", said=draft)
-    context = context_load(chat.conversation.pk)
+    context = Context() if chat.new_conversation else context_load(chat.conversation.pk)
     messages = [{"role": "system", "content": system_prompt(chat.language)}]
     messages += context.as_messages()
     messages.append({"role": "user", "content": prompt_content})

@@ -12,9 +12,14 @@ before each update is forwarded (a chat has few watchers, unlike a dashboard).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
+from asgiref.sync import sync_to_async
+
 from accounts.console_socket import ConsoleSocket
 from accounts.websocket_auth import FORBIDDEN, NOT_FOUND, SessionCheck
-from conversations.live import chat_group
+from conversations.live import WATCH_REFRESH_SECONDS, chat_group, chat_watch
 from conversations.models import LineUser
 from conversations.takeovers import may_take_over
 
@@ -32,10 +37,26 @@ class ChatConsumer(ConsoleSocket):
 
     async def connect(self):
         self.line_user_id = self.scope["url_route"]["kwargs"]["line_user_id"]
+        self.watching = None
         await super().connect()
 
     async def ready(self) -> None:
+        # Producers publish only for a marked chat; marked before "ready", on which the page reloads the chat.
+        await sync_to_async(chat_watch, thread_sensitive=False)(line_user_id=self.line_user_id)
+        self.watching = asyncio.create_task(self._keep_watching())
         await self.send(text_data='{"type": "ready"}')
+
+    async def _keep_watching(self) -> None:
+        while True:
+            await asyncio.sleep(WATCH_REFRESH_SECONDS)
+            await sync_to_async(chat_watch, thread_sensitive=False)(line_user_id=self.line_user_id)
+
+    async def disconnect(self, code):
+        if self.watching is not None:
+            self.watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.watching
+        await super().disconnect(code)
 
     async def receive(self, text_data=None, bytes_data=None):
         # The console speaks over HTTP (forms with CSRF and audit); the socket only listens.

@@ -109,9 +109,14 @@ def context_load(conversation_id: int) -> Context:
     return _stored(conversation_id) or _rebuilt(conversation_id)
 
 
-def context_append(conversation_id: int, turns: list[Turn], *, first_new_message_id: int | None = None) -> Context:
-    """Adds turns; a context that Redis lost is first rebuilt from the messages stored before them."""
-    context = _stored(conversation_id) or _rebuilt(conversation_id, first_new_message_id)
+def context_append(
+    conversation_id: int, turns: list[Turn], *, first_new_message_id: int | None = None, new: bool = False
+) -> Context:
+    """Adds turns; a context that Redis lost is first rebuilt from the messages stored before them.
+
+    ``new``: the conversation started with these turns, so there is nothing to read first.
+    """
+    context = Context() if new else _stored(conversation_id) or _rebuilt(conversation_id, first_new_message_id)
     context.turns.extend(turns)
     context = context.trimmed(tunables.context_token_budget())
     get_redis().set(_key(conversation_id), _encode(context), ttl=tunables.context_ttl_seconds())

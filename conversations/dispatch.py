@@ -15,7 +15,7 @@ from conversations.personal_data import line_user_blocked
 from conversations.postbacks import postback_route
 from conversations.services import (
     conversation_close_chat,
-    conversation_open,
+    conversation_continue_or_start,
     line_user_follow,
     line_user_set_status,
     line_user_touch,
@@ -138,8 +138,10 @@ def _refresh_profile(user: LineUser) -> None:
 
 
 def _chat(event: WebhookEvent, user: LineUser | None) -> Chat:
-    conversation = conversation_open(source_type=event.source_type or "user", source_id=event.source_id, user=user)
-    return Chat(event=event, user=user, conversation=conversation)
+    conversation, started = conversation_continue_or_start(
+        source_type=event.source_type or "user", source_id=event.source_id, user=user
+    )
+    return Chat(event=event, user=user, conversation=conversation, new_conversation=started)
 
 
 # --- follow, unfollow, groups -------------------------------------------------------------------

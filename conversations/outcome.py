@@ -35,3 +35,5 @@ class Outcome:
     user: LineUser | None = None
     # Not answered because an operator has taken the conversation over (conversations.takeovers).
     taken_over: bool = False
+    # The conversation was started by this event: it has no context stored yet.
+    new_conversation: bool = False

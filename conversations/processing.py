@@ -91,15 +91,33 @@ def _unlock(event_id: int) -> None:
         session_end(connection)
 
 
+def _claim(event_id: int) -> tuple[WebhookEvent | None, bool]:
+    """The event, and whether this run moved it to processing (it was not final yet)."""
+    if connection.vendor == "postgresql":
+        # The claim and the read in one statement: the row comes back as the update left it.
+        meta = WebhookEvent._meta
+        quote = connection.ops.quote_name
+        status, attempts = quote(meta.get_field("status").column), quote(meta.get_field("attempts").column)
+        sql = (
+            f"UPDATE {quote(meta.db_table)} SET {status} = %s, {attempts} = {attempts} + 1 "  # noqa: S608  # nosec B608 - names from the model, values bound
+            f"WHERE {quote(meta.pk.column)} = %s AND NOT ({status} = ANY(%s)) RETURNING *"
+        )
+        final = [str(s) for s in WebhookEvent.FINAL_STATUSES]
+        for event in WebhookEvent.objects.raw(sql, [Status.PROCESSING, event_id, final]):
+            return event, True
+        return WebhookEvent.objects.filter(pk=event_id).first(), False
+    claimed = (
+        WebhookEvent.objects.filter(pk=event_id)
+        .exclude(status__in=WebhookEvent.FINAL_STATUSES)
+        .update(status=Status.PROCESSING, attempts=F("attempts") + 1)
+    )
+    return WebhookEvent.objects.filter(pk=event_id).first(), bool(claimed)
+
+
 def webhook_event_process(*, event_id: int) -> str:
     """Runs the event to a final status and returns it; raises LineApiError if LINE is down for now."""
     with _owned(event_id):
-        claimed = (
-            WebhookEvent.objects.filter(pk=event_id)
-            .exclude(status__in=WebhookEvent.FINAL_STATUSES)
-            .update(status=Status.PROCESSING, attempts=F("attempts") + 1)
-        )
-        event = WebhookEvent.objects.filter(pk=event_id).first()
+        event, claimed = _claim(event_id)
         if event is None:
             return "missing"
         if not claimed:
@@ -153,7 +171,9 @@ def _prepare(event: WebhookEvent) -> None:
             event.save(update_fields=["status", "processed_at"])
     turns = [Turn(d.role, d.context_text) for d in outcome.drafts if d.context_text]
     if turns and outcome.conversation is not None:
-        context_append(outcome.conversation.pk, turns, first_new_message_id=first_message_id)
+        context_append(
+            outcome.conversation.pk, turns, first_new_message_id=first_message_id, new=outcome.new_conversation
+        )
 
 
 def stalled_event_ids(*, older_than_seconds: float) -> list[int]:

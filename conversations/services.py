@@ -17,6 +17,7 @@ from conversations import tunables
 from conversations.context import context_clear
 from conversations.live import chat_changed
 from conversations.models import Conversation, LineUser, Message, WebhookEvent, WebhookEventConflict
+from core.db import alone_or_in_savepoint
 from core.logging import get_logger
 from core.redis import get_redis
 
@@ -321,18 +322,26 @@ def line_user_set_language(*, user: LineUser, language: str) -> LineUser:
 
 # --- conversations ------------------------------------------------------------------------------
 def conversation_open(*, source_type: str, source_id: str, user: LineUser | None) -> Conversation:
+    return conversation_continue_or_start(source_type=source_type, source_id=source_id, user=user)[0]
+
+
+def conversation_continue_or_start(
+    *, source_type: str, source_id: str, user: LineUser | None
+) -> tuple[Conversation, bool]:
+    """The open conversation of the chat, and True when this call started it (nothing has been said in it)."""
     conversation = Conversation.objects.filter(
         source_type=source_type, source_id=source_id, ended_at__isnull=True
     ).first()
     if conversation is not None:
-        return conversation
+        return conversation, False
     try:
-        with transaction.atomic():
-            return Conversation.objects.create(
+        with alone_or_in_savepoint():
+            started = Conversation.objects.create(
                 source_type=source_type, source_id=source_id, user=user if source_type == "user" else None
             )
+            return started, True
     except IntegrityError:
-        return Conversation.objects.get(source_type=source_type, source_id=source_id, ended_at__isnull=True)
+        return Conversation.objects.get(source_type=source_type, source_id=source_id, ended_at__isnull=True), False
 
 
 def conversation_reset(*, conversation: Conversation) -> None:

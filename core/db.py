@@ -9,6 +9,7 @@ lock ends the session (:func:`session_end`).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 
@@ -36,3 +37,13 @@ def session_end(wrapper: Any) -> None:
         except Exception:  # noqa: BLE001, S110 - ending a broken session may fail too; it is gone either way
             pass
     wrapper.close()
+
+
+def alone_or_in_savepoint():
+    """Around one statement whose failure is caught: a savepoint inside a transaction, so that the failure
+    does not spoil the caller's transaction; nothing in autocommit, where a failed statement spoils nothing
+    and ``atomic()`` would only add a BEGIN and a COMMIT, two round trips."""
+    # Imported here: the production settings import this module for the pool's reset callback.
+    from django.db import connection, transaction
+
+    return transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()

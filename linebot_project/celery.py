@@ -33,6 +33,17 @@ def _keep_django_logging(**kwargs):
     """
 
 
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _close_old_connections(sender=None, **kwargs):
+    """What Django does around a request, around each task (CELERY_DB_REUSE_MAX keeps Celery's closes away)."""
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return  # run inside the caller's own request or transaction
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
 @signals.worker_init.connect
 def _start_worker(**kwargs):
     from core.processes import WORKER

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from monitoring import alert_services, reports
+from monitoring import alert_services, line_quota, reports
 from monitoring.notifiers import send_notification
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "generate_compliance_report",
     "prune_metric_samples",
     "record_metric_samples",
+    "sample_line_quota",
     "send_notification",
 ]
 
@@ -19,6 +20,11 @@ __all__ = [
 @shared_task
 def record_metric_samples() -> int:
     return alert_services.metric_samples_record()
+
+
+@shared_task
+def sample_line_quota() -> dict:
+    return line_quota.line_quota_sample()
 
 
 @shared_task

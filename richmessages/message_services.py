@@ -10,8 +10,8 @@
 
 Building uses the template's approved version. A title or body given is checked against the version's limits
 (in characters as readers see them); what is not given the AI writes (richmessages.copywriting), never holding the
-message up. The hero image is composed (richmessages.composer), stored under its hash (richmessages.composed) and
-put in a Flex bubble whose limits are checked before it is saved (richmessages.flex).
+message up. The hero image is composed (richmessages.template_images), stored under its hash
+(richmessages.composed) and put in a Flex bubble whose limits are checked before it is saved (richmessages.flex).
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ from core.logging import get_logger
 from core.unicode import grapheme_len
 from richmessages import composed, copywriting, flex, hosting
 from richmessages import metadata as meta
-from richmessages.composer import ComposedImage, compose
-from richmessages.layout import TextArea
+from richmessages.composer import ComposedImage
 from richmessages.models import RichMessage, RichMessageReaction, RichTemplate, RichTemplateVersion
+from richmessages.template_images import compose_copy
 from richmessages.validation import text_is_storable
 
 log = get_logger(__name__)
@@ -72,28 +72,6 @@ def _raise_if_any(problems: dict[str, list[str]]) -> None:
     if problems:
         summary = "; ".join(f"{field}: {messages[0]}" for field, messages in problems.items())
         raise ValidationError(summary, details=problems)
-
-
-# --- composing ----------------------------------------------------------------------------------
-def _background(version: RichTemplateVersion) -> bytes:
-    try:
-        with default_storage.open(version.background.name, "rb") as file:
-            return file.read()
-    except FileNotFoundError:
-        raise ConflictError(
-            f"The background of {version.template} version {version.number} is missing from storage.",
-            details={"template": [f"version {version.number} has no background file"]},
-        ) from None
-
-
-def compose_copy(version: RichTemplateVersion, *, title: str, body: str) -> ComposedImage:
-    """The hero image of ``title`` and ``body`` on the version's background; ValidationError for a bad area."""
-    size = (version.width, version.height)
-    problems: dict[str, list[str]] = {}
-    title_area = _collect(problems, TextArea.from_dict, version.title_area, field="title_area", image_size=size)
-    body_area = _collect(problems, TextArea.from_dict, version.body_area, field="body_area", image_size=size)
-    _raise_if_any(problems)
-    return compose(background=_background(version), title_area=title_area, body_area=body_area, title=title, body=body)
 
 
 def _bubble(

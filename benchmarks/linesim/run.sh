@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 DURATION="${1:-15}"
 CONNECTIONS="${2:-64}"
 PY=.venv/bin/python
-command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
+bash scripts/lib/bench_tools.sh
 
 free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 

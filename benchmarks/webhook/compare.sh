@@ -15,17 +15,20 @@ mkdir -p "$OUT"
 report="$OUT/compare.txt"
 : >"$report"
 
-run() {  # run LABEL DIR MODE...
-  local label="$1" dir="$2"; shift 2
-  echo "### $label ($dir, $(git -C "$dir" rev-parse --short HEAD)) $*" | tee -a "$report"
-  env "$@" BENCH_APP_DIR="$dir" BENCH_DB="linebot_bench_$label" "$BENCH/run.sh" "$DURATION" "$LAYOUT" \
+run() {  # run LABEL DIR LAYOUT MODE...
+  local label="$1" dir="$2" layout="$3"; shift 3
+  echo "### $label ($dir, $(git -C "$dir" rev-parse --short HEAD)) $layout $*" | tee -a "$report"
+  env "$@" BENCH_APP_DIR="$dir" BENCH_DB="linebot_bench_$label" "$BENCH/run.sh" "$DURATION" "$layout" \
     | grep -v '^summary in' | tee -a "$report"
   echo "load after $label: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$report"
 }
 
+# "after" is the settings' defaults (publish, a pool per process); "compose" is docker/compose.yml's
+# layout: the outbox with its relay, and persistent sessions in the web tier, the worker and the relay.
 for mode in WEB_ONLY=1 REPLY_ONLY=1; do
-  run before "$BEFORE" "$mode"
-  run after "$AFTER" "$mode" CONVERSATION_DISPATCH=publish
-  run outbox "$AFTER" "$mode" CONVERSATION_DISPATCH=outbox
+  run before "$BEFORE" "$LAYOUT" "$mode"
+  run after "$AFTER" "$LAYOUT" "$mode" CONVERSATION_DISPATCH=publish
+  run compose "$AFTER" "$LAYOUT+persistent" "$mode" CONVERSATION_DISPATCH=outbox WORKER_DB_CONNECTIONS=persistent \
+    DJANGO_DB_CONNECTIONS=persistent
 done
 echo "report in $report"

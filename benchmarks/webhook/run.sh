@@ -2,8 +2,9 @@
 # Webhook benchmark on a production-like stack: production settings, PostgreSQL, Redis, RabbitMQ,
 # a real Celery worker, the LINE and LLM doubles; one run measures every server layout.
 # usage: benchmarks/webhook/run.sh [seconds=10] [layouts="granian-wsgi gunicorn-wsgi"]
-#        (also measurable: gunicorn-uvicorn uvicorn daphne)
-#        (env: WORKER_POOL, REPLY_RATE, REPLY_ONLY, WEB_ONLY, BENCH_BROKER_URL, WORKER_NICE,
+#        (also measurable: gunicorn-sync gunicorn-uvicorn uvicorn daphne; a WSGI layout with the
+#         suffix +persistent, e.g. gunicorn-wsgi+persistent, keeps one database session per thread)
+#        (env: WORKER_POOL, WORKER_DB_CONNECTIONS (pool or persistent), REPLY_RATE, REPLY_ONLY, WEB_ONLY, BENCH_BROKER_URL, WORKER_NICE,
 #         GUNICORN_WORKERS and GUNICORN_THREADS for gunicorn-wsgi, default 3 and 4)
 # WORKER_NICE=19 lowers the worker's CPU priority, standing in for workers on their own machines.
 # BENCH_APP_DIR=/path/to/another/checkout measures that code with these scripts (before/after, compare.sh);
@@ -30,7 +31,7 @@ WEB_ONLY="${WEB_ONLY:-0}"
 PY=.venv/bin/python
 OUT=var/bench/webhook
 mkdir -p "$OUT"
-command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
+bash "$BENCH/../../scripts/lib/bench_tools.sh"
 
 SECRET=bench-channel-secret
 QUEUE="bench-webhook-$$"
@@ -95,7 +96,7 @@ start line-double $PY -m linesim.line --port "$LINE_PORT" --channel-secret "$SEC
 start llm-double $PY -m linesim.llm --port "$LLM_PORT"
 wait_port "$LINE_PORT"; wait_port "$LLM_PORT"; wait_port "$REDIS_PORT"
 # shellcheck disable=SC2086
-[ "$WEB_ONLY" = 1 ] || start worker nice -n "${WORKER_NICE:-0}" .venv/bin/celery -A linebot_project worker -Q "$QUEUE" $WORKER_POOL --loglevel=WARNING \
+[ "$WEB_ONLY" = 1 ] || start worker env DJANGO_DB_CONNECTIONS="${WORKER_DB_CONNECTIONS:-pool}" nice -n "${WORKER_NICE:-0}" .venv/bin/celery -A linebot_project worker -Q "$QUEUE" $WORKER_POOL --loglevel=WARNING \
   --without-gossip --without-mingle
 worker_pid="${pids[-1]:-}"
 # Under the outbox the relay publishes what the web tier stored; it counts towards each ack.
@@ -117,7 +118,10 @@ wrk_summary() {  # wrk_summary LABEL OUTPUT: wrk's rate and latency percentiles,
 summary="$OUT/summary.txt"; : >"$summary"
 for layout in $LAYOUTS; do
   port=$(free_port)
-  case "$layout" in
+  # A "+persistent" suffix gives the web tier per-thread sessions instead of the pool (DJANGO_DB_CONNECTIONS).
+  server="${layout%+persistent}"
+  if [ "$server" = "$layout" ]; then export DJANGO_DB_CONNECTIONS=pool; else export DJANGO_DB_CONNECTIONS=persistent; fi
+  case "$server" in
     granian-wsgi) start web .venv/bin/granian --interface wsgi linebot_project.wsgi:application --host 127.0.0.1 \
         --port "$port" --workers 2 --blocking-threads 4 --log-level warning ;;
     # Single-threaded processes: no GIL hand-offs between a process's requests, more processes instead.

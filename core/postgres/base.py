@@ -1,4 +1,4 @@
-"""PostgreSQL through psycopg's pool, without a round trip to test each connection it hands out.
+"""PostgreSQL without a round trip to test each connection before a request uses it.
 
 Django's ``CONN_HEALTH_CHECKS`` with a pool runs an empty query on every checkout: one more round
 trip to PostgreSQL for every request, more than the work of a webhook ack itself. A session the
@@ -9,6 +9,10 @@ and no round trip. The pool replaces a discarded connection, and ``max_lifetime`
 retire the rest.
 
     DATABASES["default"]["ENGINE"] = "core.postgres"   # with OPTIONS["pool"] and CONN_HEALTH_CHECKS off
+
+The same look serves persistent per-thread connections (``CONN_MAX_AGE`` > 0 with
+``CONN_HEALTH_CHECKS`` on): Django's health check at a request's first query becomes the poll
+instead of ``SELECT 1``.
 """
 
 from __future__ import annotations
@@ -31,6 +35,13 @@ def session_looks_alive(conn) -> bool:
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    def close_if_health_check_failed(self):
+        if self.connection is None or not self.health_check_enabled or self.health_check_done:
+            return
+        if not session_looks_alive(self.connection):
+            self.close()
+        self.health_check_done = True
+
     def get_new_connection(self, conn_params):
         connection = super().get_new_connection(conn_params)
         pool = self.pool

@@ -201,6 +201,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=90)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fix-up closes every database connection before and after each task (and a
+# prefork child's whole pool), so each task connected to PostgreSQL anew. It does so only every
+# this many tasks instead; between them linebot_project/celery.py treats a task as Django treats a
+# request (close_old_connections: CONN_MAX_AGE, broken sessions, the health check).
+CELERY_DB_REUSE_MAX = 10_000
 # django-celery-beat's database scheduler, binding a fresh correlation id for each task it sends.
 CELERY_BEAT_SCHEDULER = "core.beat:CorrelatedScheduler"
 CELERY_TIMEZONE = TIME_ZONE
@@ -237,6 +242,8 @@ CONVERSATION_FILE_MAX_BYTES: int = env.int("CONVERSATION_FILE_MAX_BYTES", defaul
 CONVERSATION_FILE_MAX_CHARS: int = env.int("CONVERSATION_FILE_MAX_CHARS", default=12_000)
 LINE_WEBHOOK_MAX_BODY_BYTES: int = env.int("LINE_WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 LINE_API_TIMEOUT: float = env.float("LINE_API_TIMEOUT", default=10.0)
+# How often beat reads LINE's monthly quota for the alert rules' series (two LINE calls each time).
+LINE_QUOTA_SAMPLE_SECONDS: int = env.int("LINE_QUOTA_SAMPLE_SECONDS", default=900)
 # The LINE double's chat simulator, linked from the front page; local settings set it.
 LINE_SIMULATOR_URL: str | None = None
 LINE_API_ATTEMPTS: int = env.int("LINE_API_ATTEMPTS", default=4)
@@ -301,6 +308,11 @@ CELERY_BEAT_SCHEDULE = {
     "monitoring-record-metric-samples": {"task": "monitoring.tasks.record_metric_samples", "schedule": 60.0},
     "monitoring-evaluate-alert-rules": {"task": "monitoring.tasks.evaluate_alert_rules", "schedule": 60.0},
     "monitoring-prune-metric-samples": {"task": "monitoring.tasks.prune_metric_samples", "schedule": 86400.0},
+    # Two LINE calls per reading (monitoring/line_quota.py).
+    "monitoring-sample-line-quota": {
+        "task": "monitoring.tasks.sample_line_quota",
+        "schedule": float(LINE_QUOTA_SAMPLE_SECONDS),
+    },
     # The SLO compliance report of the month that ended, early on each first of the month.
     "monitoring-compliance-report": {
         "task": "monitoring.tasks.generate_compliance_report",

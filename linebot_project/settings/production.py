@@ -1,5 +1,7 @@
 """Production: every service is real and every secret comes from the environment."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from core.db import pooled_connection_reset
 from core.logging import logging_config
 from monitoring.multiprocess import enable as enable_multiprocess_metrics
@@ -23,7 +25,19 @@ SIMPLE_JWT = simple_jwt_settings(JWT_SIGNING_KEY)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", required=True) or []
 
 DATABASES = {"default": env.db("DATABASE_URL", required=True) or {"ENGINE": "django.db.backends.postgresql"}}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+# "pool" (the default) or "persistent": see docs/PERFORMANCE.md, "Hot paths".
+DB_CONNECTIONS = env.str("DJANGO_DB_CONNECTIONS", default="pool")
+if DB_CONNECTIONS not in ("pool", "persistent"):
+    raise ImproperlyConfigured(f"DJANGO_DB_CONNECTIONS must be pool or persistent, not {DB_CONNECTIONS!r}.")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_CONNECTIONS == "persistent":
+    # One session per thread kept across requests: no checkout, hand-back or reset per request.
+    # For WSGI servers with a fixed set of threads (gunicorn's sync and gthread workers) only:
+    # under ASGI each request's sync code may run in a new thread, and sessions would pile up.
+    # core.postgres makes the health check a poll of the socket instead of a query.
+    DATABASES["default"]["ENGINE"] = "core.postgres"
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=600)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # One psycopg pool per process. Under an ASGI server each request runs its sync code in
     # a fresh thread, so per-thread persistent connections (CONN_MAX_AGE) would pile up
     # until PostgreSQL refuses clients; the pool shares a bounded set across threads.

@@ -19,7 +19,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from core.errors import AppError, ValidationError
-from richmessages.campaigns import audiences, console_forms, selectors, services
+from richmessages.campaigns import audiences, console_forms, console_narrowcast, selectors, services
 from richmessages.campaigns.models import Campaign
 from richmessages.forms import FormPages
 
@@ -230,7 +230,7 @@ def audience_summary(audience: dict) -> str:
     if kind == audiences.USERS:
         return f"A list of {len(audience.get('line_user_ids', []))} LINE user ids"
     if kind == audiences.NARROWCAST:
-        return "LINE narrowcast (LINE chooses the recipients)"
+        return console_narrowcast.summary(audience)
     if kind == audiences.SEGMENT:
         parts = []
         if audience.get("language"):

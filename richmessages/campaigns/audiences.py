@@ -37,8 +37,9 @@ _DEMOGRAPHIC_ENUMS = {
     "gender": {"male", "female"},
     "appType": {"ios", "android"},
 }
-_AGES = {f"age_{n}" for n in range(15, 75, 5)}
-_PERIODS = {"day_7", "day_30", "day_90", "day_180", "day_365"}
+# LINE's bounds of an age or subscriptionPeriod filter, in order (a "gte" must come before its "lt").
+AGES = tuple(f"age_{n}" for n in range(15, 75, 5))
+SUBSCRIPTION_PERIODS = ("day_7", "day_30", "day_90", "day_180", "day_365")
 _AREA = re.compile(r"^[a-z]{2}_\d{2}$")
 _SEGMENT_KEYS = {
     "type",
@@ -132,12 +133,19 @@ def _demographic(problems: Problems, value: Any, path: str = "demographic", dept
             or not choices
             or not all(isinstance(c, str) and (c in valid if valid else bool(_AREA.match(c))) for c in choices)
         ):
-            problems.add(where, f"{kind} needs oneOf, a list of " + (", ".join(sorted(valid)) if valid else "areas"))
+            problems.add(
+                where,
+                f"{kind} needs oneOf, a list of "
+                + (", ".join(sorted(valid)) if valid else "LINE area codes such as jp_13 or th_01"),
+            )
     elif kind in ("age", "subscriptionPeriod"):
-        allowed = _AGES if kind == "age" else _PERIODS
+        allowed = AGES if kind == "age" else SUBSCRIPTION_PERIODS
         bounds = [value.get(key) for key in ("gte", "lt") if key in value]
-        if not bounds or not all(bound in allowed for bound in bounds):
-            problems.add(where, f"{kind} needs gte and/or lt, each one of {', '.join(sorted(allowed))}")
+        if not bounds or not all(isinstance(bound, str) and bound in allowed for bound in bounds):
+            problems.add(where, f"{kind} needs gte and/or lt, each one of {', '.join(allowed)}")
+        elif len(bounds) == 2 and allowed.index(bounds[0]) >= allowed.index(bounds[1]):
+            # LINE would match nobody: refused here rather than sent for LINE to refuse.
+            problems.add(where, f"{kind}'s gte ({bounds[0]}) must be below its lt ({bounds[1]})")
     else:
         problems.add(where, "type must be age, appType, area, gender, subscriptionPeriod or operator")
 

@@ -14,14 +14,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django import forms
 
 from core.errors import ValidationError
-from richmessages.campaigns import audiences, cleaning
+from richmessages.campaigns import audiences, cleaning, console_narrowcast
 from richmessages.campaigns.models import Campaign, CampaignRecipient
 
-KEEP_NARROWCAST = "narrowcast"
+# A narrowcast set through the API that the narrowcast fields cannot express: kept as it is.
+KEEP_NARROWCAST = "narrowcast_as_set"
 AUDIENCE_TYPES = [
     (audiences.ALL_FOLLOWERS, "All followers"),
     (audiences.SEGMENT, "A segment of our followers"),
     (audiences.USERS, "A list of LINE user ids"),
+    (audiences.NARROWCAST, "LINE narrowcast (LINE audiences and demographic filters)"),
 ]
 ENGAGED_CHOICES = [("", "Either"), ("yes", "Engaged with it"), ("no", "Did not engage with it")]
 SEGMENT_FIELDS = (
@@ -33,7 +35,7 @@ SEGMENT_FIELDS = (
     "segment_engaged_with_campaign",
     "segment_engaged",
 )
-AUDIENCE_FIELDS = ("audience_type", *SEGMENT_FIELDS, "line_user_ids", "csv_file")
+AUDIENCE_FIELDS = ("audience_type", *SEGMENT_FIELDS, "line_user_ids", "csv_file", *console_narrowcast.FIELDS)
 # Form fields that are also campaign values under the same name.
 PLAIN_FIELDS = (
     "name",
@@ -60,6 +62,7 @@ ERROR_FIELDS = {
     "audience.engaged": "segment_engaged",
     "audience.line_user_ids": "line_user_ids",
     "file": "csv_file",
+    **console_narrowcast.ERROR_FIELDS,
 }
 
 
@@ -67,7 +70,7 @@ def _words(text: str) -> list[str]:
     return [word.strip() for word in text.replace("\n", ",").split(",") if word.strip()]
 
 
-class CampaignForm(forms.Form):
+class CampaignForm(console_narrowcast.NarrowcastFields):
     name = forms.CharField(max_length=cleaning.NAME_MAX_CHARS)
     rich_message = forms.ModelChoiceField(
         queryset=cleaning.rich_message_model().objects.order_by("-created_at"),
@@ -125,6 +128,9 @@ class CampaignForm(forms.Form):
         label="Quiet hours until", required=False, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
     )
 
+    class Media:
+        js = ("richmessages/campaign_form.js",)
+
     def __init__(self, *args, campaign: Campaign | None = None, **kwargs):
         self.campaign = campaign
         if campaign is not None and "initial" not in kwargs:
@@ -136,7 +142,7 @@ class CampaignForm(forms.Form):
                 f"This campaign is an A/B test ({names}), set through the API: choosing one message here "
                 "replaces the variants."
             )
-        if campaign is not None and (campaign.audience or {}).get("type") == audiences.NARROWCAST:
+        if self.initial.get("audience_type") == KEEP_NARROWCAST:
             self.fields["audience_type"].choices = [
                 (KEEP_NARROWCAST, "LINE narrowcast (as set through the API)"),
                 *AUDIENCE_TYPES,
@@ -153,8 +159,25 @@ class CampaignForm(forms.Form):
                     "description": "The recipient count is shown on the campaign's page before it is submitted.",
                 },
             ),
-            ("Segment (when the audience is a segment; every condition given must hold)", {"fields": SEGMENT_FIELDS}),
-            ("List (when the audience is a list of LINE user ids)", {"fields": ["line_user_ids", "csv_file"]}),
+            (
+                "Segment (when the audience is a segment; every condition given must hold)",
+                {"fields": SEGMENT_FIELDS, "classes": ["campaign-audience", f"audience-{audiences.SEGMENT}"]},
+            ),
+            (
+                "List (when the audience is a list of LINE user ids)",
+                {
+                    "fields": ["line_user_ids", "csv_file"],
+                    "classes": ["campaign-audience", f"audience-{audiences.USERS}"],
+                },
+            ),
+            (
+                "LINE narrowcast (when the audience is a LINE narrowcast; every filter given must hold)",
+                {
+                    "fields": console_narrowcast.ROWS,
+                    "description": console_narrowcast.DESCRIPTION,
+                    "classes": ["campaign-audience", f"audience-{audiences.NARROWCAST}"],
+                },
+            ),
             ("Schedule", {"fields": ["send_at", "timezone", "recurrence", "local_time"]}),
             (
                 "Guards",
@@ -170,6 +193,12 @@ class CampaignForm(forms.Form):
                 },
             ),
         ]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("audience_type") == audiences.NARROWCAST:
+            self.clean_narrowcast()
+        return data
 
     # --- to the services' values ---------------------------------------------------------------------------
     def _zone(self) -> ZoneInfo | None:
@@ -202,6 +231,8 @@ class CampaignForm(forms.Form):
             upload = data.get("csv_file")
             ids = audiences.parse_csv(upload.read()) if upload else _words(data.get("line_user_ids") or "")
             return {"type": audiences.USERS, "line_user_ids": ids}
+        if kind == audiences.NARROWCAST:
+            return self.narrowcast_audience()
         return {"type": audiences.ALL_FOLLOWERS}
 
     def values(self) -> dict[str, Any]:
@@ -235,7 +266,7 @@ class CampaignForm(forms.Form):
 
     def add_service_errors(self, error: ValidationError) -> None:
         for field, problems in (error.details or {"": [error.message]}).items():
-            name = ERROR_FIELDS.get(field, field)
+            name = ERROR_FIELDS.get(field) or self.narrowcast_error_field(field) or field
             if name.startswith("audience.line_user_ids"):
                 name = "line_user_ids"
             for problem in problems if isinstance(problems, list) else [problems]:
@@ -266,6 +297,9 @@ def initial_of(campaign: Campaign) -> dict[str, Any]:
             initial["segment_engaged"] = "yes" if audience.get("engaged", True) else "no"
     elif kind == audiences.USERS:
         initial["line_user_ids"] = "\n".join(audience.get("line_user_ids", []))
+    elif kind == audiences.NARROWCAST:
+        fields = console_narrowcast.initial_of(audience)
+        initial.update(fields or {"audience_type": KEEP_NARROWCAST})
     return initial
 
 

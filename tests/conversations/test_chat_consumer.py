@@ -1,9 +1,11 @@
 """``/ws/conversations/<id>/``: who may watch a LINE user's chat live, and what they receive."""
 
+import asyncio
 import json
 
 import pytest
 import pytest_asyncio
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
@@ -11,8 +13,11 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from accounts import roles
+from conversations import consumers
+from conversations.live import chat_watched
 from conversations.models import Conversation, LineUser, Message
 from conversations.services import conversation_open, message_create
+from core.redis import get_redis
 from linebot_project.routing import websocket_application
 from tests.monitoring.conftest import session_for
 
@@ -128,6 +133,40 @@ async def test_it_sends_the_operator_a_message_as_it_arrives():
     assert item["id"] == f"m{message.pk}" and item["kind"] == "user" and item["text"] == "Can a person help me?"
     assert update["takeover"] == {"active": False}
     await socket.disconnect()
+
+
+async def test_it_marks_the_chat_watched_before_it_says_ready():
+    emi = await line_user()
+    socket = chat_socket(emi.pk, await signed_in("olga", roles.OPERATOR))
+    assert not await sync_to_async(chat_watched)(emi.pk)
+
+    await opened(socket)
+
+    assert await sync_to_async(chat_watched)(emi.pk)
+    await socket.disconnect()
+
+
+async def test_it_marks_the_chat_again_while_the_socket_stays_open(monkeypatch):
+    monkeypatch.setattr(consumers, "WATCH_REFRESH_SECONDS", 0.05)
+    emi = await line_user()
+    socket = chat_socket(emi.pk, await signed_in("olga", roles.OPERATOR))
+    await opened(socket)
+    await sync_to_async(get_redis().delete)(f"conv:watched:{emi.pk}")
+
+    for _ in range(40):
+        if await sync_to_async(chat_watched)(emi.pk):
+            break
+        await asyncio.sleep(0.05)
+
+    assert await sync_to_async(chat_watched)(emi.pk)
+    await socket.disconnect()
+
+
+async def test_it_does_not_mark_a_chat_for_a_refused_socket():
+    emi = await line_user()
+
+    assert await closed_with(chat_socket(emi.pk, await signed_in("ann", roles.ANALYST))) == 4403
+    assert not await sync_to_async(chat_watched)(emi.pk)
 
 
 async def test_it_does_not_send_another_users_chat():

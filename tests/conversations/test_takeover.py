@@ -1,5 +1,6 @@
 """Live chat takeover: an operator pauses the bot for one user, answers by push, hands back; against the doubles."""
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from django.utils import timezone
 from accounts import roles
 from accounts.models import AuditEvent
 from conversations import takeovers
-from conversations.live import chat_group
+from conversations.live import chat_group, chat_watch, chat_watched
 from conversations.models import LineUser, Message, Takeover, WebhookEvent
 from core.errors import LineApiError, PermissionDeniedError, ValidationError
 from tests.doubles import answer_to
@@ -205,10 +206,11 @@ def test_it_refuses_a_takeover_by_a_role_without_the_right(aiko, make_user, role
     assert not Takeover.objects.exists()
 
 
-def test_it_publishes_new_messages_of_the_chat_after_commit(aiko, operator, post_events, events):
+def test_it_publishes_new_messages_of_a_watched_chat_after_commit(aiko, operator, post_events, events):
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(chat_group(aiko.pk), channel)
+    chat_watch(line_user_id=aiko.pk)
 
     post_events(events.text("live please"))
 
@@ -219,6 +221,19 @@ def test_it_publishes_new_messages_of_the_chat_after_commit(aiko, operator, post
     assert [item["kind"] for item in items] == ["user", "bot"]
     assert items[0]["text"] == "live please"
     assert items[1]["messages"] == [{"type": "text", "text": answer_to("live please", language="en")}]
+    async_to_sync(layer.group_discard)(chat_group(aiko.pk), channel)
+
+
+def test_it_reads_and_publishes_nothing_for_a_chat_nobody_watches(aiko, post_events, events):
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(chat_group(aiko.pk), channel)
+
+    post_events(events.text("anyone there?"))
+
+    assert not chat_watched(aiko.pk)
+    with pytest.raises(asyncio.TimeoutError):
+        async_to_sync(asyncio.wait_for)(layer.receive(channel), 0.5)
     async_to_sync(layer.group_discard)(chat_group(aiko.pk), channel)
 
 

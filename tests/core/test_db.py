@@ -8,10 +8,11 @@ import time
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from psycopg_pool import ConnectionPool
 
-from core.db import pooled_connection_reset
+from conversations.models import LineUser
+from core.db import alone_or_in_savepoint, pooled_connection_reset
 from tests.security.production_env import REPO, production_env
 
 LOCK = (7, 77)
@@ -121,3 +122,21 @@ def test_it_gives_the_pool_the_reset_in_production_settings_and_can_still_end_a_
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "1", "0", "True"]
+
+
+def test_it_wraps_a_statement_in_a_savepoint_inside_a_transaction(transactional_db):
+    LineUser.objects.create(line_user_id="U" + "a" * 32)
+    with transaction.atomic():
+        with pytest.raises(IntegrityError), alone_or_in_savepoint():
+            LineUser.objects.create(line_user_id="U" + "a" * 32)
+        # The transaction is still usable: the savepoint took the failure.
+        LineUser.objects.create(line_user_id="U" + "b" * 32)
+
+    assert LineUser.objects.count() == 2
+
+
+def test_it_adds_no_transaction_around_a_statement_in_autocommit(transactional_db):
+
+    with alone_or_in_savepoint():
+        assert connection.get_autocommit()
+        LineUser.objects.create(line_user_id="U" + "c" * 32)

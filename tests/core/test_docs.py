@@ -49,6 +49,16 @@ def test_it_has_every_process_and_service_in_the_compose_stack():
     assert compose["services"]["worker"]["command"][:3] == ["celery", "-A", "linebot_project"]
 
 
+def test_it_runs_a_relay_for_the_outbox_and_persistent_sessions_only_where_threads_are_fixed():
+    services = yaml.safe_load((ROOT / "docker" / "compose.yml").read_text())["services"]
+
+    assert services["web"]["environment"]["CONVERSATION_DISPATCH"] == "outbox"
+    assert services["relay"]["command"][-1] == "conversations_relay"
+    assert services["web"]["environment"]["DJANGO_DB_CONNECTIONS"] == "persistent"
+    # Under ASGI a request's sync code may run in a new thread: sessions per thread would pile up.
+    assert "DJANGO_DB_CONNECTIONS" not in services["websocket"]["environment"]
+
+
 def test_it_shares_the_stored_media_between_web_and_workers():
     compose = yaml.safe_load((ROOT / "docker" / "compose.yml").read_text())
 

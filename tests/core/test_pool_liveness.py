@@ -1,4 +1,4 @@
-"""The production pool hands out no session the server has ended, and spends no query to know it.
+"""Production hands out no database session the server has ended, pooled or persistent, and spends no query to know it.
 
 Ending the sessions with pg_terminate_backend is what a PostgreSQL restart does to its clients
 (each backend sends "terminating connection due to administrator command" and closes).
@@ -85,6 +85,77 @@ def test_it_answers_after_the_server_ended_every_pooled_session(transactional_db
 
     assert after[:1] == ["AFTER"] and len(after) > 1
     assert not set(after[1:]) & set(before[1:])  # only new sessions answered
+
+
+PERSISTENT_PROBE = """
+import sys
+import django
+django.setup()
+from django.db import close_old_connections, connection
+
+asked = []  # Django's health check asks the server (SELECT 1) through is_usable()
+usable = connection.is_usable
+connection.is_usable = lambda: asked.append(1) or usable()
+
+def backend_pid():
+    close_old_connections()  # what request_started does
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    close_old_connections()  # what request_finished does: a persistent session stays open
+    return pid
+
+print("BEFORE", *sorted({backend_pid() for _ in range(4)}), flush=True)
+sys.stdin.readline()
+print("AFTER", *sorted({backend_pid() for _ in range(4)}), flush=True)
+print("ASKED", len(asked), flush=True)
+"""
+
+
+def test_it_answers_after_the_server_ended_a_persistent_session(transactional_db):
+    name = f"persistent-liveness-{uuid.uuid4().hex[:8]}"
+    process = subprocess.Popen(
+        [sys.executable, "-c", PERSISTENT_PROBE],
+        cwd=REPO,
+        env=production_env(
+            database_url=f"{database_url(connection)}?application_name={name}",
+            DJANGO_DB_CONNECTIONS="persistent",
+        ),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        before = process.stdout.readline().split()
+        assert before[:1] == ["BEFORE"], process.stderr.read()
+        assert terminate_sessions_of(name) == 1
+        process.stdin.write("\n")
+        process.stdin.flush()
+        after = process.stdout.readline().split()
+        asked = process.stdout.readline().split()
+        assert process.wait(timeout=60) == 0, process.stderr.read()
+    finally:
+        process.kill()
+
+    assert asked == ["ASKED", "0"]  # the health check polled the socket; no query
+    assert len(before) == 2  # one session kept across the four requests
+    assert after[:1] == ["AFTER"] and len(after) == 2
+    assert after[1] != before[1]
+
+
+def test_it_refuses_an_unknown_kind_of_database_connections():
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=REPO,
+        env=production_env(database_url="postgres://postgres@127.0.0.1:5432/unused", DJANGO_DB_CONNECTIONS="pooled"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode != 0
+    assert "DJANGO_DB_CONNECTIONS must be pool or persistent, not 'pooled'" in result.stderr
 
 
 def test_it_sees_a_live_idle_session_as_alive(transactional_db):

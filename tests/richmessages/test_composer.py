@@ -312,6 +312,26 @@ def test_it_refuses_a_background_that_is_not_a_usable_image(background):
     assert "background" in raised.value.message
 
 
+def test_it_names_no_memory_address_when_refusing_a_background():
+    with pytest.raises(ValidationError) as raised:
+        compose_on(b"not an image at all")
+
+    assert raised.value.message == "The background is not a usable JPEG or PNG image: cannot identify image file."
+
+
+def test_it_does_not_embed_the_background_profile_in_a_png_whose_colours_it_converted():
+    background = encoded(
+        photo((600, 400), mode="RGBA"),
+        format="PNG",
+        icc_profile=ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes(),
+    )
+
+    image = Image.open(io.BytesIO(compose_on(background, size=(600, 400)).data))
+
+    assert image.format == "PNG"
+    assert "icc_profile" not in image.info
+
+
 def test_it_refuses_areas_outside_the_background():
     smaller = (1000, 600)
     title_area, body_area = areas()  # made for 2500 x 1686

@@ -372,19 +372,33 @@ def test_it_prefills_the_edit_form_of_a_segment_and_summarises_it_on_the_page(ve
 
 
 def test_it_keeps_a_narrowcast_audience_set_through_the_api(verified_client, editor, rich_message):
-    audience = {"type": "narrowcast", "demographic": {"type": "gender", "oneOf": ["female"]}}
+    # An OR and a NOT: more than the narrowcast fields can express, so the form offers to keep it as it is.
+    audience = {
+        "type": "narrowcast",
+        "audience_group_ids": [7],
+        "exclude_audience_group_ids": [],
+        "demographic": {
+            "type": "operator",
+            "or": [
+                {"type": "gender", "oneOf": ["female"]},
+                {"type": "operator", "not": {"type": "age", "lt": "age_20"}},
+            ],
+        },
+    }
     campaign = a_draft(editor, rich_message, audience=audience)
     client = verified_client(editor)
 
+    shown = client.get(f"{CAMPAIGNS}{campaign.pk}/edit/").content.decode()
     client.post(
         f"{CAMPAIGNS}{campaign.pk}/edit/",
-        form(rich_message, name="Renamed", audience_type="narrowcast", timezone="UTC", cooldown=None),
+        form(rich_message, name="Renamed", audience_type="narrowcast_as_set", timezone="UTC", cooldown=None),
     )
 
+    assert '<option value="narrowcast_as_set" selected>LINE narrowcast (as set through the API)</option>' in shown
     campaign.refresh_from_db()
-    assert campaign.name == "Renamed"
-    assert campaign.audience["type"] == "narrowcast" and campaign.audience["demographic"]["oneOf"] == ["female"]
-    assert "LINE chooses the recipients" in client.get(page(campaign)).content.decode()
+    assert campaign.name == "Renamed" and campaign.audience == audience
+    body = client.get(page(campaign)).content.decode()
+    assert "LINE chooses the recipients): members of LINE audiences 7; gender female or not aged less than 20" in body
 
 
 def test_it_does_not_edit_a_campaign_that_is_sending(verified_client, editor, operator, rich_message):

@@ -85,14 +85,35 @@ def test_it_goes_from_draft_to_sent_with_a_second_user_approving(live, page_as, 
 
 
 def test_it_shows_no_approve_button_to_the_author_of_a_campaign(live, page_as, administrator):
-    make_followers(3)
+    # A demographic narrowcast: LINE's minimum reach (100 followers) is checked when it is submitted.
+    make_followers(100)
     message = make_rich_message()
+    problems = []
     page = page_as(administrator)
+    page.set_viewport_size(LAPTOP_VIEWPORT)
+    page.on("console", lambda m: _note_error(problems, m))
     page.goto("/admin/richmessages/campaign/add/")
     page.fill("#id_name", "My own")
     page.select_option("#id_rich_message", str(message.pk))
+    assert not page.locator("fieldset.audience-narrowcast").is_visible()
+    page.select_option("#id_audience_type", "narrowcast")
+    assert page.locator("fieldset.audience-narrowcast").is_visible()
+    assert not page.locator("fieldset.audience-segment").is_visible()
+    assert not page.locator("fieldset.audience-users").is_visible()
+    page.check("#id_narrowcast_genders_1")
+    page.check("#id_narrowcast_app_types_0")
+    page.select_option("#id_narrowcast_age_from", "age_20")
+    page.select_option("#id_narrowcast_age_to", "age_40")
+    page.fill("#id_narrowcast_areas", "th_01, th_02")
+    page.select_option("#id_narrowcast_friends_at_least", "day_30")
+    page.fill("#id_narrowcast_limit", "500")
+    assert horizontal_overflow(page) == 0
+    screenshot(page, "campaign-narrowcast-form", full_page=True)
     page.click("input[name=_save]")
     page.wait_for_load_state()
+
+    assert Campaign.objects.get().audience["demographic"]["and"][0] == {"type": "gender", "oneOf": ["female"]}
+    assert "gender female and app iOS and aged 20 to below 40" in page.locator(".campaign-facts").inner_text()
     page.click("button.campaign-submit")
     page.wait_for_load_state()
 
@@ -101,3 +122,4 @@ def test_it_shows_no_approve_button_to_the_author_of_a_campaign(live, page_as, a
     assert page.locator("button.campaign-reject").count() == 1
     assert "someone else must approve it" in page.locator(".campaign-own").inner_text()
     screenshot(page, "campaign-own-in-review", full_page=True)
+    assert problems == []
