@@ -158,3 +158,58 @@ def events_record_bulk(
     ]
     Event.objects.bulk_create(events, batch_size=batch_size)
     return len(events)
+
+
+def events_record_from_query(
+    *,
+    type: str,
+    line_users_sql: str,
+    params: list[Any],
+    occurred_at: datetime | None = None,
+    campaign_id: int | None = None,
+    variant: str = "",
+    rich_message_id: int | None = None,
+    template_version_id: int | None = None,
+    props: dict[str, Any] | None = None,
+) -> int:
+    """Appends one event of ``type`` per row of ``line_users_sql`` (a statement whose rows have one column,
+    ``line_user_id``: a select, or an ``UPDATE … RETURNING line_user_id``); returns how many.
+
+    On PostgreSQL one ``WITH … INSERT … SELECT``: the statement and its events stand or fall together, and not
+    one row passes through Python (a multicast chunk's recipients marked sent and their DELIVERED events, say).
+    """
+    if type not in Event.Type.values:
+        raise ValueError(f"unknown event type {type!r}")
+    occurred_at = occurred_at or timezone.now()
+    props = dict(list((props or {}).items())[:_PROPS_MAX_KEYS])
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(line_users_sql, params)
+            line_user_ids = [row[0] for row in cursor.fetchall()]
+        return events_record_bulk(
+            type=type,
+            line_user_ids=line_user_ids,
+            occurred_at=occurred_at,
+            campaign_id=campaign_id,
+            variant=variant,
+            rich_message_id=rich_message_id,
+            template_version_id=template_version_id,
+            props=props,
+        )
+    columns = ", ".join(_COPY_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH users AS ({line_users_sql}) INSERT INTO {Event._meta.db_table} ({columns}) "  # noqa: S608
+            "SELECT %s, %s, users.line_user_id, %s, %s, %s, %s, '', %s FROM users",
+            [
+                *params,
+                occurred_at,
+                type,
+                campaign_id,
+                variant[:32],
+                rich_message_id,
+                template_version_id,
+                Jsonb(props),
+            ],
+        )
+        return cursor.rowcount

@@ -274,6 +274,10 @@ def run(args) -> dict:
             phases["claimed"] = round(elapsed, 1)
         if "released" not in phases and CampaignSend.objects.filter(campaign=campaign, released=True).exists():
             phases["released"] = round(elapsed, 1)
+        if "prepared" not in phases and CampaignSend.objects.filter(campaign=campaign, prepared=True).exists():
+            phases["prepared"] = round(elapsed, 1)
+        if "first_sent" not in phases and sent:
+            phases["first_sent"] = round(elapsed, 1)
         if args.kill and not killed and sent >= expected * args.kill:
             killed = workers.kill_one()
             killed_at = round(elapsed, 1)
@@ -300,7 +304,10 @@ def run(args) -> dict:
         "seconds": round(elapsed, 1),
         "recipients_per_second": round(expected / elapsed),
         "claimed_after_seconds": phases.get("claimed"),
+        # Released: chunks may go (before the preparation ends when the audience fits the quota).
         "prepared_after_seconds": phases.get("released"),
+        "all_prepared_after_seconds": phases.get("prepared"),
+        "first_sent_after_seconds": phases.get("first_sent"),
         "worker_cpu_seconds": round(cpu, 1),
         "worker_cpu_ms_per_1000": round(1000 * cpu / expected * 1000, 1),
         "postgres_cpu_seconds": round(db_cpu, 1),

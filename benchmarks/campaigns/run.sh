@@ -3,7 +3,8 @@
 # real Celery worker processes, and the LINE double with LINE's rate limits on (multicast: 200 requests/s).
 # usage: benchmarks/campaigns/run.sh [recipients=1000000] [kill-share=0.3]
 #        (env: WORKERS worker processes, default 2; CONCURRENCY prefork children each, default 2;
-#         TIMEOUT seconds, default 1800; SKIP_SEED=1 reuses the database of the last run)
+#         TIMEOUT seconds, default 1800; SKIP_SEED=1 reuses the database of the last run;
+#         BENCH_DB the database name, default linebot_bench_campaigns)
 # One run: N followers seeded, one campaign to all of them (a per-user guard, so our own multicast in
 # chunks of 500), drafted, submitted and approved through the services; timed from the approval to
 # "sent". With kill-share > 0, one worker (parent and children) is SIGKILLed once that share was sent
@@ -17,7 +18,7 @@ OUT=var/bench/campaigns
 mkdir -p "$OUT"
 
 QUEUE="bench-campaigns-$$"
-DB="linebot_bench_campaigns"
+DB="${BENCH_DB:-linebot_bench_campaigns}"
 free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 1 150); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.2; done; return 1; }
 

@@ -284,6 +284,8 @@ ANALYTICS_TIME_ZONE: str = env.str("ANALYTICS_TIME_ZONE", default="Asia/Bangkok"
 CAMPAIGN_MULTICAST_PER_SECOND: float = env.float("CAMPAIGN_MULTICAST_PER_SECOND", default=180.0)
 # A dedicated queue lets campaign deliveries get their own workers; empty means Celery's default queue.
 CAMPAIGN_TASK_QUEUE: str = env.str("CAMPAIGN_TASK_QUEUE", default="")
+# A send's audience is prepared in parts of about this many users, each a task of its own (in parallel).
+CAMPAIGN_PART_SIZE: int = env.int("CAMPAIGN_PART_SIZE", default=50_000)
 
 # One entry per kind of work, for all campaigns together: never an entry per campaign.
 CELERY_BEAT_SCHEDULE = {

@@ -18,21 +18,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import AuditEvent
 from conversations.models import LineUser
 from core.logging import get_logger
 from richmessages.campaigns import guards, lifecycle, schedules
+from richmessages.campaigns.batches import chunks_for, content_of, write_batch
 from richmessages.campaigns.models import (
     Campaign,
     CampaignChunk,
     CampaignRecipient,
     CampaignSend,
+    CampaignSendPart,
     StepEnrolment,
 )
-from richmessages.campaigns.preparation import chunks_for, content_of, write_batch
 
 log = get_logger(__name__)
 
@@ -200,12 +201,15 @@ def steps_dispatch(*, now: datetime | None = None, limit: int = RELEASE_BATCH) -
 @dataclass
 class Stalled:
     prepare: list[int] = field(default_factory=list)
+    parts: list[int] = field(default_factory=list)
     chunks: list[int] = field(default_factory=list)
     broadcasts: list[int] = field(default_factory=list)
     narrowcasts: list[int] = field(default_factory=list)
+    # Sends whose work is all done but not marked so (the worker that was to notice died first).
+    finish: list[int] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.prepare or self.chunks or self.broadcasts or self.narrowcasts)
+        return bool(self.prepare or self.parts or self.chunks or self.broadcasts or self.narrowcasts or self.finish)
 
 
 def stalled_work(*, now: datetime | None = None, older_than: timedelta = STALLED_AFTER, limit: int = 1000) -> Stalled:
@@ -214,8 +218,22 @@ def stalled_work(*, now: datetime | None = None, older_than: timedelta = STALLED
     before = now - older_than
     found = Stalled()
     sendable = {"campaign__status__in": lifecycle.SENDABLE}
-    preparing = CampaignSend.objects.filter(status=CampaignSend.Status.PREPARING, updated_at__lt=before, **sendable)
-    found.prepare = list(preparing.values_list("pk", flat=True)[:limit])
+    # Preparing, or released early by a coordinator that died before it made the parts.
+    preparing = CampaignSend.objects.filter(
+        Q(status=CampaignSend.Status.PREPARING)
+        | Q(status=CampaignSend.Status.SENDING, prepared=False, parts__isnull=True),
+        updated_at__lt=before,
+        **sendable,
+    )
+    found.prepare = list(preparing.values_list("pk", flat=True).distinct()[:limit])
+    found.parts = list(
+        CampaignSendPart.objects.filter(
+            done=False,
+            updated_at__lt=before,
+            send__status__in=lifecycle.ACTIVE_SENDS,
+            send__campaign__status__in=lifecycle.SENDABLE,
+        ).values_list("pk", flat=True)[:limit]
+    )
     sending = CampaignSend.objects.filter(status=CampaignSend.Status.SENDING, updated_at__lt=before, **sendable)
     found.broadcasts = list(sending.filter(method=CampaignSend.Method.BROADCAST).values_list("pk", flat=True)[:limit])
     found.narrowcasts = list(sending.filter(method=CampaignSend.Method.NARROWCAST).values_list("pk", flat=True)[:limit])
@@ -228,12 +246,20 @@ def stalled_work(*, now: datetime | None = None, older_than: timedelta = STALLED
             send__campaign__status__in=lifecycle.SENDABLE,
         ).values_list("pk", flat=True)[:limit]
     )
+    open_chunks = CampaignChunk.objects.filter(send_id=OuterRef("pk"), status__in=CampaignChunk.OPEN)
+    found.finish = list(
+        sending.filter(method=CampaignSend.Method.MULTICAST, released=True, prepared=True, held=0)
+        .exclude(Exists(open_chunks))
+        .values_list("pk", flat=True)[:limit]
+    )
     CampaignSend.objects.filter(pk__in=[*found.prepare, *found.broadcasts, *found.narrowcasts]).update(updated_at=now)
+    CampaignSendPart.objects.filter(pk__in=found.parts).update(updated_at=now)
     CampaignChunk.objects.filter(pk__in=found.chunks).update(updated_at=now)
     if found:
         log.warning(
             "campaign_stalled_work_requeued",
             prepare=len(found.prepare),
+            parts=len(found.parts),
             chunks=len(found.chunks),
             broadcasts=len(found.broadcasts),
             narrowcasts=len(found.narrowcasts),
@@ -245,7 +271,12 @@ def campaign_open_work(campaign_id: int) -> Stalled:
     """Everything of one campaign that may be queued now (after a resume or an approval)."""
     work = Stalled()
     sends = CampaignSend.objects.filter(campaign_id=campaign_id)
-    work.prepare = list(sends.filter(status=CampaignSend.Status.PREPARING).values_list("pk", flat=True))
+    # Preparing, or released early and still preparing: the coordinator queues the parts not done.
+    work.prepare = list(
+        sends.filter(
+            Q(status=CampaignSend.Status.PREPARING) | Q(status=CampaignSend.Status.SENDING, prepared=False)
+        ).values_list("pk", flat=True)
+    )
     sending = sends.filter(status=CampaignSend.Status.SENDING)
     work.broadcasts = list(sending.filter(method=CampaignSend.Method.BROADCAST).values_list("pk", flat=True))
     work.narrowcasts = list(sending.filter(method=CampaignSend.Method.NARROWCAST).values_list("pk", flat=True))

@@ -6,7 +6,7 @@ Every campaign status change made here is audited (actor: the system), as the on
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from accounts import audit
@@ -87,11 +87,26 @@ def send_fail(send: CampaignSend, *, reason: str) -> None:
     log.error("campaign_send_failed", send=send.pk, campaign=send.campaign_id, reason=reason)
 
 
+def _looks_done(send_id: int) -> bool:
+    """The conditions of :func:`send_finish_if_done`, read without a lock: every chunk of a send asks once it
+    committed, so the last to commit sees all the others, and only that one need lock the send's row."""
+    open_chunks = CampaignChunk.objects.filter(send_id=OuterRef("pk"), status__in=CampaignChunk.OPEN)
+    return (
+        CampaignSend.objects.filter(
+            pk=send_id, status=CampaignSend.Status.SENDING, released=True, prepared=True, held__lte=0
+        )
+        .exclude(Exists(open_chunks))
+        .exists()
+    )
+
+
 def send_finish_if_done(send_id: int) -> bool:
-    """Marks a released send done once no chunk is open and nobody is held; moves its campaign on."""
+    """Marks a released and prepared send done once no chunk is open and nobody is held; moves its campaign on."""
+    if not _looks_done(send_id):
+        return False
     with transaction.atomic():
         send = CampaignSend.objects.select_for_update().get(pk=send_id)
-        if send.status != CampaignSend.Status.SENDING or not send.released:
+        if send.status != CampaignSend.Status.SENDING or not send.released or not send.prepared:
             return False
         if send.held > 0 or CampaignChunk.objects.filter(send=send, status__in=CampaignChunk.OPEN).exists():
             return False

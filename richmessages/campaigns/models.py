@@ -139,10 +139,10 @@ class CampaignSend(models.Model):
     due_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     method = models.CharField(max_length=16, choices=Method.choices, default=Method.MULTICAST)
-    # Preparation walks the audience by LineUser pk; the last pk done, so a rerun resumes there.
-    cursor = models.BigIntegerField(default=0)
+    # Every part (CampaignSendPart) has written its recipients.
     prepared = models.BooleanField(default=False)
-    # Chunks are queued only once every recipient has a row and the quota was checked.
+    # Chunks may go to LINE: LINE's quota was checked, against the audience's size before any part ran when
+    # that already fits (chunks then go as their batch is written), else against the exact count once prepared.
     released = models.BooleanField(default=False)
     # For a broadcast or narrowcast (one call for everyone), stored before the call.
     retry_key = models.UUIDField(default=uuid.uuid4, editable=False)
@@ -178,6 +178,29 @@ class CampaignSend(models.Model):
         return f"campaign {self.campaign_id} at {self.due_at:%Y-%m-%d %H:%M} ({self.status})"
 
 
+class CampaignSendPart(models.Model):
+    """A range of ``LineUser`` pks of a send's audience, prepared by a task of its own, batch after batch.
+
+    The ranges split the audience when the send is claimed, so several workers prepare one send at once;
+    the last part is open-ended (followers who arrive meanwhile are in it). ``cursor`` is the last pk written,
+    so a rerun of a part resumes there and never writes a batch twice.
+    """
+
+    send = models.ForeignKey(CampaignSend, on_delete=models.CASCADE, related_name="parts")
+    after_pk = models.BigIntegerField()
+    last_pk = models.BigIntegerField(null=True, blank=True, help_text="Inclusive; empty for the open-ended last.")
+    cursor = models.BigIntegerField()
+    done = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["send_id", "after_pk"]
+        constraints = [models.UniqueConstraint(fields=["send", "after_pk"], name="campaign_send_part_once")]
+
+    def __str__(self) -> str:
+        return f"send {self.send_id} users ({self.after_pk}, {self.last_pk or '…'}] at {self.cursor}"
+
+
 class CampaignChunk(models.Model):
     """At most 500 recipients sent by one multicast call, under one retry key."""
 
@@ -207,7 +230,14 @@ class CampaignChunk(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["status", "updated_at"], name="campaign_chunk_open")]
+        indexes = [
+            models.Index(fields=["status", "updated_at"], name="campaign_chunk_open"),
+            # "Is any chunk of this send still open?" after every chunk: without it, a scan of the send's
+            # sent chunks each time (quadratic in the chunks of a send).
+            models.Index(
+                fields=["send"], condition=models.Q(status__in=["pending", "sending"]), name="campaign_chunk_send_open"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"chunk {self.pk} of send {self.send_id} ({self.status}, {self.size})"
@@ -235,13 +265,20 @@ class CampaignRecipient(models.Model):
         CANCELLED = "cancelled", "Campaign cancelled"
         LINE_ERROR = "line_error", "LINE refused the message"
 
-    send = models.ForeignKey(CampaignSend, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # The send and the chunk are written with their recipients, in the same statement or transaction, and
+    # deleted through the ORM (which cascades): no database constraint checks each of a million rows against
+    # them at commit (half of PostgreSQL's time preparing a send, docs/PERFORMANCE.md). The user keeps one.
+    send = models.ForeignKey(
+        CampaignSend, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     line_user = models.ForeignKey("conversations.LineUser", on_delete=models.CASCADE, related_name="+")
     variant = models.CharField(max_length=32, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices)
     # Why it was skipped or held; empty for sent and pending.
     reason = models.CharField(max_length=32, choices=Reason.choices, blank=True)
-    chunk = models.ForeignKey(CampaignChunk, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    chunk = models.ForeignKey(
+        CampaignChunk, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
     release_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 

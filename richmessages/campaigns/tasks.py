@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.dispatch import receiver
 
 from core.errors import LineApiError, RateLimitedError
@@ -40,6 +40,10 @@ def queue_chunks(chunk_ids: list[int]) -> None:
 def queue_work(work: dispatch.Stalled) -> None:
     for send_id in work.prepare:
         _apply(send_prepare_task, send_id)
+    for part_id in work.parts:
+        _apply(send_part_prepare_task, part_id)
+    for send_id in work.finish:
+        transaction.on_commit(lambda send_id=send_id: lifecycle.send_finish_if_done(send_id))
     for send_id in work.broadcasts:
         _apply(broadcast_deliver_task, send_id)
     for send_id in work.narrowcasts:
@@ -84,8 +88,9 @@ def requeue_stalled_work() -> None:
 @shared_task(name="richmessages.campaigns.prepare_send", acks_late=True)
 def send_prepare_task(send_id: int) -> str:
     outcome = preparation.send_prepare(send_id)
-    if outcome == "more":
-        _apply(send_prepare_task, send_id)
+    if outcome == "parts":
+        for part_id in preparation.part_ids_to_run(send_id):
+            _apply(send_part_prepare_task, part_id)
     elif outcome == "released":
         after = 0
         while page := preparation.chunk_ids_to_queue(send_id, after=after, limit=QUEUE_PAGE):
@@ -98,10 +103,29 @@ def send_prepare_task(send_id: int) -> str:
     return outcome
 
 
+@shared_task(name="richmessages.campaigns.prepare_send_part", bind=True, acks_late=True, max_retries=5)
+def send_part_prepare_task(self, part_id: int) -> str:
+    """One range of a send's audience; a released send's chunks are queued as each batch commits."""
+    try:
+        outcome = preparation.send_part_prepare(part_id, on_chunks=queue_chunks)
+    except OperationalError as exc:
+        # A deadlock or a lost session rolled the batch back: the rerun starts again at the part's cursor.
+        raise self.retry(exc=exc, countdown=1) from exc
+    if outcome == "more":
+        _apply(send_part_prepare_task, part_id)
+    elif outcome == "prepared":
+        _apply(send_prepare_task, preparation.send_id_of_part(part_id))
+    return outcome
+
+
 @shared_task(name="richmessages.campaigns.deliver_chunk", bind=True, acks_late=True, max_retries=CHUNK_MAX_RETRIES)
 def chunk_deliver_task(self, chunk_id: int) -> str:
     try:
         return delivery.chunk_deliver(chunk_id)
+    except OperationalError as exc:
+        # A deadlock or a lost session rolled the chunk's marking back: the rerun repeats its retry key, and
+        # LINE answers 409 if it had accepted the call.
+        raise self.retry(exc=exc, countdown=1) from exc
     except (LineApiError, RateLimitedError) as exc:
         if isinstance(exc, LineApiError) and not exc.retryable:
             raise
