@@ -167,3 +167,13 @@ def test_it_keeps_a_spreadsheet_from_running_a_cell(analyst):
     lines = b"".join(client_for(analyst).get(f"{URL}/events?format=csv").streaming_content).decode()
 
     assert "'=HYPERLINK(1)" in lines
+
+
+def test_it_refuses_a_nul_character_in_a_filter_with_the_error_shape(analyst):
+    client = key_client(analyst, "analytics:read")
+
+    response = client.get("/api/v1/analytics/events", {"user": "U\x00"})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    assert "NUL" in response.json()["error"]["message"]
