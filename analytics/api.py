@@ -214,7 +214,8 @@ class EventListView(AnalyticsView):
         params = request.query_params
         events = Event.objects.all()
         kind = params.get("type")
-        if kind:
+        # Present but empty is refused too: the schema names the values it may take.
+        if kind is not None:
             if kind not in Event.Type.values:
                 message = "one of " + ", ".join(Event.Type.values)
                 raise ValidationError(f"type is not valid: {message}.", details={"type": [message]})

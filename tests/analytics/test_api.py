@@ -177,3 +177,10 @@ def test_it_refuses_a_nul_character_in_a_filter_with_the_error_shape(analyst):
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid"
     assert "NUL" in response.json()["error"]["message"]
+
+
+def test_it_refuses_an_empty_event_type(analyst):
+    response = key_client(analyst, "analytics:read").get("/api/v1/analytics/events?type=")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["type"]
