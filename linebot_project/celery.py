@@ -58,12 +58,10 @@ def _start_worker(**kwargs):
 @signals.worker_process_init.connect
 def _start_pool_process(**kwargs):
     from core.processes import WORKER
-    from core.startup import start_process, warm_up_clients
+    from core.startup import start_process
 
+    # The SDKs came with the fork: the worker imported them before its pool started (_start_worker).
     start_process(WORKER)
-    # Commands start without the SDKs; a worker imports them before its first task, so that the first
-    # event of a fresh worker is not the one that waits a second for them.
-    warm_up_clients()
 
 
 @signals.beat_init.connect
