@@ -42,6 +42,7 @@ Token counts and latency cover the whole answer, tool rounds included.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -350,7 +351,7 @@ class LLMClient:
                 cast_to=object,
                 options={"timeout": self._attempt_timeout(remaining)},
                 stream=True,
-                stream_cls=openai.Stream[object],
+                stream_cls=_chunk_stream_class(),
             )
             try:
                 for chunk in stream:
@@ -401,6 +402,52 @@ class LLMClient:
                         call.arguments += function.get("arguments") or ""
             if choice.get("finish_reason"):
                 current.finish_reason = choice["finish_reason"]
+
+
+@functools.cache
+def _chunk_stream_class() -> type:
+    """The SDK's stream of chunks as dicts, read to the end of the body before it is closed.
+
+    The SDK's own stream closes the response as soon as it sees ``[DONE]``, before the body's
+    last bytes (the chunked encoding's end) are read, and httpx drops a connection closed
+    mid-body: every answer then paid a new TCP (and TLS) handshake to the model. Errors inside
+    the stream are raised as the SDK raises them.
+    """
+
+    class ChunkStream(openai.Stream[object]):
+        def __stream__(self):
+            response = self.response
+            events = self._iter_events()
+            try:
+                for sse in events:
+                    if sse.data.startswith("[DONE]"):
+                        _read_to_end(events)
+                        return
+                    data = sse.json()
+                    if isinstance(data, dict) and data.get("error"):
+                        error = data["error"]
+                        message = error.get("message") if isinstance(error, dict) else None
+                        raise openai.APIError(
+                            message=message
+                            if isinstance(message, str) and message
+                            else "An error occurred during streaming",
+                            request=response.request,
+                            body=error,
+                        )
+                    yield data
+            finally:
+                response.close()
+
+    return ChunkStream
+
+
+def _read_to_end(events) -> None:
+    # Only the end of the body is left; a failure here cannot change an answer already complete.
+    try:
+        for _ in events:
+            pass
+    except Exception:  # noqa: BLE001, S110  # nosec B110 - the connection is then closed, as before
+        pass
 
 
 def _map_sdk_error(exc: openai.APIError) -> LLMError:

@@ -165,11 +165,18 @@ async def _handle(request, provider, deployment, early=None) -> web.StreamRespon
         "status": None,
         "fault": None,
         "scripted": False,
+        # The client's end of the TCP connection: requests that share it came over one kept-alive connection.
+        "connection": _peer(request),
     }
     state.recorded.append(record)
     response = await _answer(request, state, provider, deployment, record, early)
     record["status"] = response.status
     return response
+
+
+def _peer(request) -> str:
+    peer = request.transport.get_extra_info("peername") if request.transport is not None else None
+    return f"{peer[0]}:{peer[1]}" if peer else ""
 
 
 def _retry_count(request) -> int:

@@ -31,6 +31,18 @@ def test_it_answers_through_azure_with_usage_and_latency(azure_settings, llm):
     assert recorded["body"]["stream"] is True
 
 
+def test_it_keeps_the_connection_to_the_model_from_one_answer_to_the_next(azure_settings, llm):
+    client = get_llm_client()
+
+    first = client.chat(HELLO)
+    second = client.chat([{"role": "user", "content": "and again"}])
+
+    assert first.text and second.text
+    connections = [recorded["connection"] for recorded in llm.control.requests()]
+    assert len(connections) == 2 and connections[0]
+    assert connections[0] == connections[1]
+
+
 def test_it_answers_through_an_openai_compatible_base_url(openai_settings, llm):
     result = get_llm_client().chat(HELLO, model="other-model", temperature=0.2, max_tokens=50, user="U1")
 
