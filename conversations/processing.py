@@ -15,6 +15,7 @@ Safe to run any number of times, concurrently or after a worker died mid-way:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -49,14 +50,14 @@ def _lease_seconds() -> int:
 
 
 @contextmanager
-def _owned(event_id: int):
+def _owned(event_id: int) -> Iterator[tuple[WebhookEvent | None, bool]]:
+    """Owns the event for this run, and claims it: the event, and whether this run moved it to processing."""
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, event_id])
-            if not cursor.fetchone()[0]:
-                raise EventBusyError(event_id)
+        locked, event = _lock_and_claim(event_id)
+        if not locked:
+            raise EventBusyError(event_id)
         try:
-            yield
+            yield (event, True) if event is not None else (WebhookEvent.objects.filter(pk=event_id).first(), False)
         finally:
             _unlock(event_id)
         return
@@ -69,7 +70,7 @@ def _owned(event_id: int):
     if not taken and WebhookEvent.objects.filter(pk=event_id).exists():
         raise EventBusyError(event_id)
     try:
-        yield
+        yield _claim(event_id)
     finally:
         WebhookEvent.objects.filter(pk=event_id).update(lease_until=None)
 
@@ -91,21 +92,46 @@ def _unlock(event_id: int) -> None:
         session_end(connection)
 
 
+def _lock_and_claim(event_id: int) -> tuple[bool, WebhookEvent | None]:
+    """Whether this session took the event's lock, and the event if it also moved it to processing.
+
+    One statement: the lock is taken first (a materialised CTE), and only a run that holds it
+    updates the row, which comes back as the update left it.
+    """
+    meta = WebhookEvent._meta
+    quote = connection.ops.quote_name
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    status, attempts = quote(meta.get_field("status").column), quote(meta.get_field("attempts").column)
+    columns = [field.column for field in meta.concrete_fields]
+    sql = (
+        "WITH owned AS MATERIALIZED (SELECT pg_try_advisory_lock(%s, %s) AS locked), "  # noqa: S608  # nosec B608 - names from the model, values bound
+        f"claimed AS (UPDATE {table} SET {status} = %s, {attempts} = {attempts} + 1 FROM owned "
+        f"WHERE owned.locked AND {table}.{pk} = %s AND NOT ({table}.{status} = ANY(%s)) "
+        f"RETURNING {', '.join(f'{table}.{quote(c)}' for c in columns)}) "
+        f"SELECT owned.locked, {', '.join(f'claimed.{quote(c)}' for c in columns)} FROM owned LEFT JOIN claimed ON true"
+    )
+    final = [str(s) for s in WebhookEvent.FINAL_STATUSES]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_LOCK_NAMESPACE, event_id, Status.PROCESSING, event_id, final])
+        locked, *row = cursor.fetchone()
+    if not locked or row[0] is None:
+        return bool(locked), None
+    return True, _from_row(row)
+
+
+def _from_row(row: list) -> WebhookEvent:
+    meta = WebhookEvent._meta
+    fields = meta.concrete_fields
+    values = list(row)
+    for index, field in enumerate(fields):
+        column = field.get_col(meta.db_table)
+        for converter in connection.ops.get_db_converters(column) + field.get_db_converters(connection):
+            values[index] = converter(values[index], column, connection)
+    return WebhookEvent.from_db(connection.alias, [f.attname for f in fields], values)
+
+
 def _claim(event_id: int) -> tuple[WebhookEvent | None, bool]:
     """The event, and whether this run moved it to processing (it was not final yet)."""
-    if connection.vendor == "postgresql":
-        # The claim and the read in one statement: the row comes back as the update left it.
-        meta = WebhookEvent._meta
-        quote = connection.ops.quote_name
-        status, attempts = quote(meta.get_field("status").column), quote(meta.get_field("attempts").column)
-        sql = (
-            f"UPDATE {quote(meta.db_table)} SET {status} = %s, {attempts} = {attempts} + 1 "  # noqa: S608  # nosec B608 - names from the model, values bound
-            f"WHERE {quote(meta.pk.column)} = %s AND NOT ({status} = ANY(%s)) RETURNING *"
-        )
-        final = [str(s) for s in WebhookEvent.FINAL_STATUSES]
-        for event in WebhookEvent.objects.raw(sql, [Status.PROCESSING, event_id, final]):
-            return event, True
-        return WebhookEvent.objects.filter(pk=event_id).first(), False
     claimed = (
         WebhookEvent.objects.filter(pk=event_id)
         .exclude(status__in=WebhookEvent.FINAL_STATUSES)
@@ -116,8 +142,7 @@ def _claim(event_id: int) -> tuple[WebhookEvent | None, bool]:
 
 def webhook_event_process(*, event_id: int) -> str:
     """Runs the event to a final status and returns it; raises LineApiError if LINE is down for now."""
-    with _owned(event_id):
-        event, claimed = _claim(event_id)
+    with _owned(event_id) as (event, claimed):
         if event is None:
             return "missing"
         if not claimed:
