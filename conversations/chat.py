@@ -62,8 +62,11 @@ def system_prompt(language: str) -> str:
 
 def ask(chat: Chat, *, question: str, prompt_content, draft: Draft) -> Outcome:
     """Asks the model with the conversation's context; ``question`` is how the turn is remembered."""
-    if chat.user is not None and tokens_used_today(line_user=chat.user) >= tunables.daily_token_budget():
-        return chat.say("over_budget", said=draft)
+    if chat.user is not None:
+        # A user seen for the first time by this event has used nothing yet: no need to add it up.
+        used = 0 if chat.user.first_seen_now else tokens_used_today(line_user=chat.user)
+        if used >= tunables.daily_token_budget():
+            return chat.say("over_budget", said=draft)
     context = Context() if chat.new_conversation else context_load(chat.conversation.pk)
     messages = [{"role": "system", "content": system_prompt(chat.language)}]
     messages += context.as_messages()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from conversations.line_users import line_user_set_language, line_user_set_opt_out
 from conversations.models import Conversation, LineUser
-from conversations.services import conversation_reset, line_user_set_language, line_user_set_opt_out
+from conversations.services import conversation_reset
 from conversations.texts import text
 
 # BCP 47-ish: "en", "ja", "zh-TW", "pt-BR".

@@ -9,19 +9,12 @@ from __future__ import annotations
 from conversations import media, takeovers, tunables
 from conversations.chat import Chat, ask
 from conversations.commands import command_run, is_command
+from conversations.line_users import line_user_follow, line_user_set_status, line_user_touch, line_user_update_profile
 from conversations.models import LineUser, WebhookEvent
 from conversations.outcome import Draft, Outcome
 from conversations.personal_data import line_user_blocked
 from conversations.postbacks import postback_route
-from conversations.services import (
-    conversation_close_chat,
-    conversation_continue_or_start,
-    line_user_follow,
-    line_user_set_status,
-    line_user_touch,
-    line_user_update_profile,
-    message_forget,
-)
+from conversations.services import conversation_close_chat, conversation_continue_or_start, message_forget
 from conversations.signals import line_event_handled
 from core.errors import LineApiError
 from core.line.client import ContentTooLargeError, get_line_client
@@ -35,12 +28,19 @@ _FILE_PROMPT = "Summarise the document {name} in a few short points.\n\n---\n{co
 
 
 def handle(event: WebhookEvent) -> Outcome:
-    if _taken_over(event):
-        return _stored_unanswered(event)
-    if event.event_type == "message" and not event.throttled:
-        # First of all, so the user sees the bot at work while the profile and the model are fetched.
-        _show_loading(event)
     user = _user_for(event)
+    if _taken_over(event, user):
+        return _stored_unanswered(event, user)
+    if event.event_type == "message" and not event.throttled:
+        # Before the profile and the model, so the user sees the bot at work while they are fetched.
+        _show_loading(event)
+    if (
+        user is not None
+        and user.first_seen_now
+        and event.source_type == "user"
+        and event.event_type not in _UNPROFILED_TYPES
+    ):
+        _refresh_profile(user)
     _announce(event, user)
     handler = _EVENT_HANDLERS.get(event.event_type)
     if handler is None:
@@ -49,20 +49,25 @@ def handle(event: WebhookEvent) -> Outcome:
     return handler(event, user)
 
 
+# A new user's profile is fetched with their first event; a follow fetches it anyway, an unfollow cannot.
+_UNPROFILED_TYPES = ("follow", "unfollow")
+
+
 # --- takeover -----------------------------------------------------------------------------------
 # What a person says to the bot; an operator who took over answers these instead.
 _TAKEN_OVER_TYPES = ("message", "postback")
 
 
-def _taken_over(event: WebhookEvent) -> bool:
-    if event.event_type not in _TAKEN_OVER_TYPES or event.source_type != "user" or not event.line_user_id:
+def _taken_over(event: WebhookEvent, user: LineUser | None) -> bool:
+    if event.event_type not in _TAKEN_OVER_TYPES or event.source_type != "user" or user is None:
         return False
-    return takeovers.bot_paused_for(line_user_id=event.line_user_id)
+    if user.takeover_open is None:  # not learnt with the user
+        return takeovers.bot_paused_for(line_user_id=user.line_user_id)
+    return user.takeover_open and takeovers.takeover_current(line_user=user) is not None
 
 
-def _stored_unanswered(event: WebhookEvent) -> Outcome:
+def _stored_unanswered(event: WebhookEvent, user: LineUser) -> Outcome:
     """The user's message goes into the transcript (and the context the bot resumes with), unanswered."""
-    user = _user_for(event)
     outcome = _chat(event, user).outcome(None, [_said(event)])
     outcome.taken_over = True
     return outcome
@@ -93,10 +98,7 @@ def _said(event: WebhookEvent) -> Draft:
 def _user_for(event: WebhookEvent) -> LineUser | None:
     if not event.line_user_id:
         return None
-    user, created = line_user_touch(line_user_id=event.line_user_id)
-    if created and event.source_type == "user" and event.event_type != "unfollow":
-        _refresh_profile(user)
-    return user
+    return line_user_touch(line_user_id=event.line_user_id)[0]
 
 
 _ANNOUNCED_TYPES = ("message", "follow", "unfollow")
@@ -138,8 +140,12 @@ def _refresh_profile(user: LineUser) -> None:
 
 
 def _chat(event: WebhookEvent, user: LineUser | None) -> Chat:
+    source_type = event.source_type or "user"
     conversation, started = conversation_continue_or_start(
-        source_type=event.source_type or "user", source_id=event.source_id, user=user
+        source_type=source_type,
+        source_id=event.source_id,
+        user=user,
+        likely_new=source_type == "user" and user is not None and user.first_seen_now,
     )
     return Chat(event=event, user=user, conversation=conversation, new_conversation=started)
 

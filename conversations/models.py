@@ -33,6 +33,12 @@ class LineUser(models.Model):
     # Set by /stop (or the opt-out button): no campaign message reaches the user until /start.
     opted_out_at = models.DateTimeField(null=True, blank=True)
 
+    # Not stored: what line_user_touch learnt with the row, so that answering an event asks no more.
+    # Whether that call created the user (nothing said, no tokens used yet), and whether an operator's
+    # takeover was open (None: not asked; an open one may have expired since, takeovers.takeover_current decides).
+    first_seen_now: bool = False
+    takeover_open: bool | None = None
+
     class Meta:
         ordering = ["-last_seen_at"]
         indexes = [

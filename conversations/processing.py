@@ -27,7 +27,7 @@ from django.utils import timezone
 from conversations import delivery, dispatch
 from conversations.context import Turn, context_append
 from conversations.models import LineUser, WebhookEvent
-from conversations.services import message_create, webhook_event_flood_control
+from conversations.services import message_bulk_create, webhook_event_flood_control
 from conversations.texts import text
 from core import correlation
 from core.db import session_end
@@ -170,22 +170,15 @@ def _prepare(event: WebhookEvent) -> None:
     correlation_id = correlation.current() or event.correlation_id
     first_message_id = None
     with transaction.atomic():
-        if outcome.conversation is not None:
-            for draft in outcome.drafts:
-                message = message_create(
-                    conversation=outcome.conversation,
-                    role=draft.role,
-                    content=draft.content,
-                    line_user=outcome.user,
-                    webhook_event=event,
-                    media_ref=draft.media_ref,
-                    prompt_tokens=draft.prompt_tokens,
-                    completion_tokens=draft.completion_tokens,
-                    latency_ms=draft.latency_ms,
-                    model=draft.model,
-                    correlation_id=correlation_id,
-                )
-                first_message_id = first_message_id or message.pk
+        if outcome.conversation is not None and outcome.drafts:
+            stored = message_bulk_create(
+                conversation=outcome.conversation,
+                drafts=outcome.drafts,
+                line_user=outcome.user,
+                webhook_event=event,
+                correlation_id=correlation_id,
+            )
+            first_message_id = stored[0].pk
         if outcome.messages:
             event.reply_messages = outcome.messages
             event.reply_state = State.PREPARED

@@ -1,4 +1,4 @@
-"""Writes: storing webhooks, users, conversations and messages."""
+"""Writes: storing webhooks, conversations and messages (users: :mod:`conversations.line_users`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import orjson
 from django.db import IntegrityError, connection, transaction
@@ -20,6 +21,9 @@ from conversations.models import Conversation, LineUser, Message, WebhookEvent, 
 from core.db import alone_or_in_savepoint
 from core.logging import get_logger
 from core.redis import get_redis
+
+if TYPE_CHECKING:
+    from conversations.outcome import Draft
 
 log = get_logger(__name__)
 
@@ -229,111 +233,24 @@ def webhook_events_store(*, payload: dict, correlation_id: str | None) -> list[S
     ]
 
 
-# --- users --------------------------------------------------------------------------------------
-def line_user_touch(*, line_user_id: str) -> tuple[LineUser, bool]:
-    """The user, created on first sight; ``last_seen_at`` moves on every event."""
-    now = timezone.now()
-    if connection.vendor == "postgresql":
-        return _line_user_upsert(LineUser(line_user_id=line_user_id, first_seen_at=now, last_seen_at=now))
-    user, created = LineUser.objects.get_or_create(
-        line_user_id=line_user_id, defaults={"first_seen_at": now, "last_seen_at": now}
-    )
-    if not created:
-        LineUser.objects.filter(pk=user.pk).update(last_seen_at=now)
-        user.last_seen_at = now
-    return user, created
-
-
-def _line_user_upsert(row: LineUser) -> tuple[LineUser, bool]:
-    """One statement on every event of a known or new user, where get_or_create and an update take two to four."""
-    meta = LineUser._meta
-    quote = connection.ops.quote_name
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    table = quote(meta.db_table)
-    columns = ", ".join(quote(f.column) for f in fields)
-    returned = ", ".join(quote(f.column) for f in meta.concrete_fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    values = [f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields]
-    seen = quote(meta.get_field("last_seen_at").column)
-    sql = (
-        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608  # nosec B608 - names from the model, values bound
-        f"ON CONFLICT ({quote(meta.get_field('line_user_id').column)}) DO UPDATE SET {seen} = EXCLUDED.{seen} "
-        f"RETURNING {returned}, (xmax = 0)"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        *stored, created = cursor.fetchone()
-    names = [f.attname for f in meta.concrete_fields]
-    converters = connection.ops.get_db_converters
-    for index, field in enumerate(meta.concrete_fields):
-        for converter in converters(field.get_col(meta.db_table)) + field.get_db_converters(connection):
-            stored[index] = converter(stored[index], field.get_col(meta.db_table), connection)
-    return LineUser.from_db(connection.alias, names, stored), bool(created)
-
-
-def line_user_update_profile(
-    *, user: LineUser, display_name: str, picture_url: str, status_message: str, language: str
-) -> LineUser:
-    user.display_name = display_name[:255]
-    user.picture_url = picture_url[:1000]
-    user.status_message = status_message
-    # A language the user chose with /lang wins over the app's language.
-    if language and not user.language:
-        user.language = language[:16]
-    user.save(update_fields=["display_name", "picture_url", "status_message", "language"])
-    return user
-
-
-def line_user_set_status(*, user: LineUser, status: str) -> LineUser:
-    user.status = status
-    user.save(update_fields=["status"])
-    return user
-
-
-def line_user_follow(*, user: LineUser, followed_at: datetime | None = None) -> LineUser:
-    """The user (re)followed the account: active again, ``followed_at`` set, and other apps told."""
-    from conversations.signals import line_user_followed
-
-    user.status = LineUser.Status.ACTIVE
-    user.followed_at = followed_at or timezone.now()
-    user.save(update_fields=["status", "followed_at"])
-    # send_robust: a receiver's failure (step messages, say) must not cost the user the greeting.
-    for receiver, result in line_user_followed.send_robust(sender=LineUser, user=user, followed_at=user.followed_at):
-        if isinstance(result, Exception):
-            log.error("line_user_followed_receiver_failed", receiver=getattr(receiver, "__qualname__", str(receiver)))
-    return user
-
-
-def line_user_set_opt_out(*, user: LineUser, opted_out: bool) -> LineUser:
-    """/stop keeps campaign messages from the user (from now on); /start lets them through again."""
-    if opted_out and user.opted_out_at is None:
-        user.opted_out_at = timezone.now()
-    elif not opted_out:
-        user.opted_out_at = None
-    LineUser.objects.filter(pk=user.pk).update(opted_out_at=user.opted_out_at)
-    return user
-
-
-def line_user_set_language(*, user: LineUser, language: str) -> LineUser:
-    user.language = language[:16]
-    user.save(update_fields=["language"])
-    return user
-
-
 # --- conversations ------------------------------------------------------------------------------
 def conversation_open(*, source_type: str, source_id: str, user: LineUser | None) -> Conversation:
     return conversation_continue_or_start(source_type=source_type, source_id=source_id, user=user)[0]
 
 
 def conversation_continue_or_start(
-    *, source_type: str, source_id: str, user: LineUser | None
+    *, source_type: str, source_id: str, user: LineUser | None, likely_new: bool = False
 ) -> tuple[Conversation, bool]:
-    """The open conversation of the chat, and True when this call started it (nothing has been said in it)."""
-    conversation = Conversation.objects.filter(
-        source_type=source_type, source_id=source_id, ended_at__isnull=True
-    ).first()
-    if conversation is not None:
-        return conversation, False
+    """The open conversation of the chat, and True when this call started it (nothing has been said in it).
+
+    ``likely_new`` (a user seen for the first time) tries the insert first: one statement instead of two.
+    """
+    if not likely_new:
+        conversation = Conversation.objects.filter(
+            source_type=source_type, source_id=source_id, ended_at__isnull=True
+        ).first()
+        if conversation is not None:
+            return conversation, False
     try:
         with alone_or_in_savepoint():
             started = Conversation.objects.create(
@@ -391,6 +308,38 @@ def message_create(
     if conversation.source_type == Conversation.SourceType.USER and conversation.user_id:
         chat_changed(line_user_id=conversation.user_id, message_ids=[message.pk])
     return message
+
+
+def message_bulk_create(
+    *,
+    conversation: Conversation,
+    drafts: list[Draft],
+    line_user: LineUser | None,
+    webhook_event: WebhookEvent | None,
+    correlation_id: str | None = None,
+) -> list[Message]:
+    """An event's messages (the user's and the bot's) in one statement, in the order given."""
+    messages = Message.objects.bulk_create(
+        [
+            Message(
+                conversation=conversation,
+                role=draft.role,
+                content=draft.content,
+                line_user=line_user,
+                webhook_event=webhook_event,
+                media_ref=draft.media_ref[:255],
+                prompt_tokens=draft.prompt_tokens,
+                completion_tokens=draft.completion_tokens,
+                latency_ms=draft.latency_ms,
+                model=draft.model[:128],
+                correlation_id=(correlation_id or "")[:128],
+            )
+            for draft in drafts
+        ]
+    )
+    if messages and conversation.source_type == Conversation.SourceType.USER and conversation.user_id:
+        chat_changed(line_user_id=conversation.user_id, message_ids=[message.pk for message in messages])
+    return messages
 
 
 def message_forget(*, line_user_id: str, line_message_id: str) -> int:

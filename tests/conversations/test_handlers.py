@@ -236,6 +236,13 @@ def test_it_stores_the_followers_profile(post_events, events):
 
 
 @pytest.mark.usefixtures("ann")
+def test_it_fetches_a_new_followers_profile_once(post_events, events, line):
+    post_events(events.of("follow"))
+
+    assert len(line.control.requests(endpoint="getProfile")) == 1
+
+
+@pytest.mark.usefixtures("ann")
 def test_it_keeps_a_user_who_unfollows_as_inactive_without_answering(post_events, events, line):
     post_events(events.of("follow"))
     post_events(events.of("unfollow"))

@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from conversations.services import line_user_follow
+from conversations.line_users import line_user_follow
 from core.errors import ValidationError
 from richmessages.campaigns import dispatch, schedules, services
 from richmessages.campaigns.models import Campaign, CampaignSend, StepEnrolment
