@@ -1,23 +1,60 @@
 """The outbox relay (``CONVERSATION_DISPATCH = "outbox"``): stored events to the workers, in batches.
 
 Under the outbox the web tier's ack is one INSERT; this relay claims the stored events nobody has
-published (``queued_at`` empty, a partial index holds just those), publishes them to Celery and
-marks them, in one transaction: a publish that fails rolls the claim back and the next round
-tries again. A publish whose commit then fails is published again later, which processing,
-being idempotent, absorbs. ``SKIP LOCKED`` lets several relays share the work.
+published (``queued_at`` empty, a partial index holds just those) and publishes them to Celery.
+``SKIP LOCKED`` lets several relays share the work, and processing is idempotent, so an event
+published twice costs a little work and nothing else.
+
+On PostgreSQL a round is one statement, whether it finds events or not: the claim marks the
+batch and returns it. A publish that fails un-marks the batch for the next round; a relay that
+dies between the claim and the publish leaves the batch to the sweep for stalled events
+(``requeue_stalled_webhook_events``), which re-queues whatever is not final after
+``CONVERSATION_STALLED_AFTER_SECONDS``.
 """
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from conversations.models import WebhookEvent
 from conversations.tasks import webhook_events_enqueue
+from core.logging import get_logger
+
+log = get_logger(__name__)
 
 
 def webhook_events_relay(*, limit: int = 500) -> int:
     """Publishes up to ``limit`` stored, unpublished events, oldest first; returns how many."""
+    if connection.vendor != "postgresql":
+        return _relay_in_transaction(limit)
+    ids = _claim(limit)
+    if not ids:
+        return 0
+    try:
+        webhook_events_enqueue(event_ids=ids)
+    except Exception:
+        WebhookEvent.objects.filter(pk__in=ids).update(queued_at=None)
+        raise
+    return len(ids)
+
+
+def _claim(limit: int) -> list[int]:
+    meta = WebhookEvent._meta
+    quote = connection.ops.quote_name
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    status, queued_at = quote(meta.get_field("status").column), quote(meta.get_field("queued_at").column)
+    sql = (
+        f"UPDATE {table} SET {queued_at} = %s WHERE {pk} IN ("  # noqa: S608  # nosec B608 - names from the model, values bound
+        f"SELECT {pk} FROM {table} WHERE {status} = %s AND {queued_at} IS NULL "
+        f"ORDER BY {pk} LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {pk}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [timezone.now(), WebhookEvent.Status.RECEIVED, limit])
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _relay_in_transaction(limit: int) -> int:
     with transaction.atomic():
         ids = list(
             WebhookEvent.objects.select_for_update(skip_locked=True)

@@ -35,8 +35,10 @@ def process_webhook_event(self, event_id: int) -> str:
 
 def webhook_events_enqueue(*, event_ids: list[int]) -> None:
     queue = settings.CONVERSATION_TASK_QUEUE or None
-    for event_id in event_ids:
-        process_webhook_event.apply_async(args=[event_id], queue=queue)
+    # One producer (and broker channel) for the whole batch, not one taken from the pool per event.
+    with process_webhook_event.app.producer_or_acquire() as producer:
+        for event_id in event_ids:
+            process_webhook_event.apply_async(args=[event_id], queue=queue, producer=producer)
 
 
 @shared_task

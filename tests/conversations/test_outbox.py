@@ -66,6 +66,37 @@ def test_it_leaves_events_that_are_no_longer_waiting(published, django_capture_o
     assert published == []
 
 
+def test_it_marks_a_batch_and_returns_it_in_one_statement(
+    published, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post(text_event("one"), text_event("two"))
+
+    with django_assert_num_queries(1):
+        assert webhook_events_relay() == 2
+    with django_assert_num_queries(1):
+        assert webhook_events_relay() == 0
+
+
+def test_it_unmarks_a_batch_whose_publish_failed_for_the_next_round(
+    published, django_capture_on_commit_callbacks, monkeypatch
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post(text_event("one"), text_event("two"))
+
+    def broker_away(*, event_ids):
+        raise ConnectionRefusedError("the broker is away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("conversations.relay.webhook_events_enqueue", broker_away)
+        with pytest.raises(ConnectionRefusedError):
+            webhook_events_relay()
+    assert WebhookEvent.objects.filter(queued_at__isnull=True).count() == 2
+
+    assert webhook_events_relay() == 2
+    assert published == [TASK, TASK]
+
+
 def test_it_answers_an_event_the_relay_published(line, llm, django_capture_on_commit_callbacks):
     # Tasks run eagerly here: the relay's publish is the worker's run.
     with django_capture_on_commit_callbacks(execute=True):
