@@ -414,3 +414,40 @@ def test_it_rebuilds_the_client_when_settings_change(azure_settings):
 
     assert get_llm_client() is not first
     assert get_llm_client().sdk.max_retries == 1
+
+
+def test_it_builds_the_clients_before_a_worker_forks_and_each_child_answers_through_its_own_connection(
+    azure_settings, llm
+):
+    import os
+
+    from core.startup import warm_up_clients
+
+    warm_up_clients()
+    built = get_llm_client()
+    assert llm.control.requests() == []  # built, not connected
+
+    child = os.fork()
+    if child == 0:  # the pool's child: the client came with the fork
+        ok = False
+        try:
+            ok = get_llm_client() is built and bool(built.chat(HELLO).text)
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(child, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert len(llm.control.requests()) == 1
+    assert get_llm_client() is built
+
+
+def test_it_leaves_a_client_it_cannot_build_to_say_why_on_first_use(azure_settings, caplog):
+    from core.startup import warm_up_clients
+
+    azure_settings.AZURE_OPENAI_API_KEY = ""
+
+    warm_up_clients()
+
+    assert [r.msg["client"] for r in caplog.records if isinstance(r.msg, dict)] == ["llm"]
+    with pytest.raises(ConfigurationError):
+        get_llm_client()
