@@ -3,7 +3,7 @@
 # worker (replies), each checkout in turn, so that both see the same machine at about the same time.
 # usage: benchmarks/webhook/compare.sh BEFORE_DIR [AFTER_DIR=this checkout] [seconds=10]
 #   e.g. git worktree add /tmp/before <commit> && ln -s "$PWD/.venv" /tmp/before/.venv
-#   (env: LAYOUT=gunicorn-wsgi, and run.sh's: WORKER_POOL, REPLY_RATE, PROFILE, ...)
+#   (env: LAYOUT=gunicorn-wsgi, BEFORE_COMPOSE=1, and run.sh's: WORKER_POOL, REPLY_RATE, PROFILE, ...)
 set -euo pipefail
 BENCH="$(cd "$(dirname "$0")" && pwd)"
 BEFORE="$(cd "$1" && pwd)"
@@ -25,10 +25,12 @@ run() {  # run LABEL DIR LAYOUT MODE...
 
 # "after" is the settings' defaults (publish, a pool per process); "compose" is docker/compose.yml's
 # layout: the outbox with its relay, and persistent sessions in the web tier, the worker and the relay.
+# BEFORE_COMPOSE=1 measures the before checkout in the compose layout too (it must have the outbox).
+compose=(CONVERSATION_DISPATCH=outbox WORKER_DB_CONNECTIONS=persistent DJANGO_DB_CONNECTIONS=persistent)
 for mode in WEB_ONLY=1 REPLY_ONLY=1; do
   run before "$BEFORE" "$LAYOUT" "$mode"
+  [ "${BEFORE_COMPOSE:-0}" != 1 ] || run before-compose "$BEFORE" "$LAYOUT+persistent" "$mode" "${compose[@]}"
   run after "$AFTER" "$LAYOUT" "$mode" CONVERSATION_DISPATCH=publish
-  run compose "$AFTER" "$LAYOUT+persistent" "$mode" CONVERSATION_DISPATCH=outbox WORKER_DB_CONNECTIONS=persistent \
-    DJANGO_DB_CONNECTIONS=persistent
+  run compose "$AFTER" "$LAYOUT+persistent" "$mode" "${compose[@]}"
 done
 echo "report in $report"
