@@ -421,10 +421,13 @@ def test_it_builds_the_clients_before_a_worker_forks_and_each_child_answers_thro
 ):
     import os
 
+    from core.llm import client as llm_client
     from core.startup import warm_up_clients
 
+    assert llm_client._client._value is None
     warm_up_clients()
-    built = get_llm_client()
+    built = llm_client._client._value
+    assert built is not None and get_llm_client() is built
     assert llm.control.requests() == []  # built, not connected
 
     child = os.fork()
@@ -434,7 +437,14 @@ def test_it_builds_the_clients_before_a_worker_forks_and_each_child_answers_thro
             ok = get_llm_client() is built and bool(built.chat(HELLO).text)
         finally:
             os._exit(0 if ok else 1)
-    _, status = os.waitpid(child, 0)
+    deadline = time.monotonic() + 30
+    while (ended := os.waitpid(child, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if ended[0] == 0:  # still running: a child stuck after the fork must not hang the suite
+        os.kill(child, 9)
+        os.waitpid(child, 0)
+        pytest.fail("the forked child did not answer within 30 s")
+    status = ended[1]
 
     assert os.waitstatus_to_exitcode(status) == 0
     assert len(llm.control.requests()) == 1
