@@ -31,9 +31,6 @@ def handle(event: WebhookEvent) -> Outcome:
     user = _user_for(event)
     if _taken_over(event, user):
         return _stored_unanswered(event, user)
-    if event.event_type == "message" and not event.throttled:
-        # Before the profile and the model, so the user sees the bot at work while they are fetched.
-        _show_loading(event)
     if (
         user is not None
         and user.first_seen_now
@@ -259,6 +256,11 @@ def _int(value) -> int:
 
 
 def _show_loading(event: WebhookEvent) -> None:
+    """LINE's loading animation, for an answer that waits on the model or a download.
+
+    An answer the bot has at once (a sticker, a command, a fixed sentence) goes out without it: the
+    animation would only flash, and it is a LINE call of its own.
+    """
     if event.source_type != "user" or not event.source_id:
         return
     try:
@@ -271,6 +273,7 @@ def _on_text(chat: Chat, body: str) -> Outcome:
     if is_command(body):
         result = command_run(message=body, user=chat.user, conversation=chat.conversation)
         return chat.reply_text(result.reply, said=Draft("user", body))
+    _show_loading(chat.event)
     return ask(chat, question=body, prompt_content=body, draft=Draft("user", body))
 
 
@@ -280,6 +283,7 @@ def _on_image(chat: Chat, message: dict) -> Outcome:
     provider = _mapping(message.get("contentProvider")).get("type", "line")
     if provider != "line":
         return chat.say("unsupported", said=said)
+    _show_loading(chat.event)
     try:
         with media.scratch_file(".img") as path:
             with path.open("wb") as destination:
@@ -309,6 +313,7 @@ def _on_file(chat: Chat, message: dict) -> Outcome:
     size = message.get("fileSize")
     if isinstance(size, int) and size > limit:
         return chat.say("file_too_large", said=draft, limit=str(limit // (1024 * 1024)))
+    _show_loading(chat.event)
     try:
         with media.scratch_file(f".{kind}") as path:
             with path.open("wb") as destination:

@@ -44,6 +44,14 @@ def test_it_shows_the_loading_indicator_for_each_message(post_events, events, li
     assert loading_shown_to(line) == [[USER], [USER]]
 
 
+def test_it_answers_a_sticker_or_a_command_without_the_loading_indicator(post_events, events, line, llm):
+    post_events(events.of("message", message={"id": "1", "type": "sticker", "packageId": "1", "stickerId": "2"}))
+    post_events(events.text("/help"))
+
+    assert len(delivered_texts(line)) == 2
+    assert loading_shown_to(line) == []
+
+
 def test_it_records_the_token_usage_latency_and_model_of_each_answer(post_events, events, line, llm):
     llm.control.configure(latency_ms=50)
     post_events(events.text("Count me"))
