@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
 from conversations.models import LineUser, Takeover
@@ -32,8 +33,9 @@ def line_user_touch(*, line_user_id: str) -> tuple[LineUser, bool]:
     return user, created
 
 
-def _line_user_upsert(row: LineUser) -> tuple[LineUser, bool]:
-    """One statement on every event of a known or new user, where get_or_create and an update take two to four."""
+@functools.cache
+def _upsert_statement() -> tuple[str, list]:
+    """The upsert on PostgreSQL and the fields it binds, built once: nothing in it changes."""
     meta = LineUser._meta
     quote = connection.ops.quote_name
     fields = [f for f in meta.concrete_fields if not f.primary_key]
@@ -41,7 +43,6 @@ def _line_user_upsert(row: LineUser) -> tuple[LineUser, bool]:
     columns = ", ".join(quote(f.column) for f in fields)
     returned = ", ".join(quote(f.column) for f in meta.concrete_fields)
     placeholders = ", ".join(["%s"] * len(fields))
-    values = [f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields]
     seen = quote(meta.get_field("last_seen_at").column)
     takeovers = Takeover._meta
     takeover_user, takeover_ended = (quote(takeovers.get_field(name).column) for name in ("line_user", "ended_at"))
@@ -55,15 +56,23 @@ def _line_user_upsert(row: LineUser) -> tuple[LineUser, bool]:
         f"ON CONFLICT ({quote(meta.get_field('line_user_id').column)}) DO UPDATE SET {seen} = EXCLUDED.{seen} "
         f"RETURNING {returned}, (xmax = 0), {takeover_open}"
     )
-    with connection.cursor() as cursor:
+    return sql, fields
+
+
+def _line_user_upsert(row: LineUser) -> tuple[LineUser, bool]:
+    """One statement on every event of a known or new user, where get_or_create and an update take two to four."""
+    sql, fields = _upsert_statement()
+    db = connections[DEFAULT_DB_ALIAS]
+    values = [f.get_db_prep_save(f.pre_save(row, add=True), db) for f in fields]
+    with db.cursor() as cursor:
         cursor.execute(sql, values)
         *stored, created, open_takeover = cursor.fetchone()
-    names = [f.attname for f in meta.concrete_fields]
-    converters = connection.ops.get_db_converters
+    meta = LineUser._meta
     for index, field in enumerate(meta.concrete_fields):
-        for converter in converters(field.get_col(meta.db_table)) + field.get_db_converters(connection):
-            stored[index] = converter(stored[index], field.get_col(meta.db_table), connection)
-    user = LineUser.from_db(connection.alias, names, stored)
+        column = field.get_col(meta.db_table)
+        for converter in db.ops.get_db_converters(column) + field.get_db_converters(db):
+            stored[index] = converter(stored[index], column, db)
+    user = LineUser.from_db(db.alias, [f.attname for f in meta.concrete_fields], stored)
     user.takeover_open = bool(open_takeover)
     return user, bool(created)
 

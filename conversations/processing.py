@@ -15,6 +15,7 @@ Safe to run any number of times, concurrently or after a worker died mid-way:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -98,25 +99,29 @@ def _lock_and_claim(event_id: int) -> tuple[bool, WebhookEvent | None]:
     One statement: the lock is taken first (a materialised CTE), and only a run that holds it
     updates the row, which comes back as the update left it.
     """
+    final = [str(s) for s in WebhookEvent.FINAL_STATUSES]
+    with connection.cursor() as cursor:
+        cursor.execute(_lock_and_claim_statement(), [_LOCK_NAMESPACE, event_id, Status.PROCESSING, event_id, final])
+        locked, *row = cursor.fetchone()
+    if not locked or row[0] is None:
+        return bool(locked), None
+    return True, _from_row(row)
+
+
+@functools.cache
+def _lock_and_claim_statement() -> str:
     meta = WebhookEvent._meta
     quote = connection.ops.quote_name
     table, pk = quote(meta.db_table), quote(meta.pk.column)
     status, attempts = quote(meta.get_field("status").column), quote(meta.get_field("attempts").column)
     columns = [field.column for field in meta.concrete_fields]
-    sql = (
+    return (
         "WITH owned AS MATERIALIZED (SELECT pg_try_advisory_lock(%s, %s) AS locked), "  # noqa: S608  # nosec B608 - names from the model, values bound
         f"claimed AS (UPDATE {table} SET {status} = %s, {attempts} = {attempts} + 1 FROM owned "
         f"WHERE owned.locked AND {table}.{pk} = %s AND NOT ({table}.{status} = ANY(%s)) "
         f"RETURNING {', '.join(f'{table}.{quote(c)}' for c in columns)}) "
         f"SELECT owned.locked, {', '.join(f'claimed.{quote(c)}' for c in columns)} FROM owned LEFT JOIN claimed ON true"
     )
-    final = [str(s) for s in WebhookEvent.FINAL_STATUSES]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [_LOCK_NAMESPACE, event_id, Status.PROCESSING, event_id, final])
-        locked, *row = cursor.fetchone()
-    if not locked or row[0] is None:
-        return bool(locked), None
-    return True, _from_row(row)
 
 
 def _from_row(row: list) -> WebhookEvent:

@@ -14,6 +14,8 @@ dies between the claim and the publish leaves the batch to the sweep for stalled
 
 from __future__ import annotations
 
+import functools
+
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -40,18 +42,22 @@ def webhook_events_relay(*, limit: int = 500) -> int:
 
 
 def _claim(limit: int) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_statement(), [timezone.now(), WebhookEvent.Status.RECEIVED, limit])
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+@functools.cache
+def _claim_statement() -> str:
     meta = WebhookEvent._meta
     quote = connection.ops.quote_name
     table, pk = quote(meta.db_table), quote(meta.pk.column)
     status, queued_at = quote(meta.get_field("status").column), quote(meta.get_field("queued_at").column)
-    sql = (
+    return (
         f"UPDATE {table} SET {queued_at} = %s WHERE {pk} IN ("  # noqa: S608  # nosec B608 - names from the model, values bound
         f"SELECT {pk} FROM {table} WHERE {status} = %s AND {queued_at} IS NULL "
         f"ORDER BY {pk} LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {pk}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [timezone.now(), WebhookEvent.Status.RECEIVED, limit])
-        return sorted(row[0] for row in cursor.fetchall())
 
 
 def _relay_in_transaction(limit: int) -> int:
