@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from conversations.models import LineUser, Takeover
 from core.logging import get_logger
+from core.raw_sql import insert_statement, insert_values, instance_from_row
 
 log = get_logger(__name__)
 
@@ -36,13 +37,11 @@ def line_user_touch(*, line_user_id: str) -> tuple[LineUser, bool]:
 @functools.cache
 def _upsert_statement() -> tuple[str, list]:
     """The upsert on PostgreSQL and the fields it binds, built once: nothing in it changes."""
+    insert, fields = insert_statement(LineUser, connection)
     meta = LineUser._meta
     quote = connection.ops.quote_name
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
     table = quote(meta.db_table)
-    columns = ", ".join(quote(f.column) for f in fields)
     returned = ", ".join(quote(f.column) for f in meta.concrete_fields)
-    placeholders = ", ".join(["%s"] * len(fields))
     seen = quote(meta.get_field("last_seen_at").column)
     takeovers = Takeover._meta
     takeover_user, takeover_ended = (quote(takeovers.get_field(name).column) for name in ("line_user", "ended_at"))
@@ -52,8 +51,7 @@ def _upsert_statement() -> tuple[str, list]:
         f"AND {takeover_ended} IS NULL)"
     )
     sql = (
-        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608  # nosec B608 - names from the model, values bound
-        f"ON CONFLICT ({quote(meta.get_field('line_user_id').column)}) DO UPDATE SET {seen} = EXCLUDED.{seen} "
+        f"{insert} ON CONFLICT ({quote(meta.get_field('line_user_id').column)}) DO UPDATE SET {seen} = EXCLUDED.{seen} "
         f"RETURNING {returned}, (xmax = 0), {takeover_open}"
     )
     return sql, fields
@@ -63,16 +61,10 @@ def _line_user_upsert(row: LineUser) -> tuple[LineUser, bool]:
     """One statement on every event of a known or new user, where get_or_create and an update take two to four."""
     sql, fields = _upsert_statement()
     db = connections[DEFAULT_DB_ALIAS]
-    values = [f.get_db_prep_save(f.pre_save(row, add=True), db) for f in fields]
     with db.cursor() as cursor:
-        cursor.execute(sql, values)
+        cursor.execute(sql, insert_values(row, fields, db))
         *stored, created, open_takeover = cursor.fetchone()
-    meta = LineUser._meta
-    for index, field in enumerate(meta.concrete_fields):
-        column = field.get_col(meta.db_table)
-        for converter in db.ops.get_db_converters(column) + field.get_db_converters(db):
-            stored[index] = converter(stored[index], column, db)
-    user = LineUser.from_db(db.alias, [f.attname for f in meta.concrete_fields], stored)
+    user = instance_from_row(LineUser, stored, db)
     user.takeover_open = bool(open_takeover)
     return user, bool(created)
 

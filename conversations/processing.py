@@ -34,6 +34,7 @@ from core import correlation
 from core.db import session_end
 from core.errors import LineApiError
 from core.logging import get_logger
+from core.raw_sql import instance_from_row
 
 log = get_logger(__name__)
 
@@ -105,7 +106,7 @@ def _lock_and_claim(event_id: int) -> tuple[bool, WebhookEvent | None]:
         locked, *row = cursor.fetchone()
     if not locked or row[0] is None:
         return bool(locked), None
-    return True, _from_row(row)
+    return True, instance_from_row(WebhookEvent, row, connection)
 
 
 @functools.cache
@@ -122,17 +123,6 @@ def _lock_and_claim_statement() -> str:
         f"RETURNING {', '.join(f'{table}.{quote(c)}' for c in columns)}) "
         f"SELECT owned.locked, {', '.join(f'claimed.{quote(c)}' for c in columns)} FROM owned LEFT JOIN claimed ON true"
     )
-
-
-def _from_row(row: list) -> WebhookEvent:
-    meta = WebhookEvent._meta
-    fields = meta.concrete_fields
-    values = list(row)
-    for index, field in enumerate(fields):
-        column = field.get_col(meta.db_table)
-        for converter in connection.ops.get_db_converters(column) + field.get_db_converters(connection):
-            values[index] = converter(values[index], column, connection)
-    return WebhookEvent.from_db(connection.alias, [f.attname for f in fields], values)
 
 
 def _claim(event_id: int) -> tuple[WebhookEvent | None, bool]:

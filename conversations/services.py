@@ -21,6 +21,7 @@ from conversations.live import chat_changed
 from conversations.models import Conversation, LineUser, Message, WebhookEvent, WebhookEventConflict
 from core.db import alone_or_in_savepoint
 from core.logging import get_logger
+from core.raw_sql import insert_statement, insert_values
 from core.redis import get_redis
 
 if TYPE_CHECKING:
@@ -97,16 +98,12 @@ def _known(row: WebhookEvent) -> tuple[int, str] | None:
 @functools.cache
 def _insert_once_statement() -> tuple[str, list]:
     """The ack's statement on PostgreSQL and the fields it binds, built once: nothing in it changes."""
+    insert, fields = insert_statement(WebhookEvent, connection)
     meta = WebhookEvent._meta
     quote = connection.ops.quote_name
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    table = quote(meta.db_table)
-    columns = ", ".join(quote(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    digest = quote(meta.get_field("content_digest").column)
+    table, digest = quote(meta.db_table), quote(meta.get_field("content_digest").column)
     sql = (
-        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608  # nosec B608 - names from the model, values bound
-        f"ON CONFLICT ({quote(meta.get_field('webhook_event_id').column)}) "
+        f"{insert} ON CONFLICT ({quote(meta.get_field('webhook_event_id').column)}) "
         f"DO UPDATE SET deliveries = {table}.deliveries + 1 WHERE {table}.{digest} = EXCLUDED.{digest} "
         f"RETURNING id, (xmax = 0)"
     )
@@ -137,9 +134,8 @@ def _insert_once(row: WebhookEvent) -> tuple[int, str]:
     sql, fields = _insert_once_statement()
     # The connection itself, not the proxy: one lookup instead of one per field.
     db = connections[DEFAULT_DB_ALIAS]
-    values = [f.get_db_prep_save(f.pre_save(row, add=True), db) for f in fields]
     with db.cursor() as cursor:
-        cursor.execute(sql, values)
+        cursor.execute(sql, insert_values(row, fields, db))
         returned = cursor.fetchone()
     if returned is not None:
         event_id, inserted = returned

@@ -59,21 +59,6 @@ def _require(user, permission: str, *, doing: str) -> None:
         raise PermissionDeniedError(f"You may not {doing}.")
 
 
-def _collect(problems: dict[str, list[str]], check, *args, **kwargs):
-    try:
-        return check(*args, **kwargs)
-    except ValidationError as exc:
-        for field, messages in (exc.details or {"request": [exc.message]}).items():
-            problems.setdefault(field, []).extend(messages if isinstance(messages, list) else [messages])
-        return None
-
-
-def _raise_if_any(problems: dict[str, list[str]]) -> None:
-    if problems:
-        summary = "; ".join(f"{field}: {messages[0]}" for field, messages in problems.items())
-        raise ValidationError(summary, details=problems)
-
-
 def _bubble(
     version: RichTemplateVersion, image: ComposedImage, *, url: str, title, body, code, language, link_url: str = ""
 ) -> dict:
@@ -91,20 +76,18 @@ def _bubble(
 
 
 # --- building -----------------------------------------------------------------------------------
-def _given(problems: dict[str, list[str]], field: str, value: Any, *, limit: int) -> str | None:
+def _given(problems: meta.Problems, field: str, value: Any, *, limit: int) -> str | None:
     """A title or body given by a person, cleaned like the AI's, or None when not given."""
     if value is None:
         return None
     if not isinstance(value, str) or not text_is_storable(value):
-        problems.setdefault(field, []).append("must be text")
+        problems.add(field, "must be text")
         return None
     value = copywriting.title_clean(value) if field == "title" else copywriting.body_clean(value)
     if not value:
-        problems.setdefault(field, []).append("must not be empty; leave it out for the AI to write it")
+        problems.add(field, "must not be empty; leave it out for the AI to write it")
     elif grapheme_len(value) > limit:
-        problems.setdefault(field, []).append(
-            f"is {grapheme_len(value)} characters long; the template allows at most {limit}"
-        )
+        problems.add(field, f"is {grapheme_len(value)} characters long; the template allows at most {limit}")
     return value
 
 
@@ -136,14 +119,14 @@ def rich_message_build(
     each field, ConflictError when the template cannot build, PermissionDeniedError; stores nothing then. A ``link``
     (http or https) goes out as a tracked link (``/r/<code>``), so its clicks are counted."""
     _require(actor, ADD_PERMISSION, doing="build rich messages")
-    problems: dict[str, list[str]] = {}
-    language = _collect(problems, copywriting.language_clean, language)
-    brief = _collect(problems, copywriting.brief_clean, brief) or {}
+    problems = meta.Problems()
+    language = problems.collect(copywriting.language_clean, language)
+    brief = problems.collect(copywriting.brief_clean, brief) or {}
     version = _approved_version(template)
     title = _given(problems, "title", title, limit=version.title_max_chars)
     body = _given(problems, "body", body, limit=version.body_max_chars)
-    tracked = _collect(problems, lambda value: links.tracked_link_prepare(target_url=value), link) if link else None
-    _raise_if_any(problems)
+    tracked = problems.collect(lambda value: links.tracked_link_prepare(target_url=value), link) if link else None
+    problems.raise_if_any()
 
     source = RichMessage.CopySource.GIVEN
     if title is None or body is None:

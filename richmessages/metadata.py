@@ -57,6 +57,16 @@ class Problems:
     def __bool__(self) -> bool:
         return bool(self.by_field)
 
+    def collect(self, check, *args, **kwargs):
+        """``check(...)``'s result, or None with its ValidationError's messages added here."""
+        try:
+            return check(*args, **kwargs)
+        except ValidationError as exc:
+            for field, messages in (exc.details or {"request": [exc.message]}).items():
+                for message in messages if isinstance(messages, list) else [messages]:
+                    self.add(field, message)
+            return None
+
     def raise_if_any(self) -> None:
         if self.by_field:
             raise problems_error(self.by_field)

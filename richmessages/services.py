@@ -16,7 +16,7 @@ from django.utils.text import slugify
 
 from accounts import audit
 from accounts.models import AuditEvent
-from core.errors import ConflictError, PermissionDeniedError, ValidationError
+from core.errors import ConflictError, PermissionDeniedError
 from richmessages import backgrounds
 from richmessages import metadata as meta
 from richmessages.metadata import Problems
@@ -70,17 +70,6 @@ def _clean_slug(problems: Problems, slug: Any, name: str) -> str:
     return slug if isinstance(slug, str) else ""
 
 
-def _collect(problems: Problems, check, *args, **kwargs):
-    """``check(...)``'s result, or None with its ValidationError's messages added to ``problems``."""
-    try:
-        return check(*args, **kwargs)
-    except ValidationError as exc:
-        for field, messages in (exc.details or {"request": [exc.message]}).items():
-            for message in messages:
-                problems.add(field, message)
-        return None
-
-
 def _inspect_image(image) -> tuple[Any, backgrounds.Background]:
     image = backgrounds.as_file(image)
     return image, backgrounds.inspect(image)
@@ -101,8 +90,8 @@ def rich_template_create(
     problems = Problems()
     name = _clean_name(problems, name)
     slug = _clean_slug(problems, slug, name)
-    given = _collect(problems, meta.parse, metadata)
-    inspected = _collect(problems, _inspect_image, image)
+    given = problems.collect(meta.parse, metadata)
+    inspected = problems.collect(_inspect_image, image)
     problems.raise_if_any()
     image, background = inspected
     fields = meta.clean(given, image_width=background.width, image_height=background.height)
@@ -167,8 +156,8 @@ def rich_template_version_update(
     changes = dict(changes)
     image = changes.pop("image", None)
     problems = Problems()
-    given = _collect(problems, meta.parse, changes, field="changes")
-    inspected = _collect(problems, _inspect_image, image) if image is not None else None
+    given = problems.collect(meta.parse, changes, field="changes")
+    inspected = problems.collect(_inspect_image, image) if image is not None else None
     problems.raise_if_any()
 
     stored = None

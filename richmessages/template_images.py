@@ -10,11 +10,12 @@ decode a large original; without one, or with one the composer cannot use, the o
 
 from __future__ import annotations
 
-from core.errors import ConflictError, ValidationError
+from core.errors import ConflictError
 from core.logging import get_logger
 from richmessages import backgrounds
 from richmessages.composer import ComposedImage, UnusableWorkingCopy, compose
 from richmessages.layout import TextArea
+from richmessages.metadata import Problems
 from richmessages.models import RichTemplateVersion
 
 log = get_logger(__name__)
@@ -24,12 +25,10 @@ def compose_copy(version: RichTemplateVersion, *, title: str, body: str) -> Comp
     """The hero image of ``title`` and ``body`` on the version's background; ValidationError for a bad area,
     ConflictError when the background is missing from storage."""
     size = (version.width, version.height)
-    problems: dict[str, list[str]] = {}
-    title_area = _collect(problems, TextArea.from_dict, version.title_area, field="title_area", image_size=size)
-    body_area = _collect(problems, TextArea.from_dict, version.body_area, field="body_area", image_size=size)
-    if problems:
-        summary = "; ".join(f"{field}: {messages[0]}" for field, messages in problems.items())
-        raise ValidationError(summary, details=problems)
+    problems = Problems()
+    title_area = problems.collect(TextArea.from_dict, version.title_area, field="title_area", image_size=size)
+    body_area = problems.collect(TextArea.from_dict, version.body_area, field="body_area", image_size=size)
+    problems.raise_if_any()
     texts = {"title_area": title_area, "body_area": body_area, "title": title, "body": body}
     data, working_copy = _background(version, use_working_copy=True)
     try:
@@ -37,15 +36,6 @@ def compose_copy(version: RichTemplateVersion, *, title: str, body: str) -> Comp
     except UnusableWorkingCopy as error:
         log.warning("rich_background_working_copy_unusable", background=version.background.name, reason=str(error))
         return compose(background=_background(version, use_working_copy=False)[0], **texts)
-
-
-def _collect(problems: dict[str, list[str]], check, *args, **kwargs):
-    try:
-        return check(*args, **kwargs)
-    except ValidationError as exc:
-        for field, messages in (exc.details or {"request": [exc.message]}).items():
-            problems.setdefault(field, []).extend(messages if isinstance(messages, list) else [messages])
-        return None
 
 
 def _background(version: RichTemplateVersion, *, use_working_copy: bool) -> tuple[bytes, bool]:

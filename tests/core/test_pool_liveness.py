@@ -40,6 +40,19 @@ print("AFTER", *sorted({backend_pid() for _ in range(4)}), flush=True)
 """
 
 
+def start_probe(probe: str, name: str, **env) -> subprocess.Popen:
+    """The probe in a production-configured process whose sessions carry ``application_name=name``."""
+    return subprocess.Popen(
+        [sys.executable, "-c", probe],
+        cwd=REPO,
+        env=production_env(database_url=f"{database_url(connection)}?application_name={name}", **env),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def terminate_sessions_of(application_name: str) -> int:
     with psycopg.connect(conninfo(), autocommit=True) as admin:
         ended = admin.execute(
@@ -57,19 +70,7 @@ def terminate_sessions_of(application_name: str) -> int:
 
 def test_it_answers_after_the_server_ended_every_pooled_session(transactional_db):
     name = f"pool-liveness-{uuid.uuid4().hex[:8]}"
-    process = subprocess.Popen(
-        [sys.executable, "-c", PROBE],
-        cwd=REPO,
-        env=production_env(
-            database_url=f"{database_url(connection)}?application_name={name}",
-            DJANGO_DB_POOL_MIN_SIZE="2",
-            DJANGO_DB_POOL_MAX_SIZE="2",
-        ),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_probe(PROBE, name, DJANGO_DB_POOL_MIN_SIZE="2", DJANGO_DB_POOL_MAX_SIZE="2")
     try:
         before = process.stdout.readline().split()
         assert before[:1] == ["BEFORE"], process.stderr.read()
@@ -114,18 +115,7 @@ print("ASKED", len(asked), flush=True)
 
 def test_it_answers_after_the_server_ended_a_persistent_session(transactional_db):
     name = f"persistent-liveness-{uuid.uuid4().hex[:8]}"
-    process = subprocess.Popen(
-        [sys.executable, "-c", PERSISTENT_PROBE],
-        cwd=REPO,
-        env=production_env(
-            database_url=f"{database_url(connection)}?application_name={name}",
-            DJANGO_DB_CONNECTIONS="persistent",
-        ),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_probe(PERSISTENT_PROBE, name, DJANGO_DB_CONNECTIONS="persistent")
     try:
         before = process.stdout.readline().split()
         assert before[:1] == ["BEFORE"], process.stderr.read()

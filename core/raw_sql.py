@@ -1,0 +1,36 @@
+"""Raw statements built from a model's own names, and their rows read back into instances.
+
+For the few statements the ORM cannot say in one round trip (``INSERT … ON CONFLICT … RETURNING``,
+an update that also takes a lock). Names come from the model and are quoted; values are always bound.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+
+def insert_statement(model: type[models.Model], db) -> tuple[str, list[models.Field]]:
+    """``INSERT INTO <table> (<columns>) VALUES (%s, …)`` for every concrete field but the key, and those fields."""
+    quote = db.ops.quote_name
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})", fields  # noqa: S608 - names from the model
+
+
+def insert_values(row: models.Model, fields: list[models.Field], db) -> list[Any]:
+    """``row``'s values for :func:`insert_statement`, prepared as a ``save()`` would prepare them."""
+    return [f.get_db_prep_save(f.pre_save(row, add=True), db) for f in fields]
+
+
+def instance_from_row(model: type[models.Model], values: list[Any], db) -> models.Model:
+    """An instance from a row of all its concrete fields in order, converted as a query would convert them."""
+    meta = model._meta
+    values = list(values)
+    for index, field in enumerate(meta.concrete_fields):
+        column = field.get_col(meta.db_table)
+        for converter in db.ops.get_db_converters(column) + field.get_db_converters(db):
+            values[index] = converter(values[index], column, db)
+    return model.from_db(db.alias, [f.attname for f in meta.concrete_fields], values)
