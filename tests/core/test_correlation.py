@@ -52,6 +52,10 @@ def real_worker(settings):
         celery_app.conf.task_always_eager = True
 
 
+def inside_task_lines(caplog):
+    return [r for r in caplog.records if "inside_task" in r.getMessage()]
+
+
 @pytest.mark.django_db
 def test_it_carries_the_id_into_the_task_and_its_log_lines(real_worker, caplog):
     seen_in_task.clear()
@@ -59,14 +63,15 @@ def test_it_carries_the_id_into_the_task_and_its_log_lines(real_worker, caplog):
     try:
         with caplog.at_level(logging.INFO):
             record_correlation_id.delay()
+            # The task records its id before it logs: wait for the line itself, while INFO is still captured.
             deadline = time.monotonic() + 10
-            while not seen_in_task and time.monotonic() < deadline:
+            while not inside_task_lines(caplog) and time.monotonic() < deadline:
                 time.sleep(0.05)
     finally:
         correlation.clear()
 
     assert seen_in_task == ["corr-777"]
-    task_lines = [r for r in caplog.records if "inside_task" in r.getMessage()]
+    task_lines = inside_task_lines(caplog)
     assert task_lines
     assert all("corr-777" in str(r.msg) for r in task_lines)
 
