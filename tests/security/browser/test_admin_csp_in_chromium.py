@@ -5,6 +5,7 @@ import os
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connections
 from django.test import Client
 
 from core import config
@@ -55,6 +56,10 @@ def signed_in_page(live_server, django_user_model):
         yield page
         context.close()
         browser.close()
+        # Django keeps a connection per context, and inside sync_playwright() the test body's queries run in
+        # another one: its connection is not the one Django's teardown closes. Left open, it kept the test
+        # database from being dropped at the end of the run ("being accessed by other users").
+        connections.close_all()
 
 
 def _violations(page) -> list[str]:
