@@ -42,19 +42,20 @@ Token counts and latency cover the whole answer, tool rounds included.
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pybreaker
 from django.conf import settings
 from prometheus_client import Counter, Histogram
 
-from core.errors import ConfigurationError, LLMError
+from core.errors import LLMError
 from core.lazy import LazyModule, ProcessWide
+from core.llm.failures import ContentFilteredError, LLMConfigurationError, map_sdk_error, no_retry_after_long_waits
+from core.llm.stream import Round, ToolCall, absorb, chunk_stream_class
 from core.llm.tokens import estimate_tokens
 from core.logging import get_logger
 
@@ -72,17 +73,6 @@ LLM_LATENCY = Histogram(
 LLM_TOKENS = Counter("llm_tokens_total", "Tokens used by language model calls", ["kind"])
 LLM_FAILURES = Counter("llm_failures_total", "Failed language model calls", ["code"])
 LLM_BREAKER_CHANGES = Counter("llm_circuit_state_changes_total", "LLM circuit breaker transitions", ["state"])
-
-
-class ContentFilteredError(LLMError):
-    """The provider's content filter refused the prompt or cut the answer."""
-
-    code = "llm_content_filtered"
-    default_message = "The language model's content filter refused this conversation."
-
-
-class LLMConfigurationError(ConfigurationError, LLMError):
-    """The model is not configured; an ``LLMError`` too, so callers apologise rather than crash."""
 
 
 @dataclass(frozen=True)
@@ -114,29 +104,6 @@ class ChatResult:
     latency_ms: int
     finish_reason: str
     model: str
-
-
-@dataclass
-class _ToolCall:
-    id: str = ""
-    name: str = ""
-    arguments: str = ""
-
-
-@dataclass
-class _Round:
-    """One streamed completion, assembled from its chunks."""
-
-    text_parts: list[str] = field(default_factory=list)
-    tool_calls: dict[int, _ToolCall] = field(default_factory=dict)
-    finish_reason: str | None = None
-    model: str = ""
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-
-    @property
-    def text(self) -> str:
-        return "".join(self.text_parts)
 
 
 def _message_text(message: dict) -> str:
@@ -282,7 +249,7 @@ class LLMClient:
             model=current.model or model,
         )
 
-    def _run_tools(self, current: _Round, by_name: dict[str, ToolSpec]) -> list[dict]:
+    def _run_tools(self, current: Round, by_name: dict[str, ToolSpec]) -> list[dict]:
         calls = [current.tool_calls[i] for i in sorted(current.tool_calls)]
         added: list[dict] = [
             {
@@ -298,7 +265,7 @@ class LLMClient:
             added.append({"role": "tool", "tool_call_id": call.id, "content": self._run_tool(call, by_name)})
         return added
 
-    def _run_tool(self, call: _ToolCall, by_name: dict[str, ToolSpec]) -> str:
+    def _run_tool(self, call: ToolCall, by_name: dict[str, ToolSpec]) -> str:
         tool = by_name.get(call.name)
         if tool is None:
             return f"error: there is no tool named {call.name!r}"
@@ -318,7 +285,7 @@ class LLMClient:
     # --- one streamed completion ------------------------------------------------------------
     def _stream_round(
         self, messages, *, model, temperature, max_tokens, tools, tool_choice, user, response_format, deadline
-    ) -> _Round:
+    ) -> Round:
         # The body goes out as plain JSON through the SDK's own request path (retries, auth, Azure's
         # deployment URL, errors): the typed `create()` walks `messages` through its TypedDict unions
         # and builds a pydantic model for every streamed chunk (a tenth of a worker's time per answer,
@@ -340,7 +307,7 @@ class LLMClient:
             kwargs["user"] = user
         if response_format:
             kwargs["response_format"] = response_format
-        current = _Round()
+        current = Round()
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise LLMError("The language model did not answer in time.", retryable=True)
@@ -351,17 +318,17 @@ class LLMClient:
                 cast_to=object,
                 options={"timeout": self._attempt_timeout(remaining)},
                 stream=True,
-                stream_cls=_chunk_stream_class(),
+                stream_cls=chunk_stream_class(),
             )
             try:
                 for chunk in stream:
-                    self._absorb(current, chunk)
+                    absorb(current, chunk)
                     if time.monotonic() > deadline:
                         raise LLMError("The language model did not answer in time.", retryable=True)
             finally:
                 stream.close()
         except openai.APIError as exc:
-            raise _map_sdk_error(exc) from exc
+            raise map_sdk_error(exc) from exc
         if current.prompt_tokens is None:
             current.prompt_tokens = sum(estimate_tokens(_message_text(m)) for m in messages)
         if current.completion_tokens is None:
@@ -377,122 +344,6 @@ class LLMClient:
         connect = min(connect or remaining, remaining)
         return httpx2.Timeout(read, connect=connect, write=read, pool=connect)
 
-    @staticmethod
-    def _absorb(current: _Round, chunk: Any) -> None:
-        if not isinstance(chunk, dict):
-            return
-        if chunk.get("model"):
-            current.model = chunk["model"]
-        usage = chunk.get("usage")
-        if isinstance(usage, dict):
-            current.prompt_tokens = usage.get("prompt_tokens")
-            current.completion_tokens = usage.get("completion_tokens")
-        for choice in chunk.get("choices") or ():
-            delta = choice.get("delta")
-            if isinstance(delta, dict):
-                if delta.get("content"):
-                    current.text_parts.append(delta["content"])
-                for part in delta.get("tool_calls") or ():
-                    call = current.tool_calls.setdefault(part.get("index", 0), _ToolCall())
-                    if part.get("id"):
-                        call.id = part["id"]
-                    function = part.get("function")
-                    if isinstance(function, dict):
-                        call.name += function.get("name") or ""
-                        call.arguments += function.get("arguments") or ""
-            if choice.get("finish_reason"):
-                current.finish_reason = choice["finish_reason"]
-
-
-@functools.cache
-def _chunk_stream_class() -> type:
-    """The SDK's stream of chunks as dicts, read to the end of the body before it is closed.
-
-    The SDK's own stream closes the response as soon as it sees ``[DONE]``, before the body's
-    last bytes (the chunked encoding's end) are read, and httpx drops a connection closed
-    mid-body: every answer then paid a new TCP (and TLS) handshake to the model. Errors inside
-    the stream are raised as the SDK raises them.
-    """
-
-    class ChunkStream(openai.Stream[object]):
-        def __stream__(self):
-            response = self.response
-            events = self._iter_events()
-            try:
-                for sse in events:
-                    if sse.data.startswith("[DONE]"):
-                        _read_to_end(events)
-                        return
-                    data = sse.json()
-                    if isinstance(data, dict) and data.get("error"):
-                        error = data["error"]
-                        message = error.get("message") if isinstance(error, dict) else None
-                        raise openai.APIError(
-                            message=message
-                            if isinstance(message, str) and message
-                            else "An error occurred during streaming",
-                            request=response.request,
-                            body=error,
-                        )
-                    yield data
-            finally:
-                response.close()
-
-    return ChunkStream
-
-
-def _read_to_end(events) -> None:
-    # Only the end of the body is left; a failure here cannot change an answer already complete.
-    try:
-        for _ in events:
-            pass
-    except Exception:  # noqa: BLE001, S110  # nosec B110 - the connection is then closed, as before
-        pass
-
-
-def _map_sdk_error(exc: openai.APIError) -> LLMError:
-    if isinstance(exc, openai.APITimeoutError):
-        return LLMError("The language model did not answer in time.", retryable=True)
-    if isinstance(exc, openai.APIConnectionError):
-        return LLMError("The language model could not be reached.", retryable=True)
-    if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        error_code = exc.code
-        if status == 400 and error_code == "content_filter":
-            return ContentFilteredError(status=status, details={"finish_reason": "content_filter"})
-        details: dict[str, Any] = {"provider_code": error_code} if error_code else {}
-        retry_after = exc.response.headers.get("retry-after")
-        if retry_after:
-            details["retry_after"] = retry_after
-        if status in (401, 403):
-            return LLMError("The language model refused our credentials.", status=status, details=details)
-        retryable = status in (408, 409, 429) or status >= 500
-        return LLMError(
-            f"The language model answered HTTP {status}.", status=status, retryable=retryable, details=details
-        )
-    # An error object inside the stream: the service failed mid-answer.
-    return LLMError("The language model failed while answering.", retryable=True)
-
-
-def _no_retry_after_long_waits(max_wait: float) -> Callable[[httpx2.Response], None]:
-    def hook(response: httpx2.Response) -> None:
-        # The SDK would sleep as long as the server asks (up to two minutes) before its
-        # retry; x-should-retry is the SDK's own switch to skip that retry instead.
-        if response.status_code in (429, 503):
-            for header, divisor in (("retry-after-ms", 1000), ("retry-after", 1)):
-                value = response.headers.get(header)
-                if value is None:
-                    continue
-                try:
-                    wait = float(value) / divisor
-                except ValueError:
-                    break
-                if wait > max_wait:
-                    response.headers["x-should-retry"] = "false"
-                break
-
-    return hook
-
 
 # --- the process-wide client ----------------------------------------------------------------
 def build_llm_client() -> LLMClient:
@@ -500,7 +351,7 @@ def build_llm_client() -> LLMClient:
         settings.LLM_READ_TIMEOUT, connect=settings.LLM_CONNECT_TIMEOUT, write=settings.LLM_READ_TIMEOUT
     )
     http_client = openai.DefaultHttpxClient(
-        timeout=timeout, event_hooks={"response": [_no_retry_after_long_waits(settings.LLM_MAX_RETRY_AFTER)]}
+        timeout=timeout, event_hooks={"response": [no_retry_after_long_waits(settings.LLM_MAX_RETRY_AFTER)]}
     )
     common = {"timeout": timeout, "max_retries": settings.LLM_MAX_RETRIES, "http_client": http_client}
     if settings.LLM_PROVIDER == "azure":
