@@ -7,7 +7,8 @@ import logging
 
 from aiohttp import web
 
-from linesim.llm.server import DEFAULT_API_KEY, Options, build_app
+from linesim.llm.server import build_app
+from linesim.llm.state import DEFAULT_API_KEY, Options
 
 
 def main(argv: list[str] | None = None) -> None:

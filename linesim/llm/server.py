@@ -5,104 +5,28 @@ Paths:
 * ``POST /openai/deployments/{deployment}/chat/completions?api-version=...`` (Azure; ``api-key`` header);
 * ``POST /v1/chat/completions`` (OpenAI; ``Authorization: Bearer``).
 
-Answers follow :mod:`linesim.llm.replies`.  The control API under ``/_control/`` sets
-latency, token rate and faults, returns the recorded requests and resets the double;
-see :mod:`linesim.llm.faults` for the fault kinds.
+Answers follow :mod:`linesim.llm.replies`, rendered by :mod:`linesim.llm.completion`.  The control API
+under ``/_control/`` (:mod:`linesim.llm.control`) sets latency, token rate and faults, returns the
+recorded requests and resets the double; see :mod:`linesim.llm.faults` for the fault kinds.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import json
 import re
 import time
-from collections import deque
-from dataclasses import dataclass
 
 from aiohttp import web
 
-from linesim.llm import replies
-from linesim.llm.faults import FaultBook, FaultRule
+from linesim.llm import control, replies
+from linesim.llm.completion import FILTER_HIT, Completion, event
+from linesim.llm.faults import FaultRule
+from linesim.llm.state import STATE, DoubleState, Options
 from linesim.llm.validation import InvalidRequest, check_chat_request, compact_body
 
-DEFAULT_API_KEY = "local-llm-key"
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
-_FILTER_SAFE = {name: {"filtered": False, "severity": "safe"} for name in ("hate", "self_harm", "sexual", "violence")}
-_FILTER_HIT = {**_FILTER_SAFE, "violence": {"filtered": True, "severity": "high"}}
-
-
-@dataclass
-class Options:
-    api_key: str = DEFAULT_API_KEY
-    latency_ms: int = 0
-    tokens_per_second: float = 0.0  # 0: as fast as possible
-    seed: int = 0
-    max_recorded: int = 1000
-
-
-class DoubleState:
-    def __init__(self, options: Options):
-        self.initial = options
-        self.api_key = options.api_key
-        self.max_recorded = options.max_recorded
-        self.faults = FaultBook(options.seed)
-        self.recorded: deque[dict] = deque(maxlen=options.max_recorded)
-        # Answers a test wrote, handed out in order before the rules of linesim.llm.replies apply.
-        self.scripted: list[dict] = []
-        self.release = asyncio.Event()
-        self.sequence = 0
-        self.apply_config(latency_ms=options.latency_ms, tokens_per_second=options.tokens_per_second)
-
-    def apply_config(self, *, latency_ms=None, tokens_per_second=None) -> None:
-        if latency_ms is not None:
-            if not isinstance(latency_ms, int | float) or latency_ms < 0:
-                raise ValueError("latency_ms must be a number >= 0")
-            self.latency_ms = latency_ms
-        if tokens_per_second is not None:
-            if not isinstance(tokens_per_second, int | float) or tokens_per_second < 0:
-                raise ValueError("tokens_per_second must be a number >= 0")
-            self.tokens_per_second = tokens_per_second
-
-    def config(self) -> dict:
-        return {"latency_ms": self.latency_ms, "tokens_per_second": self.tokens_per_second}
-
-    def reset(self) -> None:
-        self.release_hangs()
-        self.faults = FaultBook(self.initial.seed)
-        self.recorded.clear()
-        self.scripted.clear()
-        self.sequence = 0
-        self.apply_config(latency_ms=self.initial.latency_ms, tokens_per_second=self.initial.tokens_per_second)
-
-    def release_hangs(self) -> None:
-        # Requests hanging for a timeout fault end now; later ones wait on a fresh event.
-        self.release.set()
-        self.release = asyncio.Event()
-
-    async def hang(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self.release.wait(), seconds)
-        except TimeoutError:
-            pass
-
-    def take_scripted(self, messages: list[dict]) -> str | None:
-        """The first scripted answer whose ``match`` occurs in the request's texts (or that has none), used up."""
-        texts = "\n".join(replies.text_of(message.get("content")) for message in messages)
-        for index, answer in enumerate(self.scripted):
-            if not answer.get("match") or answer["match"] in texts:
-                del self.scripted[index]
-                return answer["text"]
-        return None
-
-    def next_id(self, body: dict) -> str:
-        self.sequence += 1
-        digest = hashlib.sha256(f"{self.initial.seed}:{self.sequence}:{json.dumps(body, sort_keys=True)}".encode())
-        return digest.hexdigest()[:29]
-
-
-STATE = web.AppKey("state", DoubleState)
 
 
 # --- errors in each provider's shape ---------------------------------------------------------
@@ -226,7 +150,7 @@ async def _answer(request, state, provider, deployment, record, early) -> web.St
         reply = replies.plan_reply(
             body["messages"], body.get("tools"), body.get("tool_choice"), body.get("response_format")
         )
-    completion = _Completion(state.next_id(record["body"]), model, provider, body, reply, fault)
+    completion = Completion(state.next_id(record["body"]), model, provider, body, reply, fault)
     if body.get("stream"):
         return await _stream(request, state, completion)
     if state.tokens_per_second and completion.tokens:
@@ -269,7 +193,7 @@ async def _apply_early_fault(request, state, provider, fault: FaultRule) -> web.
             "param": "prompt",
             "code": "content_filter",
             "status": 400,
-            "innererror": {"code": "ResponsibleAIPolicyViolation", "content_filter_result": _FILTER_HIT},
+            "innererror": {"code": "ResponsibleAIPolicyViolation", "content_filter_result": FILTER_HIT},
         }
         return web.json_response({"error": error}, status=400)
     if fault.kind == "disconnect":
@@ -282,136 +206,7 @@ def _headers(request_id: str) -> dict:
     return {"x-request-id": request_id, "apim-request-id": request_id, "openai-processing-ms": "1"}
 
 
-class _Completion:
-    """One answer, rendered whole or as stream chunks."""
-
-    def __init__(self, id_, model, provider, body, reply: replies.Reply, fault: FaultRule | None):
-        self.id = f"chatcmpl-{id_}"
-        self.model = model
-        self.provider = provider
-        self.created = int(time.time())
-        self.fault = fault
-        self.reply = reply
-        self.include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        self.tokens = replies.split_tokens(reply.text or "")
-        self.finish_reason = reply.finish_reason
-        max_tokens = body.get("max_tokens")
-        if max_tokens and len(self.tokens) > max_tokens and not reply.tool_call:
-            self.tokens = self.tokens[:max_tokens]
-            self.finish_reason = "length"
-        if fault is not None and fault.kind == "content_filter":
-            # The filter cuts the answer off halfway.
-            self.tokens = self.tokens[: len(self.tokens) // 2]
-            self.finish_reason = "content_filter"
-        self.usage = {
-            "prompt_tokens": replies.prompt_tokens(body["messages"]),
-            "completion_tokens": replies.completion_tokens(reply) if reply.tool_call else len(self.tokens),
-        }
-        self.usage["total_tokens"] = self.usage["prompt_tokens"] + self.usage["completion_tokens"]
-        self.tool_call_id = f"call_{hashlib.sha256(self.id.encode()).hexdigest()[:24]}"
-
-    def _envelope(self, obj: str) -> dict:
-        envelope = {
-            "id": self.id,
-            "object": obj,
-            "created": self.created,
-            "model": self.model,
-            "system_fingerprint": "fp_linesim",
-        }
-        return envelope
-
-    def _filter_results(self) -> dict:
-        return _FILTER_HIT if self.finish_reason == "content_filter" else _FILTER_SAFE
-
-    def _prompt_filter_results(self) -> list:
-        return [{"prompt_index": 0, "content_filter_results": _FILTER_SAFE}]
-
-    def whole(self) -> dict:
-        message = {
-            "role": "assistant",
-            "content": "".join(self.tokens) if not self.reply.tool_call else None,
-            "refusal": None,
-        }
-        if self.reply.tool_call:
-            message["tool_calls"] = [
-                {
-                    "id": self.tool_call_id,
-                    "type": "function",
-                    "function": {"name": self.reply.tool_call.name, "arguments": self.reply.tool_call.arguments},
-                }
-            ]
-        choice = {"index": 0, "message": message, "finish_reason": self.finish_reason, "logprobs": None}
-        out = {**self._envelope("chat.completion"), "choices": [choice], "usage": self.usage}
-        if self.provider == "azure":
-            choice["content_filter_results"] = self._filter_results()
-            out["prompt_filter_results"] = self._prompt_filter_results()
-        return out
-
-    def _chunk(self, delta: dict | None, finish_reason=None, *, filter_results=True) -> dict:
-        choices = []
-        if delta is not None:
-            choice = {"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
-            if self.provider == "azure" and filter_results:
-                choice["content_filter_results"] = self._filter_results() if finish_reason else _FILTER_SAFE
-            choices.append(choice)
-        chunk = {**self._envelope("chat.completion.chunk"), "choices": choices}
-        if self.include_usage:
-            chunk["usage"] = None
-        return chunk
-
-    def leading_chunks(self) -> list[dict]:
-        chunks = []
-        if self.provider == "azure":
-            # Azure's first chunk carries only the prompt's filter results, no choices.
-            chunks.append(
-                {
-                    "choices": [],
-                    "created": 0,
-                    "id": "",
-                    "model": "",
-                    "object": "",
-                    "prompt_filter_results": self._prompt_filter_results(),
-                }
-            )
-        if self.fault is not None and self.fault.kind == "empty_first_chunk":
-            chunks.append({**self._envelope("chat.completion.chunk"), "choices": []})
-            chunks.append(self._chunk({"role": "assistant", "content": ""}, filter_results=False))
-            chunks.append(self._chunk({}, filter_results=False))
-            chunks.append(self._chunk({"content": None}))
-        else:
-            chunks.append(self._chunk({"role": "assistant", "content": "", "refusal": None}, filter_results=False))
-        return chunks
-
-    def body_chunks(self) -> list[dict]:
-        if self.reply.tool_call:
-            call = self.reply.tool_call
-            half = len(call.arguments) // 2
-            return [
-                self._chunk(
-                    {
-                        "tool_calls": [
-                            {
-                                "index": 0,
-                                "id": self.tool_call_id,
-                                "type": "function",
-                                "function": {"name": call.name, "arguments": ""},
-                            }
-                        ]
-                    }
-                ),
-                self._chunk({"tool_calls": [{"index": 0, "function": {"arguments": call.arguments[:half]}}]}),
-                self._chunk({"tool_calls": [{"index": 0, "function": {"arguments": call.arguments[half:]}}]}),
-            ]
-        return [self._chunk({"content": token}) for token in self.tokens]
-
-    def closing_chunks(self) -> list[dict]:
-        chunks = [self._chunk({}, self.finish_reason)]
-        if self.include_usage:
-            chunks.append({**self._envelope("chat.completion.chunk"), "choices": [], "usage": self.usage})
-        return chunks
-
-
-async def _stream(request, state: DoubleState, completion: _Completion) -> web.StreamResponse:
+async def _stream(request, state: DoubleState, completion: Completion) -> web.StreamResponse:
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream; charset=utf-8",
@@ -425,139 +220,30 @@ async def _stream(request, state: DoubleState, completion: _Completion) -> web.S
     if not paced:
         # Nothing to wait for between chunks: one write keeps the double cheap under load.
         chunks = [*completion.leading_chunks(), *completion.body_chunks(), *completion.closing_chunks()]
-        await response.write(b"".join(_event(chunk) for chunk in chunks) + b"data: [DONE]\n\n")
+        await response.write(b"".join(event(chunk) for chunk in chunks) + b"data: [DONE]\n\n")
         await response.write_eof()
         return response
 
     for chunk in completion.leading_chunks():
-        await response.write(_event(chunk))
+        await response.write(event(chunk))
     delay = 1 / state.tokens_per_second if state.tokens_per_second else 0
     for i, chunk in enumerate(completion.body_chunks()):
         if delay:
             await asyncio.sleep(delay)
-        await response.write(_event(chunk))
+        await response.write(event(chunk))
         if i == 0 and fault == "stall":
             await state.hang(completion.fault.hang_seconds)
         if i == 0 and fault == "stream_error":
             # How OpenAI reports a failure after the stream began: an error event, then the end.
             error = {"message": "The server had an error while processing your request.", "type": "server_error"}
-            await response.write(_event({"error": error}))
+            await response.write(event({"error": error}))
             await response.write_eof()
             return response
     for chunk in completion.closing_chunks():
-        await response.write(_event(chunk))
+        await response.write(event(chunk))
     await response.write(b"data: [DONE]\n\n")
     await response.write_eof()
     return response
-
-
-def _event(chunk: dict) -> bytes:
-    return b"data: " + json.dumps(chunk, ensure_ascii=False).encode() + b"\n\n"
-
-
-# --- control API --------------------------------------------------------------------------------
-async def _json_body(request) -> dict:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "body must be JSON"}), content_type="application/json"
-        ) from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text=json.dumps({"error": "body must be an object"}), content_type="application/json")
-    return body
-
-
-def _bad(message: str) -> web.Response:
-    return web.json_response({"error": message}, status=400)
-
-
-async def control_health(request):
-    return web.json_response({"status": "ok"})
-
-
-async def control_get_config(request):
-    return web.json_response(request.app[STATE].config())
-
-
-async def control_set_config(request):
-    body = await _json_body(request)
-    unknown = set(body) - {"latency_ms", "tokens_per_second"}
-    if unknown:
-        return _bad(f"unknown keys: {sorted(unknown)}")
-    try:
-        request.app[STATE].apply_config(**body)
-    except ValueError as exc:
-        return _bad(str(exc))
-    return web.json_response(request.app[STATE].config())
-
-
-async def control_get_faults(request):
-    return web.json_response({"faults": request.app[STATE].faults.describe()})
-
-
-async def control_add_faults(request):
-    body = await _json_body(request)
-    rules = body.get("faults", [body])
-    if not isinstance(rules, list):
-        return _bad("faults must be an array")
-    try:
-        parsed = [FaultRule.from_json(rule) for rule in rules]
-    except ValueError as exc:
-        return _bad(str(exc))
-    book = request.app[STATE].faults
-    for rule in parsed:
-        book.add(rule)
-    return web.json_response({"faults": book.describe()})
-
-
-async def control_clear_faults(request):
-    state = request.app[STATE]
-    state.faults.clear()
-    state.release_hangs()
-    return web.json_response({"faults": []})
-
-
-async def control_requests(request):
-    return web.json_response({"requests": list(request.app[STATE].recorded)})
-
-
-async def control_clear_requests(request):
-    request.app[STATE].recorded.clear()
-    return web.json_response({"requests": []})
-
-
-async def control_get_script(request):
-    return web.json_response({"answers": request.app[STATE].scripted})
-
-
-async def control_add_script(request):
-    body = await _json_body(request)
-    answers = body.get("answers")
-    if not isinstance(answers, list) or not answers:
-        return _bad("answers must be a non-empty array of {text, match?}")
-    parsed = []
-    for answer in answers:
-        if not isinstance(answer, dict) or set(answer) - {"text", "match"} or not isinstance(answer.get("text"), str):
-            return _bad("each answer is an object with a text (string) and optionally a match (string)")
-        if not answer["text"]:
-            return _bad("an answer's text must not be empty (the services never stream an empty answer)")
-        if "match" in answer and not isinstance(answer["match"], str):
-            return _bad("match must be a string")
-        parsed.append({"text": answer["text"], "match": answer.get("match") or ""})
-    state = request.app[STATE]
-    state.scripted.extend(parsed)
-    return web.json_response({"answers": state.scripted})
-
-
-async def control_clear_script(request):
-    request.app[STATE].scripted.clear()
-    return web.json_response({"answers": []})
-
-
-async def control_reset(request):
-    request.app[STATE].reset()
-    return web.json_response({"status": "reset"})
 
 
 def build_app(options: Options | None = None) -> web.Application:
@@ -572,18 +258,18 @@ def build_app(options: Options | None = None) -> web.Application:
         [
             web.post("/openai/deployments/{deployment}/chat/completions", azure_chat),
             web.post("/v1/chat/completions", openai_chat),
-            web.get("/_control/health", control_health),
-            web.get("/_control/config", control_get_config),
-            web.post("/_control/config", control_set_config),
-            web.get("/_control/faults", control_get_faults),
-            web.post("/_control/faults", control_add_faults),
-            web.delete("/_control/faults", control_clear_faults),
-            web.get("/_control/requests", control_requests),
-            web.delete("/_control/requests", control_clear_requests),
-            web.get("/_control/script", control_get_script),
-            web.post("/_control/script", control_add_script),
-            web.delete("/_control/script", control_clear_script),
-            web.post("/_control/reset", control_reset),
+            web.get("/_control/health", control.control_health),
+            web.get("/_control/config", control.control_get_config),
+            web.post("/_control/config", control.control_set_config),
+            web.get("/_control/faults", control.control_get_faults),
+            web.post("/_control/faults", control.control_add_faults),
+            web.delete("/_control/faults", control.control_clear_faults),
+            web.get("/_control/requests", control.control_requests),
+            web.delete("/_control/requests", control.control_clear_requests),
+            web.get("/_control/script", control.control_get_script),
+            web.post("/_control/script", control.control_add_script),
+            web.delete("/_control/script", control.control_clear_script),
+            web.post("/_control/reset", control.control_reset),
         ]
     )
     return app

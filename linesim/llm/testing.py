@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from linesim.llm.server import Options, build_app
+from linesim.llm.server import build_app
+from linesim.llm.state import Options
 
 
 class ControlClient:
