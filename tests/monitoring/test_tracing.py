@@ -165,7 +165,10 @@ def test_it_gives_a_webhook_request_and_the_task_it_queued_one_correlation_id(
     while not WebhookEvent.objects.filter(status=WebhookEvent.Status.REPLIED).exists():
         assert time.monotonic() < deadline, list(WebhookEvent.objects.values("status", "error"))
         time.sleep(0.1)
-    time.sleep(0.3)  # the task's span ends just after its last write
+    # The task's span ends just after its last write: wait for it rather than for a guessed while.
+    while not [s for s in spans.get_finished_spans() if s.kind == SpanKind.CONSUMER]:
+        assert time.monotonic() < deadline, [s.name for s in spans.get_finished_spans()]
+        time.sleep(0.05)
 
     correlation_id = WebhookEvent.objects.get().correlation_id
     assert correlation_id == response["X-Request-ID"]
