@@ -117,7 +117,8 @@ def _lock_and_claim_statement() -> str:
     status, attempts = quote(meta.get_field("status").column), quote(meta.get_field("attempts").column)
     columns = [field.column for field in meta.concrete_fields]
     return (
-        "WITH owned AS MATERIALIZED (SELECT pg_try_advisory_lock(%s, %s) AS locked), "  # noqa: S608  # nosec B608 - names from the model, values bound
+        # Names from the model, values bound (bandit B608, ruff S608).
+        "WITH owned AS MATERIALIZED (SELECT pg_try_advisory_lock(%s, %s) AS locked), "  # noqa: S608  # nosec B608
         f"claimed AS (UPDATE {table} SET {status} = %s, {attempts} = {attempts} + 1 FROM owned "
         f"WHERE owned.locked AND {table}.{pk} = %s AND NOT ({table}.{status} = ANY(%s)) "
         f"RETURNING {', '.join(f'{table}.{quote(c)}' for c in columns)}) "

@@ -104,5 +104,5 @@ def _read_to_end(events) -> None:
     try:
         for _ in events:
             pass
-    except Exception:  # noqa: BLE001, S110  # nosec B110 - the connection is then closed, as before
-        pass
+    except Exception:  # noqa: BLE001, S110  # nosec B110
+        pass  # the connection is then closed, as before
