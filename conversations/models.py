@@ -93,7 +93,10 @@ class Message(models.Model):
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     # The speaker; in groups and rooms this differs from the conversation's user.
-    line_user = models.ForeignKey(LineUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Its look-ups use the index on (line_user, created_at).
+    line_user = models.ForeignKey(
+        LineUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     webhook_event = models.ForeignKey(
         "WebhookEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
@@ -105,21 +108,32 @@ class Message(models.Model):
     completion_tokens = models.PositiveIntegerField(default=0)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     model = models.CharField(max_length=128, blank=True)
-    correlation_id = models.CharField(max_length=128, blank=True, db_index=True)
+    correlation_id = models.CharField(max_length=128, blank=True)
     # Set only on test messages a staff member sent from the ops console or the API.
     sent_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     # Operators' answers during a takeover: the takeover, the push's X-Line-Retry-Key (stored before
     # LINE is called, so a second attempt cannot deliver twice) and when LINE accepted it.
-    takeover = models.ForeignKey("Takeover", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
+    takeover = models.ForeignKey(
+        "Takeover", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages", db_index=False
+    )
     retry_key = models.UUIDField(null=True, blank=True, editable=False)
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["line_user", "created_at"])]
+        # Every answer inserts two rows, so each index is paid for twice per event. Django's own indexes for
+        # db_index CharFields come with a second, varchar_pattern_ops one that only LIKE 'prefix%' uses (nothing
+        # here does); the staff and takeover references are empty on almost every row, so only rows that have
+        # one are indexed (a look-up by either, or the SET NULL of a deletion, still finds them).
+        indexes = [
+            models.Index(fields=["line_user", "created_at"]),
+            models.Index(fields=["correlation_id"], name="message_correlation"),
+            models.Index(fields=["sent_by"], name="message_sent_by", condition=models.Q(sent_by__isnull=False)),
+            models.Index(fields=["takeover"], name="message_takeover", condition=models.Q(takeover__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.role}: {self.content[:60]}"
@@ -158,23 +172,23 @@ class WebhookEvent(models.Model):
     # Tells an identical redelivery (answered once) from a differing body under the same id
     # (a WebhookEventConflict, never answered).
     content_digest = models.CharField(max_length=64)
-    event_type = models.CharField(max_length=32, db_index=True)
+    event_type = models.CharField(max_length=32)
     message_type = models.CharField(max_length=32, blank=True)
     source_type = models.CharField(max_length=8, blank=True)
     source_id = models.CharField(max_length=64, blank=True)
-    line_user_id = models.CharField(max_length=64, blank=True, db_index=True)
+    line_user_id = models.CharField(max_length=64, blank=True)
     reply_token = models.CharField(max_length=255, blank=True)
     is_redelivery = models.BooleanField(default=False)
     occurred_at = models.DateTimeField(null=True, blank=True)
     payload = models.JSONField()
     destination = models.CharField(max_length=64, blank=True)
-    correlation_id = models.CharField(max_length=128, blank=True, db_index=True)
+    correlation_id = models.CharField(max_length=128, blank=True)
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     deliveries = models.PositiveIntegerField(default=1)
     # Its sender was over the per-minute limit; the event is answered with a polite note at most.
     throttled = models.BooleanField(default=False)
 
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     # When the outbox relay published it (CONVERSATION_DISPATCH = "outbox"); the web tier leaves it empty.
     queued_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
@@ -194,13 +208,25 @@ class WebhookEvent(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["webhook_event_id"], name="one_row_per_webhook_event_id")]
+        # Each event is inserted once and updated four or five times, and an update that changes an indexed
+        # column adds an entry to every index: the table keeps only the indexes something reads. Not Django's
+        # varchar_pattern_ops twins of db_index CharFields (only LIKE 'prefix%' uses them), nor one on the
+        # event type or the status alone (a handful of values each); the sweep for stalled events reads the
+        # unfinished ones, which are the only rows its index holds.
         indexes = [
             # The outbox: events the relay has still to publish, and only those.
             models.Index(
                 fields=["id"],
                 name="webhook_event_outbox",
                 condition=models.Q(status="received", queued_at__isnull=True),
-            )
+            ),
+            models.Index(
+                fields=["received_at"],
+                name="webhook_event_unfinished",
+                condition=models.Q(status__in=["received", "processing"]),
+            ),
+            models.Index(fields=["line_user_id"], name="webhook_event_line_user"),
+            models.Index(fields=["correlation_id"], name="webhook_event_correlation"),
         ]
 
     def __str__(self) -> str:
