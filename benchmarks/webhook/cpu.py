@@ -14,7 +14,10 @@ The command's own output is passed through. The requests are counted from wrk's
 "N requests in" line or from load.py's JSON ("sent"). The load generator's CPU is its
 own child usage. One more line follows, as JSON: busy cores over the run, CPU ms per
 request for each group, and the ceiling that total puts on this machine
-(cores * 1000 / ms per request), the rate nothing on it could beat.
+(cores * 1000 / ms per request), the rate nothing on it could beat. With ``BENCH_DB`` it
+also gives the PostgreSQL write-ahead log written per request: a count of bytes, not a
+time, so it does not swing with the machine's load (the server's whole log, so nothing
+else may write to that PostgreSQL meanwhile).
 """
 
 from __future__ import annotations
@@ -76,6 +79,14 @@ def _database_backends(database: str) -> set[str]:
     return {str(pid) for (pid,) in rows}
 
 
+def _wal_position() -> int:
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        (position,) = conn.execute("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')").fetchone()
+    return int(position)
+
+
 def _ours(table: dict[str, tuple[str, int, int]], backends: set[str]) -> dict[str, str]:
     """pid → group for the processes this run measures."""
     root = os.environ.get("BENCH_ROOT_PID")
@@ -126,11 +137,13 @@ def _requests(output: str) -> int:
 def measure(command: list[str], cores: int) -> dict:
     database = os.environ.get("BENCH_DB")
     backends = _database_backends(database) if database else set()
+    wal_before = _wal_position() if database else None
     before, busy_before, started = _processes(), _busy_ticks(), time.monotonic()
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     after, busy_after, elapsed = _processes(), _busy_ticks(), time.monotonic() - started
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wal_written = _wal_position() - wal_before if wal_before is not None else None
     sys.stdout.write(completed.stdout)
     sys.stderr.write(completed.stderr)
     if database:
@@ -147,7 +160,7 @@ def measure(command: list[str], cores: int) -> dict:
     count = _requests(completed.stdout)
     per_request = {name: round(ms / count, 2) for name, ms in spent.items()} if count else {}
     total = sum(per_request.values())
-    return {
+    result = {
         "requests": count,
         "busy_cores": round((busy_after - busy_before) / _HZ / elapsed, 2),
         "cpu_ms_per_request": per_request,
@@ -155,6 +168,9 @@ def measure(command: list[str], cores: int) -> dict:
         "ceiling_per_s": round(cores * 1000 / total) if total else None,
         "returncode": completed.returncode,
     }
+    if wal_written is not None and count:
+        result["wal_bytes_per_request"] = round(wal_written / count)
+    return result
 
 
 def main(argv=None) -> None:

@@ -38,3 +38,33 @@ def test_it_reports_no_ceiling_when_nothing_was_counted():
 
     assert result["requests"] == 0
     assert result["ceiling_per_s"] is None
+
+
+WRITE_ROWS = """
+import uuid, psycopg
+table = "wal_probe_" + uuid.uuid4().hex[:12]
+with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+    conn.execute(f"CREATE TABLE {table} (body text)")
+    for _ in range(50):
+        conn.execute(f"INSERT INTO {table} VALUES (%s)", ["x" * 2000])
+    conn.execute(f"DROP TABLE {table}")
+print('{"sent": 50}')
+"""
+
+
+def test_it_counts_the_write_ahead_log_written_per_request(monkeypatch):
+    monkeypatch.setenv("BENCH_DB", "postgres")
+
+    result = cpu.measure([sys.executable, "-c", WRITE_ROWS], cores=2)
+
+    # Each request inserted a 2,000-byte row, under the size PostgreSQL compresses: logged whole.
+    assert result["requests"] == 50
+    assert result["wal_bytes_per_request"] >= 2000
+
+
+def test_it_reports_no_write_ahead_log_without_a_database(monkeypatch):
+    monkeypatch.delenv("BENCH_DB", raising=False)
+
+    result = cpu.measure([sys.executable, "-c", "print('{\"sent\": 1}')"], cores=2)
+
+    assert "wal_bytes_per_request" not in result
