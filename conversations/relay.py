@@ -21,9 +21,6 @@ from django.utils import timezone
 
 from conversations.models import WebhookEvent
 from conversations.tasks import webhook_events_enqueue
-from core.logging import get_logger
-
-log = get_logger(__name__)
 
 
 def webhook_events_relay(*, limit: int = 500) -> int:

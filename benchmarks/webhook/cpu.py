@@ -69,21 +69,20 @@ def _descends(pid: str, root: str, table: dict[str, tuple[str, int, int]]) -> bo
     return pid == root
 
 
-def _database_backends(database: str) -> set[str]:
+def _admin_rows(sql: str, params: list | None = None) -> list[tuple]:
     import psycopg
 
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [database]
-        ).fetchall()
+        return conn.execute(sql, params).fetchall()
+
+
+def _database_backends(database: str) -> set[str]:
+    rows = _admin_rows("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [database])
     return {str(pid) for (pid,) in rows}
 
 
 def _wal_position() -> int:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        (position,) = conn.execute("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')").fetchone()
+    ((position,),) = _admin_rows("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')")
     return int(position)
 
 
