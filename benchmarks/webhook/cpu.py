@@ -13,7 +13,8 @@ counts all of its CPU.
 The command's own output is passed through. The requests are counted from wrk's
 "N requests in" line or from load.py's JSON ("sent"). The load generator's CPU is its
 own child usage. One more line follows, as JSON: busy cores over the run, CPU ms per
-request for each group, and the ceiling that total puts on this machine
+request for each group (and how much of the worker's was its main process, Celery's consumer, rather than
+the pool's children), and the ceiling that total puts on this machine
 (cores * 1000 / ms per request), the rate nothing on it could beat. With ``BENCH_DB`` it
 also gives the PostgreSQL write-ahead log written per request: a count of bytes, not a
 time, so it does not swing with the machine's load (the server's whole log, so nothing
@@ -41,6 +42,9 @@ GROUPS = {
     "rabbitmq": ("beam.smp",),
     "redis": ("redis-server",),
 }
+# py-spy's command line names its output file, which names the layout ("pyspy-web-gunicorn-wsgi.txt"):
+# under PROFILE=1 its own CPU would count as the web tier's.
+_NOT_MEASURED = ("py-spy",)
 _HZ = os.sysconf("SC_CLK_TCK")
 
 
@@ -67,6 +71,16 @@ def _descends(pid: str, root: str, table: dict[str, tuple[str, int, int]]) -> bo
         seen.add(pid)
         pid = str(table[pid][2])
     return pid == root
+
+
+def _spent(pid: str, before: dict[str, tuple[str, int, int]], after: dict[str, tuple[str, int, int]]) -> float:
+    """CPU ms the process spent between the two looks (all of its life if it started in between)."""
+    return (after[pid][1] - before.get(pid, ("", 0, 0))[1]) * 1000 / _HZ
+
+
+def _worker_mains(chosen: dict[str, str], table: dict[str, tuple[str, int, int]]) -> list[str]:
+    """The worker processes whose parent is not a worker: Celery's main processes, not its pool's children."""
+    return [pid for pid, name in chosen.items() if name == "worker" and chosen.get(str(table[pid][2])) != "worker"]
 
 
 def _admin_rows(sql: str, params: list | None = None) -> list[tuple]:
@@ -116,6 +130,8 @@ def _busy_ticks() -> int:
 
 
 def _group(command: str) -> str | None:
+    if any(p in command for p in _NOT_MEASURED):
+        return None
     for name, patterns in GROUPS.items():
         if any(p in command for p in patterns):
             return name
@@ -150,12 +166,13 @@ def measure(command: list[str], cores: int) -> dict:
         backends |= _database_backends(database)
 
     spent = {name: 0.0 for name in GROUPS}
-    for pid, name in _ours(after, backends).items():
-        ticks = after[pid][1]
-        spent[name] += (ticks - before.get(pid, ("", 0, 0))[1]) * 1000 / _HZ
+    chosen = _ours(after, backends)
+    for pid, name in chosen.items():
+        spent[name] += _spent(pid, before, after)
     spent["load generator"] = 1000 * (
         children_after.ru_utime + children_after.ru_stime - children_before.ru_utime - children_before.ru_stime
     )
+    worker_main = sum(_spent(pid, before, after) for pid in _worker_mains(chosen, after))
     count = _requests(completed.stdout)
     per_request = {name: round(ms / count, 2) for name, ms in spent.items()} if count else {}
     total = sum(per_request.values())
@@ -167,6 +184,10 @@ def measure(command: list[str], cores: int) -> dict:
         "ceiling_per_s": round(cores * 1000 / total) if total else None,
         "returncode": completed.returncode,
     }
+    if count and worker_main:
+        # Of the worker's figure, what its main process (Celery's consumer, which feeds the prefork
+        # children and acknowledges their tasks) spent rather than the children running the tasks.
+        result["worker_main_ms_per_request"] = round(worker_main / count, 2)
     if wal_written is not None and count:
         result["wal_bytes_per_request"] = round(wal_written / count)
     return result

@@ -68,3 +68,23 @@ def test_it_reports_no_write_ahead_log_without_a_database(monkeypatch):
     result = cpu.measure([sys.executable, "-c", "print('{\"sent\": 1}')"], cores=2)
 
     assert "wal_bytes_per_request" not in result
+
+
+def test_it_does_not_count_the_profiler_as_the_web_tier():
+    profiler = ".venv/bin/py-spy record --subprocesses -o var/bench/webhook/pyspy-web-gunicorn-wsgi.txt --pid 42"
+
+    assert cpu._group(profiler) is None
+    assert cpu._group(".venv/bin/gunicorn linebot_project.wsgi:application") == "web"
+
+
+def test_it_tells_the_workers_main_process_from_its_pool_children():
+    worker = ".venv/bin/celery -A linebot_project worker --pool=prefork --concurrency=2"
+    table = {
+        "100": (worker, 50, 1),
+        "101": (worker, 300, 100),
+        "102": (worker, 280, 100),
+        "200": (".venv/bin/gunicorn linebot_project.wsgi:application", 90, 1),
+    }
+    chosen = {pid: cpu._group(command) for pid, (command, _ticks, _parent) in table.items()}
+
+    assert cpu._worker_mains(chosen, table) == ["100"]
