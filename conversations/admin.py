@@ -22,7 +22,7 @@ from core.readonly_admin import ReadOnlyAdmin, ReadOnlyInline
 @admin.register(LineUser)
 class LineUserAdmin(admin.ModelAdmin):
     list_display = ["line_user_id", "display_name", "language", "status", "first_seen_at", "last_seen_at"]
-    list_filter = ["status", "language"]
+    list_filter = ["status", "language", "language_chosen"]
     search_fields = ["line_user_id", "display_name", "conversations__messages__correlation_id"]
     readonly_fields = ["live_chat", "line_user_id", "first_seen_at", "last_seen_at", "picture_url", "status_message"]
     actions = ["send_test_message", "export_personal_data", "erase_personal_data"]

@@ -53,10 +53,16 @@ class Chat:
         return self.reply_text(text(key, self.language, **values), said=said)
 
 
-def system_prompt(language: str) -> str:
+def system_prompt(language: str, *, chosen: bool = False) -> str:
     prompt = tunables.persona()
-    if language:
+    if language and chosen:
         return f"{prompt}\nAlways answer in the language with the code {language!r}."
+    if language:
+        # The LINE app's language: a guess for a sticker or a photo, not a rule for a message in Thai.
+        return (
+            f"{prompt}\nAnswer in the language the user writes in; when that is unclear (a sticker or a photo"
+            f" alone), answer in the language with the code {language!r}."
+        )
     return f"{prompt}\nAnswer in the language the user writes in."
 
 
@@ -68,7 +74,8 @@ def ask(chat: Chat, *, question: str, prompt_content, draft: Draft) -> Outcome:
         if used >= tunables.daily_token_budget():
             return chat.say("over_budget", said=draft)
     context = Context() if chat.new_conversation else context_load(chat.conversation.pk)
-    messages = [{"role": "system", "content": system_prompt(chat.language)}]
+    chosen = chat.user.language_chosen if chat.user else False
+    messages = [{"role": "system", "content": system_prompt(chat.language, chosen=chosen)}]
     messages += context.as_messages()
     messages.append({"role": "user", "content": prompt_content})
     model_settings = tunables.model_settings()

@@ -1,4 +1,4 @@
-"""Slash commands a user can type: /help, /reset, /lang <code>, and /stop and /start for campaign messages."""
+"""Slash commands a user can type: /help, /reset, /lang <code> or auto, and /stop and /start for campaign messages."""
 
 from __future__ import annotations
 
@@ -45,6 +45,9 @@ def command_run(*, message: str, user: LineUser | None, conversation: Conversati
         return CommandResult(text("opted_in", language))
     if name == "/lang":
         code = argument.strip()
+        if code.lower() == "auto" and user is not None:
+            line_user_set_language(user=user, language=None)
+            return CommandResult(text("lang_auto", language))
         if not _LANGUAGE.match(code) or user is None:
             return CommandResult(text("lang_invalid", language))
         parts = code.split("-")

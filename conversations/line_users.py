@@ -77,8 +77,8 @@ def line_user_update_profile(
     user.display_name = display_name[:255]
     user.picture_url = picture_url[:1000]
     user.status_message = status_message
-    # A language the user chose with /lang wins over the app's language.
-    if language and not user.language:
+    # A language the user chose with /lang wins over the app's, which is followed when it changes.
+    if language and not user.language_chosen:
         user.language = language[:16]
     user.save(update_fields=["display_name", "picture_url", "status_message", "language"])
     return user
@@ -114,7 +114,12 @@ def line_user_set_opt_out(*, user: LineUser, opted_out: bool) -> LineUser:
     return user
 
 
-def line_user_set_language(*, user: LineUser, language: str) -> LineUser:
-    user.language = language[:16]
-    user.save(update_fields=["language"])
+def line_user_set_language(*, user: LineUser, language: str | None) -> LineUser:
+    """/lang <code>: every answer in that language from now on. ``None`` (/lang auto): in the language of each
+    message again; the chosen language stays as the fallback until the profile tells the app's."""
+    if language is None:
+        user.language_chosen = False
+    else:
+        user.language, user.language_chosen = language[:16], True
+    user.save(update_fields=["language", "language_chosen"])
     return user

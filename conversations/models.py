@@ -21,6 +21,12 @@ class LineUser(models.Model):
     status_message = models.TextField(blank=True)
     # A BCP 47 tag such as "en", "ja" or "zh-TW"; empty until the profile or /lang tells us.
     language = models.CharField(max_length=16, blank=True)
+    # Whether the user chose ``language`` with /lang. If not, it is their LINE app's language, which says
+    # little about what they write in (many Thai users run LINE in English): the model answers in the
+    # language of each message, and ``language`` is only the fallback and the language of fixed sentences.
+    language_chosen = models.BooleanField(
+        default=False, help_text="Chosen by the user with /lang: every answer in it. Otherwise the LINE app's language."
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)

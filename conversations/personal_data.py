@@ -22,6 +22,7 @@ _ERASED_PROFILE = {
     "picture_url": "",
     "status_message": "",
     "language": "",
+    "language_chosen": False,
     "tags": [],
     "timezone": "",
 }
@@ -66,6 +67,7 @@ def export(subject: personal_data.Subject) -> dict:
             "picture_url": user.picture_url,
             "status_message": user.status_message,
             "language": user.language,
+            "language_chosen": user.language_chosen,
             "status": user.status,
             "first_seen_at": user.first_seen_at.isoformat(),
             "last_seen_at": user.last_seen_at.isoformat(),

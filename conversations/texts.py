@@ -81,16 +81,16 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "help": {
         "en": "Send me a question, a photo or a document (PDF, DOCX, TXT, CSV).\n"
-        "/reset – start a new conversation\n/lang <code> – choose my language (e.g. /lang ja)\n"
+        "/reset – start a new conversation\n/lang <code> – always answer in one language (e.g. /lang ja; /lang auto: yours)\n"
         "/stop – no more news and offers\n/start – news and offers again\n/help – this message",
         "ja": "質問、写真、文書（PDF・DOCX・TXT・CSV）を送ってください。\n"
-        "/reset – 新しい会話を始める\n/lang <コード> – 言語を選ぶ（例: /lang en）\n"
+        "/reset – 新しい会話を始める\n/lang <コード> – 返信の言語を固定（例: /lang en、/lang auto で自動）\n"
         "/stop – お知らせの配信を停止\n/start – お知らせの配信を再開\n/help – このメッセージ",
         "th": "ส่งคำถาม รูปภาพ หรือเอกสาร (PDF, DOCX, TXT, CSV) มาได้เลย\n"
-        "/reset – เริ่มบทสนทนาใหม่\n/lang <รหัส> – เลือกภาษา (เช่น /lang th)\n"
+        "/reset – เริ่มบทสนทนาใหม่\n/lang <รหัส> – เลือกภาษาที่ใช้ตอบ (เช่น /lang th, /lang auto ตามภาษาที่พิมพ์)\n"
         "/stop – หยุดรับข่าวสาร\n/start – รับข่าวสารอีกครั้ง\n/help – ข้อความนี้",
         "zh": "傳送問題、照片或文件（PDF、DOCX、TXT、CSV）給我。\n"
-        "/reset – 開始新對話\n/lang <代碼> – 選擇語言（例如 /lang zh-TW）\n"
+        "/reset – 開始新對話\n/lang <代碼> – 固定回覆語言（例如 /lang zh-TW；/lang auto 自動）\n"
         "/stop – 停止接收消息\n/start – 重新接收消息\n/help – 顯示此訊息",
     },
     "opted_out": {
@@ -117,11 +117,17 @@ _TEXTS: dict[str, dict[str, str]] = {
         "th": "ตกลง จากนี้จะตอบเป็นภาษา{language}",
         "zh": "好的，之後我會用 {language} 回覆。",
     },
+    "lang_auto": {
+        "en": "OK, I'll answer in the language you write in.",
+        "ja": "これからは、送られた言語で返信します。",
+        "th": "ตกลง จากนี้จะตอบเป็นภาษาที่คุณพิมพ์มา",
+        "zh": "好的，之後我會用你傳訊息的語言回覆。",
+    },
     "lang_invalid": {
-        "en": "Please give a language code, for example /lang en, /lang ja or /lang zh-TW.",
-        "ja": "言語コードを指定してください（例: /lang en、/lang ja、/lang zh-TW）。",
-        "th": "กรุณาระบุรหัสภาษา เช่น /lang en, /lang ja หรือ /lang th",
-        "zh": "請提供語言代碼，例如 /lang en、/lang ja 或 /lang zh-TW。",
+        "en": "Please give a language code, for example /lang en, /lang ja or /lang zh-TW, or /lang auto.",
+        "ja": "言語コードを指定してください（例: /lang en、/lang ja、/lang zh-TW、/lang auto）。",
+        "th": "กรุณาระบุรหัสภาษา เช่น /lang en, /lang ja, /lang th หรือ /lang auto",
+        "zh": "請提供語言代碼，例如 /lang en、/lang ja、/lang zh-TW 或 /lang auto。",
     },
     "unknown_command": {
         "en": "I don't know that command. Type /help to see what I can do.",

@@ -31,7 +31,10 @@ what a user sent. The rules, applied to the request's ``messages`` (and ``tools`
 ``answer in the language with the code <code>`` (any case, the code optionally quoted and
 ending the clause, e.g. ``Answer in ja.``), the answer of rules 1, 3 and 4 starts with
 ``[<code>] ``; the last such hint wins. A JSON answer is written in the hinted language instead (see
-:data:`SAMPLE_TEXTS`), without the prefix.
+:data:`SAMPLE_TEXTS`), without the prefix. Where the hint's own sentence first says to answer in ``the language
+the user writes in``, the code is only a fallback: the prefix is the language of the last user message's
+script (Thai → ``th``, kana → ``ja``, Hangul → ``ko``, Latin letters and no other letters → ``en``), and the
+fallback code when it has none of these (a sticker, a photo, digits, Han characters alone).
 
 **Tokens:** the answer streams one token per chunk, a token being a word with the whitespace
 after it.  ``completion_tokens`` is that count (a tool call counts as 1 per 4 characters of its
@@ -53,6 +56,16 @@ LANGUAGE_HINT = re.compile(
     r"(?=\s*(?:$|[.,;:!?)\n]))",
     re.IGNORECASE,
 )
+# "Answer in the language the user writes in; when that is unclear, answer in the language with the code 'th'."
+_WRITTEN_LANGUAGE = re.compile(r"\bthe language the user writes in\b", re.IGNORECASE)
+# Scripts that tell a language apart on their own, in the order they are looked for.
+_SCRIPTS = (
+    ("th", re.compile(r"[\u0e00-\u0e7f]")),
+    ("ja", re.compile(r"[\u3040-\u30ff]")),
+    ("ko", re.compile(r"[\uac00-\ud7af]")),
+)
+_LETTER = re.compile(r"[^\W\d_]")
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _TOKEN = re.compile(r"\S+\s*|\s+")
 _LONG = re.compile(r"^long:\s*(\d+)\s*$", re.IGNORECASE)
 _PANGRAM = "The quick brown fox jumps over the lazy dog. "
@@ -94,13 +107,32 @@ def images_in(content) -> int:
 
 
 def language_hint(messages: list[dict]) -> str | None:
-    hint = None
+    hint, fallback_only = None, False
     for message in messages:
         if message.get("role") in ("system", "developer"):
-            found = LANGUAGE_HINT.findall(text_of(message.get("content")))
+            content = text_of(message.get("content"))
+            found = list(LANGUAGE_HINT.finditer(content))
             if found:
-                hint = found[-1]
+                hint = found[-1].group(1)
+                # A fallback when the same sentence first asks for the user's own language.
+                at = found[-1].start()
+                sentence_start = max(content.rfind(".", 0, at), content.rfind("\n", 0, at)) + 1
+                fallback_only = _WRITTEN_LANGUAGE.search(content, sentence_start, at) is not None
+    if hint and fallback_only:
+        users = [m for m in messages if m.get("role") == "user"]
+        return written_language(text_of(users[-1].get("content")) if users else "") or hint
     return hint
+
+
+def written_language(text: str) -> str | None:
+    """The language a text's script gives away, if it does (see the module's rules)."""
+    for code, script in _SCRIPTS:
+        if script.search(text):
+            return code
+    letters = _LETTER.findall(text)
+    if letters and all(_LATIN_LETTER.match(letter) for letter in letters):
+        return "en"
+    return None
 
 
 def _offers(tools: list[dict] | None, tool_choice, name: str) -> bool:

@@ -9,6 +9,7 @@ from PIL import Image
 from conversations import postbacks
 from conversations.context import context_clear, context_load
 from conversations.line_messages import split_text
+from conversations.line_users import line_user_set_language, line_user_update_profile
 from conversations.models import Conversation, LineUser, Message, WebhookEvent
 from linesim.llm import replies
 from tests.doubles import DEPLOYMENT, answer_to, delivered_texts
@@ -81,6 +82,50 @@ def test_it_answers_in_the_language_of_the_profile(post_events, events, line, ll
     assert "'ja'" in llm.control.requests()[0]["body"]["messages"][0]["content"]
     assert delivered_texts(line) == [answer_to("こんにちは", language="ja")]
     assert LineUser.objects.get().display_name == "Aiko"
+
+
+def test_it_answers_in_the_language_the_user_writes_in_not_the_apps(post_events, events, line, llm):
+    # Many Thai users run LINE in English: the app's language is only the fallback.
+    line.control.add_user(USER, "Somchai", language="en")
+    post_events(events.text("สวัสดีครับ"))
+
+    system = llm.control.requests()[0]["body"]["messages"][0]["content"]
+    assert "Answer in the language the user writes in" in system and "'en'" in system
+    assert delivered_texts(line) == [answer_to("สวัสดีครับ", language="th")]
+    assert LineUser.objects.get().language_chosen is False
+
+
+def test_it_always_answers_in_a_language_chosen_with_lang(post_events, events, line, llm):
+    line.control.add_user(USER, "Somchai", language="en")
+    post_events(events.text("/lang ja"))
+    post_events(events.text("สวัสดีครับ"))
+
+    system = llm.control.requests()[0]["body"]["messages"][0]["content"]
+    assert system.splitlines()[-1] == "Always answer in the language with the code 'ja'."
+    assert delivered_texts(line)[-1] == answer_to("สวัสดีครับ", language="ja")
+
+
+def test_it_goes_back_to_the_written_language_on_lang_auto(post_events, events, line, llm):
+    line.control.add_user(USER, "Somchai", language="en")
+    post_events(events.text("/lang ja"))
+    post_events(events.text("/lang auto"))
+
+    assert delivered_texts(line)[-1] == "これからは、送られた言語で返信します。"
+    user = LineUser.objects.get()
+    assert (user.language, user.language_chosen) == ("ja", False)
+    post_events(events.text("สวัสดีครับ"))
+    assert delivered_texts(line)[-1] == answer_to("สวัสดีครับ", language="th")
+
+
+def test_it_follows_the_apps_language_until_the_user_chooses_one():
+    user = LineUser.objects.create(line_user_id=USER, language="en")
+
+    line_user_update_profile(user=user, display_name="A", picture_url="", status_message="", language="th")
+    assert LineUser.objects.get().language == "th"
+
+    line_user_set_language(user=user, language="ja")
+    line_user_update_profile(user=user, display_name="A", picture_url="", status_message="", language="th")
+    assert (LineUser.objects.get().language, LineUser.objects.get().language_chosen) == ("ja", True)
 
 
 def test_it_apologises_in_the_users_language_when_the_model_fails(post_events, events, line, llm, settings):

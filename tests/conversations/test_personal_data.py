@@ -13,6 +13,7 @@ from accounts import audit, roles
 from accounts.models import AuditEvent
 from analytics.models import Event
 from analytics.services import event_record
+from conversations.line_users import line_user_set_language
 from conversations.models import Conversation, LineUser, Message, WebhookEvent
 from conversations.privacy import line_user_erase, line_user_export
 from core import personal_data
@@ -136,10 +137,12 @@ def test_it_leaves_other_users_data_alone(history, admin_user):
 
 
 def test_it_deletes_the_users_rows_and_makes_a_tombstone(history, admin_user):
+    line_user_set_language(user=history, language="th")
     erasure = line_user_erase(line_user=history, actor=admin_user)
 
     history.refresh_from_db()
     assert history.line_user_id == erasure.replacement and history.display_name == ""
+    assert (history.language, history.language_chosen) == ("", False)
     assert history.status == LineUser.Status.INACTIVE and history.opted_out_at is not None
     assert not Conversation.objects.filter(source_type="user", source_id=USER).exists()
     assert not RichMenuUserLink.objects.exists() and not StepEnrolment.objects.exists()
@@ -176,6 +179,7 @@ def test_it_exports_everything_held_about_the_user_for_an_operator(history, oper
     data = line_user_export(line_user=history, actor=operator)
 
     assert data["conversations"]["line_user"]["line_user_id"] == USER
+    assert data["conversations"]["line_user"]["language_chosen"] is False
     assert SECRET_TEXT in [m["content"] for m in data["conversations"]["messages"]]
     assert "hello all" in " ".join(m["content"] for m in data["conversations"]["messages"])
     # The worker recorded the follow and the user's two messages (1:1 and group); the tap was recorded above.

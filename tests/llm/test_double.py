@@ -96,6 +96,39 @@ def test_it_reads_the_language_hint_only_where_a_code_ends_the_clause(azure, sys
     assert azure.chat.completions.create(model="dep", messages=messages).choices[0].message.content == expected
 
 
+FALLBACK_TH = (
+    "Answer in the language the user writes in; when that is unclear, answer in the language with the code 'th'."
+)
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("สวัสดีครับ", "th"),
+        ("今日はいい天気ですね", "ja"),
+        ("안녕하세요", "ko"),
+        ("Hello, café?", "en"),
+        ("天気", "th"),
+        ("👍 42", "th"),
+    ],
+)
+def test_it_answers_in_the_written_language_where_the_code_is_only_a_fallback(azure, said, expected):
+    messages = [{"role": "system", "content": FALLBACK_TH}, _user(said)]
+
+    content = azure.chat.completions.create(model="dep", messages=messages).choices[0].message.content
+
+    assert content == f"[{expected}] {INTRO} You wrote: “{said}”"
+
+
+def test_it_keeps_to_a_code_given_in_a_sentence_of_its_own(azure):
+    system = "Answer in the language the user writes in, briefly.\nAlways answer in the language with the code 'ja'."
+    messages = [{"role": "system", "content": system}, _user("สวัสดี")]
+
+    content = azure.chat.completions.create(model="dep", messages=messages).choices[0].message.content
+
+    assert content == f"[ja] {INTRO} You wrote: “สวัสดี”"
+
+
 def test_it_streams_azures_empty_first_chunk_then_tokens_then_usage(azure):
     stream = azure.chat.completions.create(
         model="dep", messages=[_user("one two three")], stream=True, stream_options={"include_usage": True}
