@@ -4,6 +4,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+HOST="${HOST:-127.0.0.1}"
+PORT="${PORT:-8000}"
+# A port already taken (most often by a run.sh still running) would leave this run half-started, and it
+# would clear the other run's metrics below: say so before touching anything.
+busy=()
+for address in "$HOST:$PORT" 127.0.0.1:8081 127.0.0.1:8082; do
+  (exec 3<>"/dev/tcp/${address%:*}/${address##*:}") 2>/dev/null && busy+=("$address")
+done
+if [ "${#busy[@]}" -gt 0 ]; then
+  echo "ERROR: already in use: ${busy[*]}. Is another ./scripts/run.sh running? Stop it (Ctrl-C in its" \
+    "terminal) first; PORT=8010 moves this run's web server, the simulator needs 8081 and 8082." >&2
+  exit 1
+fi
+
 source scripts/lib/venv.sh
 # The doubles' own dependencies too: run.sh starts the LINE and LLM doubles.
 ensure_venv requirements/base.txt requirements/doubles.txt
@@ -11,8 +25,6 @@ ensure_venv requirements/base.txt requirements/doubles.txt
 bash scripts/lib/fonts.sh
 
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-linebot_project.settings.local}"
-HOST="${HOST:-127.0.0.1}"
-PORT="${PORT:-8000}"
 PY=.venv/bin/python
 # Rich-message images get absolute URLs on this address (LINE needs a public HTTPS one in production).
 export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://$HOST:$PORT}"
@@ -26,12 +38,22 @@ echo "==> migrating"
 $PY manage.py migrate --noinput >var/log/migrate.log
 $PY manage.py ensure_demo_superuser
 
-pids=()
+pids=() names=()
 start() {  # start NAME COMMAND...: runs in the background, output to var/log/NAME.log
   local name="$1"; shift
   "$@" >"var/log/$name.log" 2>&1 &
-  pids+=($!)
+  pids+=($!) names+=("$name")
   echo "    started $name (pid $!, log var/log/$name.log)"
+}
+report_exited() {  # names each process that is no longer running, with the end of its log; false if none
+  local i found=1
+  for i in "${!pids[@]}"; do
+    kill -0 "${pids[$i]}" 2>/dev/null && continue
+    found=0
+    echo "ERROR: ${names[$i]} exited. The end of var/log/${names[$i]}.log:" >&2
+    tail -n 12 "var/log/${names[$i]}.log" | sed 's/^/    /' >&2
+  done
+  return "$found"
 }
 stop() {
   trap - INT TERM EXIT
@@ -40,7 +62,9 @@ stop() {
   wait "${pids[@]}" 2>/dev/null || true
   echo "==> stopped"
 }
-trap stop INT TERM EXIT
+trap stop EXIT
+# Ctrl-C ends the script, and so every process, without reporting them as having died.
+trap 'exit 130' INT TERM
 
 echo "==> starting"
 start llm $PY -m linesim.llm --host 127.0.0.1 --port 8082  # the LLM double (Azure OpenAI / OpenAI)
@@ -59,6 +83,11 @@ for _ in $(seq 1 60); do
   (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null && break
   sleep 0.5
 done
+# A process that could not start (a port, a setting) stops the run here, saying which and why.
+sleep 1
+if report_exited; then
+  exit 1
+fi
 
 cat <<INFO
 
@@ -73,5 +102,6 @@ Press Ctrl-C to stop.
 INFO
 
 # Exit (and stop the others) as soon as any process dies.
-wait -n "${pids[@]}"
-echo "A process exited; see var/log/." >&2
+wait -n "${pids[@]}" || true
+report_exited || echo "A process exited; see var/log/." >&2
+exit 1
