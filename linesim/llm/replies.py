@@ -34,7 +34,7 @@ ending the clause, e.g. ``Answer in ja.``), the answer of rules 1, 3 and 4 start
 :data:`SAMPLE_TEXTS`), without the prefix. Where the hint's own sentence first says to answer in ``the language
 the user writes in``, the code is only a fallback: the prefix is the language of the last user message's
 script (Thai → ``th``, kana → ``ja``, Hangul → ``ko``, Latin letters and no other letters → ``en``), and the
-fallback code when it has none of these (a sticker, a photo, digits, Han characters alone).
+fallback code when it has none of these (a sticker, digits, Han characters alone) or has pictures.
 
 **Tokens:** the answer streams one token per chunk, a token being a word with the whitespace
 after it.  ``completion_tokens`` is that count (a tool call counts as 1 per 4 characters of its
@@ -120,7 +120,9 @@ def language_hint(messages: list[dict]) -> str | None:
                 fallback_only = _WRITTEN_LANGUAGE.search(content, sentence_start, at) is not None
     if hint and fallback_only:
         users = [m for m in messages if m.get("role") == "user"]
-        return written_language(text_of(users[-1].get("content")) if users else "") or hint
+        last = users[-1].get("content") if users else ""
+        # Beside pictures the text is the bot's instruction (rule 5): the user wrote nothing.
+        return (None if images_in(last) else written_language(text_of(last))) or hint
     return hint
 
 

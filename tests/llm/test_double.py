@@ -120,6 +120,15 @@ def test_it_answers_in_the_written_language_where_the_code_is_only_a_fallback(az
     assert content == f"[{expected}] {INTRO} You wrote: “{said}”"
 
 
+def test_it_takes_the_fallback_for_a_picture_whatever_the_instruction_beside_it(azure):
+    picture = image_data_url("PNG", size=(8, 8))
+    messages = [{"role": "system", "content": FALLBACK_TH}, _user("Describe this picture.", images=[picture])]
+
+    content = azure.chat.completions.create(model="dep", messages=messages).choices[0].message.content
+
+    assert content.startswith(f"[th] {INTRO} I received your picture")
+
+
 def test_it_keeps_to_a_code_given_in_a_sentence_of_its_own(azure):
     system = "Answer in the language the user writes in, briefly.\nAlways answer in the language with the code 'ja'."
     messages = [{"role": "system", "content": system}, _user("สวัสดี")]
