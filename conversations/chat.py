@@ -11,7 +11,7 @@ from conversations.line_messages import text_messages
 from conversations.models import Conversation, LineUser, WebhookEvent
 from conversations.outcome import Draft, Outcome
 from conversations.selectors import tokens_used_today
-from conversations.texts import text
+from conversations.texts import sentence_language, text
 from core.errors import LLMError
 from core.llm.client import get_llm_client
 from core.logging import get_logger
@@ -33,6 +33,13 @@ class Chat:
     def language(self) -> str:
         return self.user.language if self.user else ""
 
+    @property
+    def sentence_language(self) -> str:
+        """The language of the bot's own sentences for this event (see texts.sentence_language)."""
+        if self.user is None:
+            return ""
+        return sentence_language(language=self.user.language, chosen=self.user.language_chosen, said=self.event.text)
+
     def outcome(self, messages: list[dict] | None, drafts: list[Draft] | None = None) -> Outcome:
         return Outcome(
             messages=messages,
@@ -50,7 +57,7 @@ class Chat:
 
     def say(self, key: str, *, said: Draft | None = None, **values: str) -> Outcome:
         """Answers with one of the bot's own sentences (:mod:`conversations.texts`) in the user's language."""
-        return self.reply_text(text(key, self.language, **values), said=said)
+        return self.reply_text(text(key, self.sentence_language, **values), said=said)
 
 
 def system_prompt(language: str, *, chosen: bool = False) -> str:

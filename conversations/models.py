@@ -239,6 +239,14 @@ class WebhookEvent(models.Model):
         return f"{self.event_type} {self.webhook_event_id} ({self.status})"
 
     @property
+    def text(self) -> str:
+        """What the user typed, for a text message; empty for anything else."""
+        message = self.payload.get("message") if isinstance(self.payload, dict) else None
+        if isinstance(message, dict) and message.get("type") == "text":
+            return str(message.get("text") or "")
+        return ""
+
+    @property
     def ack_to_reply_ms(self) -> int | None:
         if self.reply_sent_at is None:
             return None

@@ -29,7 +29,7 @@ from conversations import delivery, dispatch
 from conversations.context import Turn, context_append
 from conversations.models import LineUser, WebhookEvent
 from conversations.services import message_bulk_create, webhook_event_flood_control
-from conversations.texts import text
+from conversations.texts import sentence_language, text
 from core import correlation
 from core.db import session_end
 from core.errors import LineApiError
@@ -206,7 +206,9 @@ _ANSWERED_TYPES = ("message", "postback", "follow")
 def _prepare_apology(event: WebhookEvent, *, error: str) -> None:
     event.error = error[:2000]
     if event.source_type == "user" and event.event_type in _ANSWERED_TYPES:
-        language = LineUser.objects.filter(line_user_id=event.line_user_id).values_list("language", flat=True).first()
+        user = LineUser.objects.filter(line_user_id=event.line_user_id).values("language", "language_chosen").first()
+        user = user or {"language": "", "language_chosen": False}
+        language = sentence_language(language=user["language"], chosen=user["language_chosen"], said=event.text)
         event.reply_messages = [{"type": "text", "text": text("apology", language)}]
         event.reply_state = State.PREPARED
         event.save(update_fields=["error", "reply_messages", "reply_state"])

@@ -6,6 +6,8 @@ Anything not listed falls back to English; the LLM itself answers in any languag
 
 from __future__ import annotations
 
+import re
+
 _TEXTS: dict[str, dict[str, str]] = {
     "greeting": {
         "en": "Hello{name}! Thanks for adding me. Ask me anything, send a photo or a document. Type /help for commands.",
@@ -172,6 +174,20 @@ def base_language(language: str | None) -> str:
     """``"ja-JP"`` → ``"ja"``; ``"zh-TW"`` → ``"zh"``; anything unknown → ``"en"``."""
     base = (language or "en").replace("_", "-").split("-")[0].lower()
     return base if base in _TEXTS["apology"] else "en"
+
+
+# Scripts that give a language of these sentences away on their own; Latin letters or Han characters alone do not.
+_SCRIPTS = (("th", re.compile("[\u0e00-\u0e7f]")), ("ja", re.compile("[\u3040-\u30ff]")))
+
+
+def sentence_language(*, language: str, chosen: bool, said: str = "") -> str:
+    """The language of the bot's sentences for a user: the one chosen with /lang; else the language of what the
+    user just wrote, where its script tells (Thai, or Japanese kana); else ``language``, the LINE app's."""
+    if not chosen:
+        for code, script in _SCRIPTS:
+            if script.search(said):
+                return code
+    return language
 
 
 def text(key: str, lang: str | None, **values: str) -> str:

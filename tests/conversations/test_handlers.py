@@ -11,6 +11,7 @@ from conversations.context import context_clear, context_load
 from conversations.line_messages import split_text
 from conversations.line_users import line_user_set_language, line_user_update_profile
 from conversations.models import Conversation, LineUser, Message, WebhookEvent
+from conversations.texts import text
 from linesim.llm import replies
 from tests.doubles import DEPLOYMENT, answer_to, delivered_texts
 
@@ -137,6 +138,26 @@ def test_it_apologises_in_the_users_language_when_the_model_fails(post_events, e
         "申し訳ありません。ただいま応答できません。しばらくしてからもう一度お試しください。"
     ]
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.REPLIED
+
+
+def test_it_apologises_in_the_language_the_user_wrote_in(post_events, events, line, llm, settings):
+    settings.LLM_READ_TIMEOUT = 0.3
+    line.control.add_user(USER, "Somchai", language="en")
+    llm.control.add_fault("timeout", hang_seconds=5)
+
+    post_events(events.text("สวัสดีครับ"))
+
+    assert delivered_texts(line) == [text("apology", "th")]
+
+
+def test_it_apologises_in_the_chosen_language_whatever_the_user_wrote_in(post_events, events, line, llm, settings):
+    settings.LLM_READ_TIMEOUT = 0.3
+    post_events(events.text("/lang ja"))
+    llm.control.add_fault("timeout", hang_seconds=5)
+
+    post_events(events.text("สวัสดีครับ"))
+
+    assert delivered_texts(line)[-1] == text("apology", "ja")
 
 
 def test_it_lists_the_commands_on_help(post_events, events, line, llm):
