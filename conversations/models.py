@@ -24,8 +24,11 @@ class LineUser(models.Model):
     # Whether the user chose ``language`` with /lang. If not, it is their LINE app's language, which says
     # little about what they write in (many Thai users run LINE in English): the model answers in the
     # language of each message, and ``language`` is only the fallback and the language of fixed sentences.
+    # The database default too: code that predates the column (a rolling deploy's old processes) still inserts.
     language_chosen = models.BooleanField(
-        default=False, help_text="Chosen by the user with /lang: every answer in it. Otherwise the LINE app's language."
+        default=False,
+        db_default=False,
+        help_text="Chosen by the user with /lang: every answer in it. Otherwise the LINE app's language.",
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     first_seen_at = models.DateTimeField(default=timezone.now)

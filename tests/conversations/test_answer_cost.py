@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from conversations.line_users import line_user_touch
@@ -51,3 +52,17 @@ def test_it_moves_last_seen_of_a_known_user_and_keeps_the_rest(django_assert_num
     assert again.first_seen_at == first.first_seen_at
     assert again.last_seen_at > first.last_seen_at
     assert LineUser.objects.get(pk=first.pk).last_seen_at == again.last_seen_at
+
+
+def test_it_lets_code_that_predates_the_chosen_language_insert_users():
+    # A rolling deploy's old processes insert users without the column: the database's default fills it.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO conversations_lineuser (line_user_id, display_name, picture_url, status_message, language,"
+            " status, first_seen_at, last_seen_at, tags, timezone) VALUES (%s, '', '', '', 'th', 'active', now(),"
+            " now(), '[]', '')",
+            ["U" + "3" * 32],
+        )
+
+    user, created = line_user_touch(line_user_id="U" + "3" * 32)
+    assert not created and (user.language, user.language_chosen) == ("th", False)
