@@ -115,6 +115,36 @@ def test_it_keeps_the_message_column_of_the_messages_list_on_screen_newest_first
     assert first_row.locator("td.field-short_content").inner_text().startswith("Answer 5:")
 
 
+def test_it_lists_webhook_events_with_lines_filters_and_an_estimated_count(console, operator, monkeypatch):
+    from conversations.models import WebhookEvent
+    from core.large_table_admin import BoundedCountPaginator
+
+    monkeypatch.setattr(BoundedCountPaginator, "exact_up_to", 5)
+    WebhookEvent.objects.bulk_create(
+        WebhookEvent(
+            webhook_event_id=f"01EVENT{n:019d}",
+            content_digest=str(n),
+            event_type="message",
+            message_type="text",
+            source_type="user",
+            line_user_id=AIKO,
+            source_id=AIKO,
+            payload={},
+            correlation_id=f"{n:032x}",
+        )
+        for n in range(8)
+    )
+    page = console(operator)
+    page.goto(reverse("admin:conversations_webhookevent_changelist"))
+    screenshot(page, "webhook-events-list")
+
+    assert "about" in page.locator("p.paginator").inner_text()
+    page.get_by_role("link", name="memberJoined").click()
+    assert page.locator("p.paginator").inner_text().strip() == "0 webhook events"
+    page.goto(reverse("admin:conversations_webhookevent_changelist") + f"?q={3:032x}")
+    assert page.locator("#result_list tbody tr").count() == 1
+
+
 def _png(size=(160, 120)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, (6, 199, 85)).save(buffer, format="PNG")
