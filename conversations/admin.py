@@ -286,6 +286,13 @@ class WebhookEventConflictInline(ReadOnlyInline):
     show_change_link = True
 
 
+def _cut_id(value: str):
+    """The start of a long id, the whole of it in the tooltip."""
+    if len(value) <= 12:
+        return value
+    return format_html('<span title="{}">{}…</span>', value, value[:10])
+
+
 # What LINE's webhook specification lists (webhook.yml, Event and Source): the filters offer these rather than
 # reading every value in the table.
 _EVENT_TYPES = [
@@ -301,19 +308,18 @@ class WebhookEventAdmin(LargeTableAdmin, ReadOnlyAdmin):
     """One row per event LINE sent: the changelist reads only what its page shows (core.large_table_admin)."""
 
     inlines = [WebhookEventConflictInline]
+    # Columns that fit a 1366 px screen: long ids are cut, whole in their tooltip and on the event's page.
     list_display = [
-        "received_at",
-        "event_type",
-        "message_type",
-        "source_type",
-        "line_user_id",
+        "when",
+        "kind",
+        "user",
         "status",
-        "reply_state",
-        "reply_method",
+        "answer",
         "deliveries",
         "attempts",
-        "correlation_id",
+        "correlation",
     ]
+    list_display_links = ["when"]
     list_filter = [
         "status",
         fixed_values_filter("event_type", [(t, t) for t in _EVENT_TYPES], "event type"),
@@ -323,6 +329,28 @@ class WebhookEventAdmin(LargeTableAdmin, ReadOnlyAdmin):
     ]
     search_fields = ["webhook_event_id", "line_user_id", "source_id", "correlation_id"]
     search_help_text = "A whole id: webhookEventId, LINE user, group or room id, or correlation id."
+
+    @admin.display(description="received (UTC)", ordering="received_at")
+    def when(self, obj):
+        return f"{obj.received_at:%Y-%m-%d %H:%M:%S}"
+
+    @admin.display(description="event", ordering="event_type")
+    def kind(self, obj):
+        kind = f"{obj.event_type} · {obj.message_type}" if obj.message_type else obj.event_type
+        return kind if obj.source_type in ("user", "") else f"{kind} ({obj.source_type})"
+
+    @admin.display(description="answer", ordering="reply_state")
+    def answer(self, obj):
+        state = obj.get_reply_state_display()
+        return f"{state} · {obj.reply_method}" if obj.reply_method else state
+
+    @admin.display(description="LINE user", ordering="line_user_id")
+    def user(self, obj):
+        return _cut_id(obj.line_user_id)
+
+    @admin.display(description="correlation id", ordering="correlation_id")
+    def correlation(self, obj):
+        return _cut_id(obj.correlation_id)
 
     def get_search_results(self, request, queryset, search_term):
         """Whole ids, as operators paste them from logs and LINE, looked up in the indexes.

@@ -138,6 +138,12 @@ def test_it_lists_webhook_events_with_lines_filters_and_an_estimated_count(conso
     page.goto(reverse("admin:conversations_webhookevent_changelist"))
     screenshot(page, "webhook-events-list")
 
+    assert horizontal_overflow(page) <= 0
+    # The list scrolls sideways inside its own box: the last column must end within that box.
+    results = page.locator("#changelist .results").bounding_box()
+    last = page.locator("#result_list th.column-correlation").bounding_box()
+    assert last["x"] + last["width"] <= results["x"] + results["width"]
+    assert page.locator("#result_list td.field-user span").first.get_attribute("title") == AIKO
     assert "about" in page.locator("p.paginator").inner_text()
     page.get_by_role("link", name="memberJoined").click()
     assert page.locator("p.paginator").inner_text().strip() == "0 webhook events"
