@@ -73,16 +73,22 @@ def system_prompt(language: str, *, chosen: bool = False) -> str:
     return f"{prompt}\nAnswer in the language the user writes in."
 
 
-def ask(chat: Chat, *, question: str, prompt_content, draft: Draft) -> Outcome:
-    """Asks the model with the conversation's context; ``question`` is how the turn is remembered."""
+def ask(chat: Chat, *, question: str, prompt_content, draft: Draft, about_language: str = "") -> Outcome:
+    """Asks the model with the conversation's context; ``question`` is how the turn is remembered.
+
+    ``about_language`` is the language of what the user asks about when the bot wrote the question (a rich
+    message they tapped): the answer is in it, unless the user chose a language with /lang.
+    """
     if chat.user is not None:
         # A user seen for the first time by this event has used nothing yet: no need to add it up.
         used = 0 if chat.user.first_seen_now else tokens_used_today(line_user=chat.user)
         if used >= tunables.daily_token_budget():
             return chat.say("over_budget", said=draft)
     context = Context() if chat.new_conversation else context_load(chat.conversation.pk)
-    chosen = chat.user.language_chosen if chat.user else False
-    messages = [{"role": "system", "content": system_prompt(chat.language, chosen=chosen)}]
+    language, chosen = chat.language, bool(chat.user and chat.user.language_chosen)
+    if about_language and not chosen:
+        language, chosen = about_language, True
+    messages = [{"role": "system", "content": system_prompt(language, chosen=chosen)}]
     messages += context.as_messages()
     messages.append({"role": "user", "content": prompt_content})
     model_settings = tunables.model_settings()

@@ -95,7 +95,8 @@ def _tell_more(request: PostbackRequest, message: RichMessage) -> Outcome:
     if isinstance(postback, dict):
         shown = str(postback.get("displayText") or "")
     said = Draft("user", shown or flex.label("more", message.language), media_ref=f"rich:{message.code}")
-    return ask(request.chat(), question=question, prompt_content=question, draft=said)
+    # The question is the bot's own words: the answer is in the language of the message the user tapped.
+    return ask(request.chat(), question=question, prompt_content=question, draft=said, about_language=message.language)
 
 
 def share_link(message: RichMessage) -> str:

@@ -70,11 +70,19 @@ def test_it_answers_tell_me_more_with_the_messages_context(tap, message, llm):
     sent = request["body"]["messages"]
     assert {"role": "assistant", "content": f"{message.title}\n\n{message.body}"} in sent
     assert sent[-1] == {"role": "user", "content": f'Tell me more about "{message.title}".'}
-    # Chiyo runs LINE in Japanese but tapped a Thai message: the model is asked for the language of what it
-    # reads (the double tells it by the Thai title), with Japanese only as the fallback.
-    assert "when that is unclear" in sent[0]["content"] and "'ja'" in sent[0]["content"]
+    # Chiyo runs LINE in Japanese but tapped a Thai message: the answer is in the message's language.
+    assert sent[0]["content"].splitlines()[-1] == "Always answer in the language with the code 'th'."
     assert replies == [f'[th] {INTRO} You wrote: “Tell me more about "{message.title}".”']
     assert message.title in replies[0]
+
+
+def test_it_answers_tell_me_more_in_a_language_the_user_chose(tap, message, llm):
+    LineUser.objects.create(line_user_id=USER, language="ja", language_chosen=True)
+
+    replies = tap(data(message, "more"))
+
+    assert llm.control.requests()[0]["body"]["messages"][0]["content"].endswith("with the code 'ja'.")
+    assert replies == [f'[ja] {INTRO} You wrote: “Tell me more about "{message.title}".”']
 
 
 def test_it_stores_the_tap_and_the_answer_and_remembers_them(tap, message, llm):
