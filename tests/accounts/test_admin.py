@@ -3,6 +3,8 @@ import io
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts import audit, roles
@@ -235,3 +237,17 @@ def test_it_audits_a_refused_admin_page(verified_client, make_user):
     assert event.actor == editor
     assert event.target == "/admin/accounts/user/"
     assert event.details["where"] == "admin"
+
+
+def test_it_lists_the_audit_log_without_reading_all_of_it(verified_client, administrator):
+    for n in range(3):
+        audit.record(action=AuditEvent.Action.LOGIN_FAILED, target=f"user:guess-{n}")
+    client = verified_client(administrator)
+
+    with CaptureQueriesContext(connection) as ctx:
+        page = client.get(reverse("admin:accounts_auditevent_changelist"))
+
+    statements = [q["sql"] for q in ctx.captured_queries if "accounts_auditevent" in q["sql"]]
+    assert not any("DISTINCT" in sql for sql in statements)
+    assert all("LIMIT 10001" in sql for sql in statements if "COUNT(" in sql)
+    assert f"?actor_username={administrator.username}" in page.content.decode()
