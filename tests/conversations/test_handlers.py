@@ -3,6 +3,8 @@ import io
 import uuid
 
 import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.db.models import F, Sum
 from PIL import Image
 
@@ -438,3 +440,30 @@ def test_it_cuts_a_mention_after_an_emoji_at_its_utf16_position(post_events, eve
 
 # A 1x1 PNG.
 _PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_keeps_the_language_of_users_who_typed_lang_before_the_choice_was_recorded():
+    executor = MigrationExecutor(connection)
+    executor.migrate([("conversations", "0009_line_user_language_chosen")])
+    old = executor.loader.project_state([("conversations", "0009_line_user_language_chosen")]).apps
+    OldUser, OldConversation, OldMessage = (
+        old.get_model("conversations", name) for name in ("LineUser", "Conversation", "Message")
+    )
+
+    def user_who_said(line_user_id, language, *said):
+        user = OldUser.objects.create(line_user_id=line_user_id, language=language)
+        conversation = OldConversation.objects.create(source_type="user", source_id=line_user_id, user=user)
+        for content in said:
+            OldMessage.objects.create(conversation=conversation, line_user=user, role="user", content=content)
+        return user.pk
+
+    chose = user_who_said("U" + "1" * 32, "zh-TW", "/lang ja", "hello", "/lang zh-tw")
+    app_language = user_who_said("U" + "2" * 32, "th", "สวัสดี")
+    changed_since = user_who_said("U" + "3" * 32, "en", "/lang ja")
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    chosen = dict(LineUser.objects.values_list("pk", "language_chosen"))
+    assert chosen == {chose: True, app_language: False, changed_since: False}
