@@ -34,11 +34,15 @@ class Chat:
         return self.user.language if self.user else ""
 
     @property
+    def language_chosen(self) -> bool:
+        return bool(self.user and self.user.language_chosen)
+
+    @property
     def sentence_language(self) -> str:
         """The language of the bot's own sentences for this event (see texts.sentence_language)."""
         if self.user is None:
             return ""
-        return sentence_language(language=self.user.language, chosen=self.user.language_chosen, said=self.event.text)
+        return sentence_language(language=self.language, chosen=self.language_chosen, said=self.event.text)
 
     def outcome(self, messages: list[dict] | None, drafts: list[Draft] | None = None) -> Outcome:
         return Outcome(
@@ -85,7 +89,7 @@ def ask(chat: Chat, *, question: str, prompt_content, draft: Draft, about_langua
         if used >= tunables.daily_token_budget():
             return chat.say("over_budget", said=draft)
     context = Context() if chat.new_conversation else context_load(chat.conversation.pk)
-    language, chosen = chat.language, bool(chat.user and chat.user.language_chosen)
+    language, chosen = chat.language, chat.language_chosen
     if about_language and not chosen:
         language, chosen = about_language, True
     messages = [{"role": "system", "content": system_prompt(language, chosen=chosen)}]

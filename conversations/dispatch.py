@@ -74,11 +74,10 @@ def _said(event: WebhookEvent) -> Draft:
     if event.event_type == "postback":
         data = str(_mapping(event.payload.get("postback")).get("data") or "")
         return Draft("user", f"(tapped a button: {data[:200]})")
+    if event.message_type == "text":
+        return Draft("user", event.text, context_text=event.text)
     message = _mapping(event.payload.get("message"))
     kind = event.message_type
-    if kind == "text":
-        body = str(message.get("text") or "")
-        return Draft("user", body, context_text=body)
     message_id = str(message.get("id") or "")
     if kind == "image":
         return Draft("user", "(picture)", media_ref=f"image:{message_id}")

@@ -245,7 +245,7 @@ class WebhookEvent(models.Model):
     def text(self) -> str:
         """What the user typed, for a text message; empty for anything else."""
         message = self.payload.get("message") if isinstance(self.payload, dict) else None
-        if isinstance(message, dict) and message.get("type") == "text":
+        if self.message_type == "text" and isinstance(message, dict):
             return str(message.get("text") or "")
         return ""
 
