@@ -136,6 +136,24 @@ CELERY_BROKER_URL: str | None = env.url(
 REDIS_KEY_PREFIX: str = env.str("REDIS_KEY_PREFIX", default="linebot")
 
 
+def postgres_prepared_statements(database: dict) -> dict:
+    """``database`` with its repeated statements planned once per session, when it is PostgreSQL.
+
+    Django binds parameters on the client by default, so PostgreSQL parses and plans every statement
+    anew: most of its CPU for a webhook's answer (docs/PERFORMANCE.md, "Prepared statements"). Bound
+    on the server, a statement is prepared by psycopg once it has run ``prepare_threshold`` times in a
+    session. A transaction-mode pooler without prepared-statement support (PgBouncer before 1.21)
+    needs them off: ``DJANGO_DB_PREPARED_STATEMENTS=false``.
+    """
+    if database["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+        "DJANGO_DB_PREPARED_STATEMENTS", default=True
+    ):
+        options = database.setdefault("OPTIONS", {})
+        options.setdefault("server_side_binding", True)
+        options.setdefault("prepare_threshold", 5)
+    return database
+
+
 def cache_settings(redis_url: str | None, key_prefix: str = "") -> dict:
     if redis_url:
         return {

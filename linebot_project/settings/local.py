@@ -13,7 +13,7 @@ from core.env import SIMULATOR_ACCESS_TOKEN, SIMULATOR_CHANNEL_SECRET
 from monitoring.multiprocess import enable as enable_multiprocess_metrics
 
 from .base import *  # noqa: F403
-from .base import REDIS_URL, VAR_DIR, env, simple_jwt_settings
+from .base import REDIS_URL, VAR_DIR, env, postgres_prepared_statements, simple_jwt_settings
 
 VAR_DIR.mkdir(exist_ok=True)
 
@@ -36,7 +36,9 @@ SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=None) or _local_secret_key()
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default=None) or _local_secret_key("jwt_signing_key")
 SIMPLE_JWT = simple_jwt_settings(JWT_SIGNING_KEY)
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+DATABASES = {
+    "default": postgres_prepared_statements(env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"))
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server, worker and beat share one file: WAL and immediate
     # transactions avoid "database is locked" under concurrent writers.

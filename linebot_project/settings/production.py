@@ -7,7 +7,14 @@ from core.logging import logging_config
 from monitoring.multiprocess import enable as enable_multiprocess_metrics
 
 from .base import *  # noqa: F403
-from .base import CHANNEL_LAYER, cache_settings, channel_layer_settings, env, simple_jwt_settings
+from .base import (
+    CHANNEL_LAYER,
+    cache_settings,
+    channel_layer_settings,
+    env,
+    postgres_prepared_statements,
+    simple_jwt_settings,
+)
 
 # Shared by every process of the deployment (a volume shared by the containers), so that /metrics
 # and the dashboards see all of them.
@@ -24,7 +31,11 @@ JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", required=True)
 SIMPLE_JWT = simple_jwt_settings(JWT_SIGNING_KEY)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", required=True) or []
 
-DATABASES = {"default": env.db("DATABASE_URL", required=True) or {"ENGINE": "django.db.backends.postgresql"}}
+DATABASES = {
+    "default": postgres_prepared_statements(
+        env.db("DATABASE_URL", required=True) or {"ENGINE": "django.db.backends.postgresql"}
+    )
+}
 # "pool" (the default) or "persistent": see docs/PERFORMANCE.md, "Hot paths".
 DB_CONNECTIONS = env.str("DJANGO_DB_CONNECTIONS", default="pool")
 if DB_CONNECTIONS not in ("pool", "persistent"):

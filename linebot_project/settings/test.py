@@ -9,7 +9,15 @@ import uuid
 from monitoring.multiprocess import enable as enable_multiprocess_metrics
 
 from .base import *  # noqa: F403
-from .base import CHANNEL_LAYER, VAR_DIR, cache_settings, channel_layer_settings, env, simple_jwt_settings
+from .base import (
+    CHANNEL_LAYER,
+    VAR_DIR,
+    cache_settings,
+    channel_layer_settings,
+    env,
+    postgres_prepared_statements,
+    simple_jwt_settings,
+)
 
 # Metrics of this run (and of the servers and workers it starts, which inherit the variable) go to a
 # directory of its own, removed when the run ends.
@@ -25,7 +33,11 @@ enable_multiprocess_metrics(PROMETHEUS_MULTIPROC_DIR)
 SECRET_KEY = "test-only-secret-key-not-used-anywhere-else-0123456789"  # noqa: S105
 DEBUG = False
 
-DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/linebot")}
+DATABASES = {
+    "default": postgres_prepared_statements(
+        env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/linebot")
+    )
+}
 # Parallel test runs (several developers on one machine) each get their own database.
 DATABASES["default"]["TEST"] = {"NAME": f"test_linebot{os.environ.get('TEST_DB_SUFFIX', '')}"}
 

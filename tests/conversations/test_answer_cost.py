@@ -32,6 +32,18 @@ def test_it_answers_a_new_users_text_within_its_statement_budget(post_events, li
     assert LineUser.objects.count() == 1
 
 
+def test_it_plans_the_statements_every_answer_repeats_once(post_events, line, llm):
+    for n in range(7):
+        assert post_events(text_event("hello there", user_id=f"U{n:032x}")).status_code == 200
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    # psycopg prepares a statement on its sixth run in a session: the ack's insert and the answer's messages.
+    assert any(s.startswith('INSERT INTO "conversations_webhookevent"') for s in prepared), prepared
+    assert any(s.startswith('INSERT INTO "conversations_message"') for s in prepared), prepared
+
+
 def test_it_creates_a_user_on_first_sight():
     user, created = line_user_touch(line_user_id="U" + "1" * 32)
 

@@ -27,7 +27,8 @@ def _alias(name: str, url: str) -> str:
         config = environ.Env.db_url_config(url)
     except (KeyError, ValueError) as exc:
         raise CommandError(f"Not a database URL: {url!r}.") from exc
-    connections.databases[name] = {**connections["default"].settings_dict, **config}
+    # The default's connection options belong to its engine (a pool, server-side binding), not to this URL's.
+    connections.databases[name] = {**connections["default"].settings_dict, "OPTIONS": {}, **config}
     return name
 
 
