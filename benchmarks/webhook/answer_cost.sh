@@ -23,4 +23,5 @@ rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 psql -h 127.0.0.1 -U postgres -Atqc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1 \
   || createdb -h 127.0.0.1 -U postgres "$DB"
 .venv/bin/python manage.py migrate --noinput -v 0
-env "$@" .venv/bin/python "$BENCH/answer_cost.py" --events "$EVENTS"
+# PROFILE=path writes cProfile statistics (this thread's CPU) of the measured events there.
+env "$@" .venv/bin/python "$BENCH/answer_cost.py" --events "$EVENTS" ${PROFILE:+--profile "$PROFILE"}
