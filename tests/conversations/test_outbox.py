@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from celery import signals
+from celery.utils.saferepr import saferepr
 from django.core.management import call_command
 from django.test import RequestFactory
 
@@ -47,6 +49,24 @@ def test_it_publishes_each_stored_event_once(published, django_capture_on_commit
     assert webhook_events_relay() == 0
     assert published == [TASK, TASK]
     assert WebhookEvent.objects.filter(queued_at__isnull=False).count() == 2
+
+
+def test_it_describes_each_task_as_celery_would_for_monitoring(published, django_capture_on_commit_callbacks):
+    seen: list[dict] = []
+
+    def record(headers=None, **kwargs):
+        seen.append(headers)
+
+    signals.before_task_publish.connect(record, weak=False)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            post(text_event("one"))
+        assert webhook_events_relay() == 1
+    finally:
+        signals.before_task_publish.disconnect(record)
+
+    event = WebhookEvent.objects.get()
+    assert [(h["argsrepr"], h["kwargsrepr"]) for h in seen] == [(saferepr([event.pk]), saferepr({}))]
 
 
 def test_it_publishes_in_batches_of_the_given_size(published, django_capture_on_commit_callbacks):
