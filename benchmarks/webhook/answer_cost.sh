@@ -24,4 +24,9 @@ psql -h 127.0.0.1 -U postgres -Atqc "SELECT 1 FROM pg_database WHERE datname = '
   || createdb -h 127.0.0.1 -U postgres "$DB"
 .venv/bin/python manage.py migrate --noinput -v 0
 # PROFILE=path writes cProfile statistics (this thread's CPU) of the measured events there.
-env "$@" .venv/bin/python "$BENCH/answer_cost.py" --events "$EVENTS" ${PROFILE:+--profile "$PROFILE"}
+# COST_SCRIPT=publish_cost.py measures a task's publish instead, with the same settings.
+if [ "${COST_SCRIPT:-answer_cost.py}" = answer_cost.py ]; then
+  env "$@" .venv/bin/python "$BENCH/answer_cost.py" --events "$EVENTS" ${PROFILE:+--profile "$PROFILE"}
+else
+  env "$@" .venv/bin/python "$BENCH/$COST_SCRIPT" --events "$EVENTS"
+fi
