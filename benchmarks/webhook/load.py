@@ -133,6 +133,8 @@ def cmd_reply_latency(args) -> None:
     users, requests = [], []
     for _ in range(count):
         user_id = "U" + uuid.uuid4().hex
+        # A user LINE knows: the bot fetches a new user's profile, and it should find one, as it would on LINE.
+        _control(args.line, "POST", "users", {"userId": user_id, "displayName": f"User {len(users)}", "language": "en"})
         token = _control(args.line, "POST", "reply-tokens", {"userId": user_id})["replyToken"]
         requests.append(signed(args.secret, text_event(user_id, "Hello, what can you do?", token)))
         users.append(user_id)
