@@ -25,6 +25,13 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     _metrics_dir = tempfile.mkdtemp(prefix=f"linebot-metrics{os.environ.get('TEST_DB_SUFFIX', '')}-")
     atexit.register(shutil.rmtree, _metrics_dir, ignore_errors=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+# pytest-xdist workers inherit the run's directory; each counts in one of its own, or each would see the other's.
+_metrics_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _metrics_worker and not os.environ["PROMETHEUS_MULTIPROC_DIR"].endswith(f"-{_metrics_worker}"):
+    _metrics_dir = f"{os.environ['PROMETHEUS_MULTIPROC_DIR']}-{_metrics_worker}"
+    os.makedirs(_metrics_dir, exist_ok=True)
+    atexit.register(shutil.rmtree, _metrics_dir, ignore_errors=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
 PROMETHEUS_MULTIPROC_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 enable_multiprocess_metrics(PROMETHEUS_MULTIPROC_DIR)
 
