@@ -19,11 +19,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 django.setup()
 
 import psutil  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from analytics import services  # noqa: E402
 from analytics.models import Event  # noqa: E402
+from benchmarks.process_cpu import backend, cpu  # noqa: E402
 from conversations.models import LineUser  # noqa: E402
 
 PROPS = {"line_request_id": "5b59b3e8-2f0b-4d39-a5a4-1f0d2c0a6e11", "method": "multicast"}
@@ -39,17 +40,6 @@ def orm(pks: list[int]) -> None:
 
 def copy(pks: list[int]) -> None:
     services.events_record_bulk(type=Event.Type.DELIVERED, line_user_ids=pks, campaign_id=1, props=PROPS)
-
-
-def backend() -> psutil.Process:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return psutil.Process(cursor.fetchone()[0])
-
-
-def cpu(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system
 
 
 def main() -> None:

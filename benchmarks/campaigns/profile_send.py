@@ -27,24 +27,13 @@ django.setup()
 import psutil  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.db import connection  # noqa: E402
 
+from benchmarks.process_cpu import backend, cpu  # noqa: E402
 from core.line.client import get_line_client  # noqa: E402
 from linesim.line.testing import running_line_double  # noqa: E402
 from richmessages.campaigns import delivery, dispatch, preparation, services  # noqa: E402
 from richmessages.campaigns.models import CampaignChunk, CampaignRecipient, CampaignSend  # noqa: E402
 from richmessages.models import RichMessage  # noqa: E402
-
-
-def backend() -> psutil.Process:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return psutil.Process(cursor.fetchone()[0])
-
-
-def cpu(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system
 
 
 class Phase:

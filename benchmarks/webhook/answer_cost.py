@@ -25,10 +25,10 @@ import django
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 django.setup()
 
-import psutil  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from benchmarks.process_cpu import backend, cpu  # noqa: E402
 from conversations.processing import webhook_event_process  # noqa: E402
 from conversations.services import webhook_events_store  # noqa: E402
 from linesim.line.testing import running_line_double  # noqa: E402
@@ -56,17 +56,6 @@ def text_event(user_id: str, reply_token: str) -> dict:
 def answer(event: dict) -> str:
     (stored,) = webhook_events_store(payload={"destination": "U" + "0" * 32, "events": [event]}, correlation_id=None)
     return webhook_event_process(event_id=stored.id)
-
-
-def backend() -> psutil.Process:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return psutil.Process(cursor.fetchone()[0])
-
-
-def cpu(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system
 
 
 def prepare_threshold() -> int | None:

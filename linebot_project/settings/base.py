@@ -140,10 +140,10 @@ def postgres_prepared_statements(database: dict) -> dict:
     """``database`` with its repeated statements planned once per session, when it is PostgreSQL.
 
     Django binds parameters on the client by default, so PostgreSQL parses and plans every statement
-    anew: most of its CPU for a webhook's answer (docs/PERFORMANCE.md, "Prepared statements"). Bound
-    on the server, a statement is prepared by psycopg once it has run ``prepare_threshold`` times in a
-    session. A transaction-mode pooler without prepared-statement support (PgBouncer before 1.21)
-    needs them off: ``DJANGO_DB_PREPARED_STATEMENTS=false``.
+    anew: 44 % of its CPU for a webhook's answer (docs/PERFORMANCE.md, "Prepared statements, and a
+    cheaper publish"). Bound on the server, a statement is prepared by psycopg once it has run
+    ``prepare_threshold`` times in a session. A transaction-mode pooler without prepared-statement
+    support (PgBouncer before 1.21) needs them off: ``DJANGO_DB_PREPARED_STATEMENTS=false``.
     """
     if database["ENGINE"] == "django.db.backends.postgresql" and env.bool(
         "DJANGO_DB_PREPARED_STATEMENTS", default=True

@@ -19,16 +19,18 @@ from .base import (
     simple_jwt_settings,
 )
 
+# Under pytest-xdist each test process inherits the run's directory and prefix below and takes its own.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+
 # Metrics of this run (and of the servers and workers it starts, which inherit the variable) go to a
 # directory of its own, removed when the run ends.
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     _metrics_dir = tempfile.mkdtemp(prefix=f"linebot-metrics{os.environ.get('TEST_DB_SUFFIX', '')}-")
     atexit.register(shutil.rmtree, _metrics_dir, ignore_errors=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
-# pytest-xdist workers inherit the run's directory; each counts in one of its own, or each would see the other's.
-_metrics_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-if _metrics_worker and not os.environ["PROMETHEUS_MULTIPROC_DIR"].endswith(f"-{_metrics_worker}"):
-    _metrics_dir = f"{os.environ['PROMETHEUS_MULTIPROC_DIR']}-{_metrics_worker}"
+# Sharing one, the test processes would count each other's requests.
+if _worker and not os.environ["PROMETHEUS_MULTIPROC_DIR"].endswith(f"-{_worker}"):
+    _metrics_dir = f"{os.environ['PROMETHEUS_MULTIPROC_DIR']}-{_worker}"
     os.makedirs(_metrics_dir, exist_ok=True)
     atexit.register(shutil.rmtree, _metrics_dir, ignore_errors=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
@@ -53,8 +55,7 @@ REDIS_URL = env.url("REDIS_URL", default="redis://127.0.0.1:6379/15", schemes=("
 # only ever reads or deletes its own keys.
 if not os.environ.get("REDIS_KEY_PREFIX"):
     os.environ["REDIS_KEY_PREFIX"] = f"test{os.environ.get('TEST_DB_SUFFIX', '')}-{uuid.uuid4().hex[:8]}"
-# pytest-xdist workers inherit the run's prefix; each takes its own, as each has its own database.
-_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+# Each test process takes its own, as each has its own database.
 if _worker and not os.environ["REDIS_KEY_PREFIX"].endswith(f"-{_worker}"):
     os.environ["REDIS_KEY_PREFIX"] = f"{os.environ['REDIS_KEY_PREFIX']}-{_worker}"
 REDIS_KEY_PREFIX = os.environ["REDIS_KEY_PREFIX"]
