@@ -8,8 +8,9 @@ the dashboard ticker read all of them through :func:`collect`.  Producers keep u
 The settings module calls :func:`enable` before any metric exists, because prometheus_client picks
 its value store when the first metric is made.  This module therefore imports nothing from Django.
 
-File names carry ``<pid>-<host>-<start time>`` instead of the bare pid: the containers of one
-deployment share the directory but not a pid namespace, and a restarted container reuses pids.
+File names carry ``<pid>-<host>-<start>`` (the start in clock ticks since boot) instead of the bare
+pid: the containers of one deployment share the directory but not a pid namespace, and a restarted
+container reuses pids.
 
 A process that ended is *retired*: its counters, histograms and summaries (and gauges in the
 ``sum``, ``max``, ``min`` and ``mostrecent`` modes) are merged into ``*_archive.db`` files, so
@@ -41,6 +42,12 @@ _SUM_PREFIXES = {"counter", "histogram", "summary", "gauge_sum"}
 _MERGED_GAUGES = {"gauge_max": max, "gauge_min": min}
 _IDENTIFIER = re.compile(r"^(?P<pid>\d+)(?:-(?P<host>[A-Za-z0-9.]+)-(?P<start>\d+))?$")
 
+_PROC = os.path.isdir("/proc/self")
+# A start above this is hundredths of a second since 1970 (no /proc, or a name from an earlier release),
+# not ticks since boot, which would take 30 years of uptime to get there.
+_EPOCH_START = 10**11
+# How far such a start may drift with the clock's corrections and still name the same process.
+_EPOCH_TOLERANCE = 500
 _HOST = re.sub(r"[^A-Za-z0-9.]", ".", socket.gethostname())[:64] or "localhost"
 _cached = {"pid": None, "identifier": ""}
 
@@ -55,7 +62,21 @@ def process_identifier() -> str:
 
 
 def _start_time(pid: int) -> int:
-    return round(psutil.Process(pid).create_time() * 100)
+    """When ``pid`` started: clock ticks since boot, from Linux's ``/proc/<pid>/stat``.
+
+    Not psutil's ``create_time()``: it adds the boot time the kernel reports at the moment of asking,
+    which moves when the clock is corrected (NTP, a resumed VM), so a process started later would see a
+    live one's start differently and sweep it as dead.  Without ``/proc``, hundredths of a second since
+    the epoch, judged with a tolerance (:func:`_alive`).
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            # The command name, in parentheses, may hold spaces: fields are counted after its closing one.
+            return int(handle.read().rpartition(b")")[2].split()[19])
+    except (FileNotFoundError, ProcessLookupError):
+        if _PROC:
+            raise psutil.NoSuchProcess(pid) from None
+        return round(psutil.Process(pid).create_time() * 100)
 
 
 def enable(path: str | Path) -> None:
@@ -141,7 +162,12 @@ def _alive(identifier: str) -> bool:
         process = psutil.Process(pid)
         if process.status() == psutil.STATUS_ZOMBIE:
             return False
-        return match["start"] is None or abs(_start_time(pid) - int(match["start"])) <= 1
+        if match["start"] is None:
+            return True
+        start = int(match["start"])
+        if start >= _EPOCH_START:
+            return abs(process.create_time() * 100 - start) <= _EPOCH_TOLERANCE
+        return _start_time(pid) == start
     except psutil.NoSuchProcess:
         return False
 

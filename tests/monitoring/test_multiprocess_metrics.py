@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
+import psutil
 import pytest
 from prometheus_client import Counter, Gauge
 
@@ -134,6 +135,65 @@ def test_it_leaves_a_running_process_alone_and_retires_it_once_killed():
 
     assert identifier in multiprocess.sweep()
     assert _value(name, f"{name}_total") == 5.0
+
+
+def _sleeping_child(name: str):
+    child = _run_child(
+        f"""
+        from prometheus_client import Counter
+        Counter({name!r}, 'x').inc(5)
+        print(multiprocess.process_identifier(), flush=True)
+        import time
+        time.sleep(60)
+        """,
+        wait=False,
+    )
+    return child, child.stdout.readline().strip()
+
+
+def test_it_keeps_a_live_process_when_the_clock_is_corrected(monkeypatch):
+    import psutil._pslinux
+
+    name = _name()
+    child, identifier = _sleeping_child(name)
+    try:
+        # What NTP stepping the clock by a second does to the boot time the kernel reports from then on.
+        boot_time = psutil._pslinux.boot_time()
+        monkeypatch.setattr(psutil._pslinux, "boot_time", lambda: boot_time + 1)
+
+        assert identifier not in multiprocess.sweep()
+        assert _files_of(identifier)
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+
+
+def test_it_judges_a_process_named_by_its_start_since_1970_with_a_tolerance():
+    from prometheus_client.mmap_dict import MmapedDict
+
+    name = _name()
+    child, identifier = _sleeping_child(name)
+    pid, host, _ = identifier.split("-", 2)
+    # As an earlier release (and a system without /proc) names a process: hundredths of a second since 1970.
+    epoch_named = f"{pid}-{host}-{round(psutil.Process(int(pid)).create_time() * 100) + 3}"
+    counts = MmapedDict(str(multiprocess.directory() / f"counter_{epoch_named}.db"))
+    counts.write_value(next(key for key in _keys_of(identifier)), 4.0, 0.0)
+    counts.close()
+    try:
+        assert epoch_named not in multiprocess.sweep()
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+
+    assert multiprocess.sweep() == sorted([epoch_named, identifier])
+    assert _value(name, f"{name}_total") == 9.0
+
+
+def _keys_of(identifier: str) -> list[str]:
+    from prometheus_client.mmap_dict import MmapedDict
+
+    (file,) = (f for f in _files_of(identifier) if f.name.startswith("counter_"))
+    return [key for key, *_ in MmapedDict.read_all_values_from_file(str(file))]
 
 
 def test_it_retires_a_gunicorn_worker_when_it_exits():
