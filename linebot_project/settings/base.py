@@ -220,6 +220,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=90)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's defaults, read on every publish: named here, they are found in the first place Celery looks.
+# A key left out is searched for under two names in its own changes and in these settings, each miss an
+# exception, before the defaults: these were a tenth of a publish's CPU (docs/PERFORMANCE.md).
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_SEND_SENT_EVENT = False
+CELERY_BROKER_POOL_ACQUIRE_TIMEOUT = None
 # Celery's Django fix-up closes every database connection before and after each task (and a
 # prefork child's whole pool), so each task connected to PostgreSQL anew. It does so only every
 # this many tasks instead; between them linebot_project/celery.py treats a task as Django treats a

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from celery import signals
+from celery.utils.collections import ConfigurationView
 from celery.utils.saferepr import saferepr
 from django.core.management import call_command
 from django.test import RequestFactory
@@ -49,6 +50,29 @@ def test_it_publishes_each_stored_event_once(published, django_capture_on_commit
     assert webhook_events_relay() == 0
     assert published == [TASK, TASK]
     assert WebhookEvent.objects.filter(queued_at__isnull=False).count() == 2
+
+
+def test_it_names_every_setting_celery_reads_on_a_publish(
+    published, django_capture_on_commit_callbacks, monkeypatch, settings
+):
+    # One Celery leaves to its defaults is searched for, miss after miss, on each publish.
+    read: set[str] = set()
+    lookup = ConfigurationView.__getitem__
+
+    def spy(view, key):
+        read.add(key)
+        return lookup(view, key)
+
+    for text in ("first", "second"):
+        with django_capture_on_commit_callbacks(execute=True):
+            post(text_event(text))
+        if text == "second":  # the first publish also sets the producer pool up, once
+            monkeypatch.setattr(ConfigurationView, "__getitem__", spy)
+        assert webhook_events_relay() == 1
+    monkeypatch.undo()
+
+    assert read
+    assert sorted(key for key in read if not hasattr(settings, f"CELERY_{key.upper()}")) == []
 
 
 def test_it_describes_each_task_as_celery_would_for_monitoring(published, django_capture_on_commit_callbacks):
