@@ -34,9 +34,12 @@ def process_webhook_event(self, event_id: int) -> str:
 
 
 def webhook_events_enqueue(*, event_ids: list[int]) -> None:
-    queue = settings.CONVERSATION_TASK_QUEUE or None
+    app = process_webhook_event.app
     # One producer (and broker channel) for the whole batch, not one taken from the pool per event.
-    with process_webhook_event.app.producer_or_acquire() as producer:
+    with app.producer_or_acquire() as producer:
+        # Bound to that channel once: given the queue's name, Celery would copy the queue to bind it for each
+        # message. Each message still makes sure the queue exists (kombu remembers it per connection).
+        queue = app.amqp.queues[settings.CONVERSATION_TASK_QUEUE or app.conf.task_default_queue].bind(producer.channel)
         for event_id in event_ids:
             # The header Celery would write, without its saferepr of the arguments: a sixth of a publish's CPU.
             process_webhook_event.apply_async(

@@ -75,6 +75,27 @@ def test_it_names_every_setting_celery_reads_on_a_publish(
     assert sorted(key for key in read if not hasattr(settings, f"CELERY_{key.upper()}")) == []
 
 
+@pytest.mark.parametrize(("configured", "queue"), [("answers", "answers"), ("", "celery")])
+def test_it_publishes_to_the_configured_queue_else_to_the_default_and_declares_it(
+    configured, queue, published, django_capture_on_commit_callbacks, settings
+):
+    settings.CONVERSATION_TASK_QUEUE = configured
+    seen: list[tuple] = []
+
+    def record(routing_key=None, declare=None, **kwargs):
+        seen.append((routing_key, [entity.name for entity in declare]))
+
+    signals.before_task_publish.connect(record, weak=False)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            post(text_event("one"), text_event("two"))
+        assert webhook_events_relay() == 2
+    finally:
+        signals.before_task_publish.disconnect(record)
+
+    assert seen == [(queue, [queue])] * 2
+
+
 def test_it_describes_each_task_as_celery_would_for_monitoring(published, django_capture_on_commit_callbacks):
     seen: list[dict] = []
 
