@@ -222,7 +222,7 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Celery's defaults, read on every publish: named here, they are found in the first place Celery looks.
 # A key left out is searched for under two names in its own changes and in these settings, each miss an
-# exception, before the defaults: these were a tenth of a publish's CPU (docs/PERFORMANCE.md).
+# exception, before the defaults: these were a fifth of a publish's CPU (docs/PERFORMANCE.md).
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_SEND_SENT_EVENT = False
