@@ -113,30 +113,6 @@ def test_it_drops_the_live_gauges_of_a_dead_process():
     assert child.returncode == 0
 
 
-def test_it_leaves_a_running_process_alone_and_retires_it_once_killed():
-    name = _name()
-    child = _run_child(
-        f"""
-        from prometheus_client import Counter
-        Counter({name!r}, 'x').inc(5)
-        print(multiprocess.process_identifier(), flush=True)
-        import time
-        time.sleep(60)
-        """,
-        wait=False,
-    )
-    try:
-        identifier = child.stdout.readline().strip()
-        assert identifier not in multiprocess.sweep()
-        assert _files_of(identifier)
-    finally:
-        child.kill()
-        child.wait(timeout=10)
-
-    assert identifier in multiprocess.sweep()
-    assert _value(name, f"{name}_total") == 5.0
-
-
 def _sleeping_child(name: str):
     child = _run_child(
         f"""
@@ -149,6 +125,20 @@ def _sleeping_child(name: str):
         wait=False,
     )
     return child, child.stdout.readline().strip()
+
+
+def test_it_leaves_a_running_process_alone_and_retires_it_once_killed():
+    name = _name()
+    child, identifier = _sleeping_child(name)
+    try:
+        assert identifier not in multiprocess.sweep()
+        assert _files_of(identifier)
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+
+    assert identifier in multiprocess.sweep()
+    assert _value(name, f"{name}_total") == 5.0
 
 
 def _keys_of(identifier: str) -> list[str]:
