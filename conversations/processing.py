@@ -21,14 +21,15 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection
 from django.db.models import F, Q
 from django.utils import timezone
 
 from conversations import delivery, dispatch
+from conversations.answers import webhook_event_store_answer
 from conversations.context import Turn, context_append
 from conversations.models import LineUser, WebhookEvent
-from conversations.services import message_bulk_create, webhook_event_flood_control
+from conversations.services import webhook_event_flood_control
 from conversations.texts import sentence_language, text
 from core import correlation
 from core.db import session_end
@@ -163,30 +164,29 @@ def webhook_event_process(*, event_id: int) -> str:
 
 def _prepare(event: WebhookEvent) -> None:
     outcome = dispatch.handle(event)
-    correlation_id = correlation.current() or event.correlation_id
-    first_message_id = None
-    with transaction.atomic():
-        if outcome.conversation is not None and outcome.drafts:
-            stored = message_bulk_create(
-                conversation=outcome.conversation,
-                drafts=outcome.drafts,
-                line_user=outcome.user,
-                webhook_event=event,
-                correlation_id=correlation_id,
-            )
-            first_message_id = stored[0].pk
-        if outcome.messages:
-            event.reply_messages = outcome.messages
-            event.reply_state = State.PREPARED
-            event.save(update_fields=["reply_messages", "reply_state"])
-        else:
-            event.status = Status.TAKEN_OVER if outcome.taken_over else Status.IGNORED
-            event.processed_at = timezone.now()
-            event.save(update_fields=["status", "processed_at"])
+    if outcome.messages:
+        event.reply_messages = outcome.messages
+        event.reply_state = State.PREPARED
+        update_fields = ("reply_messages", "reply_state")
+    else:
+        event.status = Status.TAKEN_OVER if outcome.taken_over else Status.IGNORED
+        event.processed_at = timezone.now()
+        update_fields = ("status", "processed_at")
+    message_ids = webhook_event_store_answer(
+        event=event,
+        update_fields=update_fields,
+        conversation=outcome.conversation,
+        drafts=outcome.drafts,
+        line_user=outcome.user,
+        correlation_id=correlation.current() or event.correlation_id,
+    )
     turns = [Turn(d.role, d.context_text) for d in outcome.drafts if d.context_text]
     if turns and outcome.conversation is not None:
         context_append(
-            outcome.conversation.pk, turns, first_new_message_id=first_message_id, new=outcome.new_conversation
+            outcome.conversation.pk,
+            turns,
+            first_new_message_id=message_ids[0] if message_ids else None,
+            new=outcome.new_conversation,
         )
 
 

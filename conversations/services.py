@@ -8,7 +8,6 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 import orjson
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
@@ -23,9 +22,6 @@ from core.db import alone_or_in_savepoint
 from core.logging import get_logger
 from core.raw_sql import insert_statement, insert_values
 from core.redis import get_redis
-
-if TYPE_CHECKING:
-    from conversations.outcome import Draft
 
 log = get_logger(__name__)
 
@@ -315,38 +311,6 @@ def message_create(
     if conversation.source_type == Conversation.SourceType.USER and conversation.user_id:
         chat_changed(line_user_id=conversation.user_id, message_ids=[message.pk])
     return message
-
-
-def message_bulk_create(
-    *,
-    conversation: Conversation,
-    drafts: list[Draft],
-    line_user: LineUser | None,
-    webhook_event: WebhookEvent | None,
-    correlation_id: str | None = None,
-) -> list[Message]:
-    """An event's messages (the user's and the bot's) in one statement, in the order given."""
-    messages = Message.objects.bulk_create(
-        [
-            Message(
-                conversation=conversation,
-                role=draft.role,
-                content=draft.content,
-                line_user=line_user,
-                webhook_event=webhook_event,
-                media_ref=draft.media_ref[:255],
-                prompt_tokens=draft.prompt_tokens,
-                completion_tokens=draft.completion_tokens,
-                latency_ms=draft.latency_ms,
-                model=draft.model[:128],
-                correlation_id=(correlation_id or "")[:128],
-            )
-            for draft in drafts
-        ]
-    )
-    if messages and conversation.source_type == Conversation.SourceType.USER and conversation.user_id:
-        chat_changed(line_user_id=conversation.user_id, message_ids=[message.pk for message in messages])
-    return messages
 
 
 def message_forget(*, line_user_id: str, line_message_id: str) -> int:

@@ -1,7 +1,8 @@
 """Raw statements built from a model's own names, and their rows read back into instances.
 
 For the few statements the ORM cannot say in one round trip (``INSERT … ON CONFLICT … RETURNING``,
-an update that also takes a lock). Names come from the model and are quoted; values are always bound.
+an update that also takes a lock, rows of two tables written by one statement). Names come from the model
+and are quoted; values are always bound.
 """
 
 from __future__ import annotations
@@ -11,19 +12,37 @@ from typing import Any
 from django.db import models
 
 
-def insert_statement(model: type[models.Model], db) -> tuple[str, list[models.Field]]:
-    """``INSERT INTO <table> (<columns>) VALUES (%s, …)`` for every concrete field but the key, and those fields."""
+def insert_statement(model: type[models.Model], db, *, rows: int = 1) -> tuple[str, list[models.Field]]:
+    """``INSERT INTO <table> (<columns>) VALUES (%s, …)`` for every concrete field but the key, and those fields.
+
+    ``rows`` rows of values follow one another, each bound with :func:`insert_values`.
+    """
     quote = db.ops.quote_name
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(quote(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
+    values = ", ".join([f"({', '.join(['%s'] * len(fields))})"] * rows)
     # Names from the model, values bound (bandit B608, ruff S608).
-    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})", fields  # noqa: S608  # nosec B608
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {values}", fields  # noqa: S608  # nosec B608
 
 
 def insert_values(row: models.Model, fields: list[models.Field], db) -> list[Any]:
     """``row``'s values for :func:`insert_statement`, prepared as a ``save()`` would prepare them."""
     return [f.get_db_prep_save(f.pre_save(row, add=True), db) for f in fields]
+
+
+def update_statement(model: type[models.Model], names: tuple[str, ...], db) -> tuple[str, list[models.Field]]:
+    """``UPDATE <table> SET <column> = %s, … WHERE <key> = %s`` for the named fields, and those fields."""
+    quote = db.ops.quote_name
+    meta = model._meta
+    fields = [meta.get_field(name) for name in names]
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    # Names from the model, values bound (bandit B608, ruff S608).
+    return f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s", fields  # noqa: S608  # nosec B608
+
+
+def update_values(row: models.Model, fields: list[models.Field], db) -> list[Any]:
+    """``row``'s values for :func:`update_statement`, its key last, prepared as ``save(update_fields=…)`` would."""
+    return [f.get_db_prep_save(f.pre_save(row, add=False), db) for f in fields] + [row.pk]
 
 
 def instance_from_row(model: type[models.Model], values: list[Any], db) -> models.Model:
