@@ -15,6 +15,9 @@ an answer the user already has, and answering twice is the worse failure.
 
 from __future__ import annotations
 
+import functools
+
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 from prometheus_client import Histogram
 
@@ -24,6 +27,7 @@ from conversations.models import WebhookEvent
 from core.errors import LineApiError
 from core.line.client import InvalidReplyTokenError, RetryRecord, get_line_client, with_retries
 from core.logging import get_logger
+from core.raw_sql import row_update, update_statement
 
 log = get_logger(__name__)
 
@@ -36,30 +40,40 @@ REPLY_SECONDS = Histogram(
 )
 
 
-def _move(event: WebhookEvent, *, from_states: tuple[str, ...], to_state: str, **fields) -> bool:
-    updated = WebhookEvent.objects.filter(pk=event.pk, reply_state__in=from_states).update(
-        reply_state=to_state, **fields
-    )
-    if updated:
+@functools.cache
+def _move_statement(from_states: int) -> str:
+    update, _ = update_statement(WebhookEvent, ("reply_state",), connection)
+    state = connection.ops.quote_name(WebhookEvent._meta.get_field("reply_state").column)
+    return f"{update} AND {state} IN ({', '.join(['%s'] * from_states)})"
+
+
+def _move(event: WebhookEvent, *, from_states: tuple[str, ...], to_state: str) -> bool:
+    """Moves the event's reply state on, unless another run already moved it from ``from_states``."""
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(_move_statement(len(from_states)), [to_state, event.pk, *from_states])
+        moved = cursor.rowcount == 1
+    if moved:
         event.reply_state = to_state
-        for name, value in fields.items():
-            setattr(event, name, value)
-    return bool(updated)
+    return moved
+
+
+_SENT_FIELDS = (
+    "reply_state",
+    "reply_method",
+    "reply_sent_at",
+    "line_request_id",
+    "status",
+    "processed_at",
+    "lease_until",
+)
 
 
 def _mark_sent(event: WebhookEvent, *, method: str, request_id: str) -> None:
     now = timezone.now()
-    WebhookEvent.objects.filter(pk=event.pk).update(
-        reply_state=State.SENT,
-        reply_method=method,
-        reply_sent_at=now,
-        line_request_id=request_id[:64],
-        status=WebhookEvent.Status.REPLIED,
-        processed_at=now,
-        lease_until=None,
-    )
     event.reply_state, event.reply_method, event.reply_sent_at = State.SENT, method, now
     event.status, event.processed_at = WebhookEvent.Status.REPLIED, now
+    event.line_request_id, event.lease_until = request_id[:64], None
+    row_update(event, _SENT_FIELDS, connections[DEFAULT_DB_ALIAS])
     ANSWERS_SENT.labels(method=method).inc()
     REPLY_SECONDS.observe(max(0.0, (now - event.received_at).total_seconds()))
     log.info("line_answer_sent", method=method, webhook_event_id=event.webhook_event_id, line_request_id=request_id)

@@ -7,9 +7,10 @@ and are quoted; values are always bound.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from django.db import models
+from django.db import connections, models
 
 
 def insert_statement(model: type[models.Model], db, *, rows: int = 1) -> tuple[str, list[models.Field]]:
@@ -43,6 +44,23 @@ def update_statement(model: type[models.Model], names: tuple[str, ...], db) -> t
 def update_values(row: models.Model, fields: list[models.Field], db) -> list[Any]:
     """``row``'s values for :func:`update_statement`, its key last, prepared as ``save(update_fields=…)`` would."""
     return [f.get_db_prep_save(f.pre_save(row, add=False), db) for f in fields] + [row.pk]
+
+
+@functools.cache
+def _row_update_statement(model: type[models.Model], names: tuple[str, ...], alias: str):
+    return update_statement(model, names, connections[alias])
+
+
+def row_update(row: models.Model, names: tuple[str, ...], db) -> int:
+    """Writes the named fields of ``row`` as ``save(update_fields=names)`` would; the number of rows changed.
+
+    The statement is built once per model and fields: the ORM builds and compiles its query on every save, which
+    costs about as much CPU as the round trip itself. No model signals are sent.
+    """
+    sql, fields = _row_update_statement(type(row), tuple(names), db.alias)
+    with db.cursor() as cursor:
+        cursor.execute(sql, update_values(row, fields, db))
+        return cursor.rowcount
 
 
 def instance_from_row(model: type[models.Model], values: list[Any], db) -> models.Model:
