@@ -1,11 +1,13 @@
 """core.llm against the LLM double: the real openai SDK over real HTTP."""
 
 import json
+import math
 import time
 
 import pytest
 
 from core.errors import ConfigurationError, LLMError
+from core.llm import stream
 from core.llm.client import ChatResult, ContentFilteredError, ToolSpec, get_llm_client
 from core.llm.search import web_search_tool
 from linesim.llm.replies import INTRO, SAMPLE_TEXTS, prompt_tokens
@@ -461,3 +463,18 @@ def test_it_leaves_a_client_it_cannot_build_to_say_why_on_first_use(azure_settin
     assert [r.msg["client"] for r in caplog.records if isinstance(r.msg, dict)] == ["llm"]
     with pytest.raises(ConfigurationError):
         get_llm_client()
+
+
+def test_it_reads_each_chunk_as_the_standard_library_would():
+    data = '{"choices": [{"index": 0, "delta": {"content": "สวัสดี \\u3053"}, "finish_reason": null}]}'
+
+    assert stream._parsed(data) == json.loads(data)
+
+
+def test_it_reads_a_chunk_with_nan_as_the_standard_library_does():
+    assert math.isnan(stream._parsed('{"logprob": NaN}')["logprob"])
+
+
+def test_it_raises_the_standard_librarys_error_for_a_chunk_that_is_not_json():
+    with pytest.raises(json.JSONDecodeError):
+        stream._parsed('{"choices": [')
