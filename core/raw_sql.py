@@ -1,8 +1,8 @@
 """Raw statements built from a model's own names, and their rows read back into instances.
 
 For the few statements the ORM cannot say in one round trip (``INSERT … ON CONFLICT … RETURNING``,
-an update that also takes a lock, rows of two tables written by one statement). Names come from the model
-and are quoted; values are always bound.
+an update that also takes a lock, rows of two tables written by one statement), and for writes on the answer's
+path that the ORM would build anew every time. Names come from the model and are quoted; values are always bound.
 """
 
 from __future__ import annotations
