@@ -50,20 +50,24 @@ def _prepared(event):
     return ("reply_messages", "reply_state")
 
 
+def _store(event, update_fields, drafts, *, conversation, user, correlation_id=None):
+    return webhook_event_store_answer(
+        event=event,
+        update_fields=update_fields,
+        conversation=conversation,
+        drafts=drafts,
+        line_user=user,
+        correlation_id=correlation_id,
+    )
+
+
 def test_it_stores_the_messages_in_order_with_the_prepared_reply(database, event, conversation, user):
     drafts = [
         Draft("user", "หิวแล้ว", context_text="หิวแล้ว"),
         Draft("assistant", "お腹が空きましたか", prompt_tokens=12, completion_tokens=7, latency_ms=30, model="m"),
     ]
 
-    ids = webhook_event_store_answer(
-        event=event,
-        update_fields=_prepared(event),
-        conversation=conversation,
-        drafts=drafts,
-        line_user=user,
-        correlation_id="c-1",
-    )
+    ids = _store(event, _prepared(event), drafts, conversation=conversation, user=user, correlation_id="c-1")
 
     stored = list(Message.objects.filter(pk__in=ids).order_by("pk"))
     assert [m.pk for m in stored] == ids
@@ -78,13 +82,12 @@ def test_it_stores_the_messages_in_order_with_the_prepared_reply(database, event
 
 def test_it_takes_one_statement_on_postgresql(event, conversation, user, django_assert_num_queries):
     with django_assert_num_queries(1):
-        webhook_event_store_answer(
-            event=event,
-            update_fields=_prepared(event),
+        _store(
+            event,
+            _prepared(event),
+            [Draft("user", "hi"), Draft("assistant", "hello")],
             conversation=conversation,
-            drafts=[Draft("user", "hi"), Draft("assistant", "hello")],
-            line_user=user,
-            correlation_id=None,
+            user=user,
         )
 
 
@@ -99,14 +102,7 @@ def test_it_stores_neither_when_the_database_refuses_one_part(database, refused,
         event.reply_state = "p" * 100
 
     with pytest.raises(DatabaseError):
-        webhook_event_store_answer(
-            event=event,
-            update_fields=update_fields,
-            conversation=conversation,
-            drafts=drafts,
-            line_user=user,
-            correlation_id=None,
-        )
+        _store(event, update_fields, drafts, conversation=conversation, user=user)
 
     assert not Message.objects.exists()
     assert WebhookEvent.objects.get(pk=event.pk).reply_state == WebhookEvent.ReplyState.NONE
@@ -116,14 +112,7 @@ def test_it_saves_only_the_event_without_a_conversation(database, event, django_
     event.status = WebhookEvent.Status.IGNORED
 
     with django_assert_num_queries(1):
-        ids = webhook_event_store_answer(
-            event=event,
-            update_fields=("status",),
-            conversation=None,
-            drafts=[Draft("user", "(tapped a button)")],
-            line_user=None,
-            correlation_id=None,
-        )
+        ids = _store(event, ("status",), [Draft("user", "(tapped a button)")], conversation=None, user=None)
 
     assert ids == []
     assert not Message.objects.exists()
