@@ -63,12 +63,68 @@ def row_update(row: models.Model, names: tuple[str, ...], db) -> int:
         return cursor.rowcount
 
 
-def instance_from_row(model: type[models.Model], values: list[Any], db) -> models.Model:
-    """An instance from a row of all its concrete fields in order, converted as a query would convert them."""
+@functools.cache
+def _insert_returning_statement(model: type[models.Model], alias: str) -> tuple[str, list[models.Field]]:
+    db = connections[alias]
+    insert, fields = insert_statement(model, db)
+    return f"{insert} RETURNING {db.ops.quote_name(model._meta.pk.column)}", fields
+
+
+def row_insert(row: models.Model, db) -> models.Model:
+    """Inserts ``row`` as ``save(force_insert=True)`` would, and sets its key.
+
+    Built once per model, like :func:`row_update`, for inserts on the answer's path. The model's ``save()`` and
+    its signals are not called: only for models whose ``save()`` adds nothing to an insert.
+    """
+    if not db.features.can_return_columns_from_insert:
+        row.save(force_insert=True, using=db.alias)
+        return row
+    sql, fields = _insert_returning_statement(type(row), db.alias)
+    with db.cursor() as cursor:
+        cursor.execute(sql, insert_values(row, fields, db))
+        row.pk = cursor.fetchone()[0]
+    row._state.adding, row._state.db = False, db.alias
+    return row
+
+
+@functools.cache
+def _row_converters(model: type[models.Model], alias: str) -> tuple[list[str], list[tuple[int, Any, list]]]:
+    """The attribute names of a model's concrete fields, and each converted column's index, column and converters."""
+    db = connections[alias]
     meta = model._meta
-    values = list(values)
+    converted = []
     for index, field in enumerate(meta.concrete_fields):
         column = field.get_col(meta.db_table)
-        for converter in db.ops.get_db_converters(column) + field.get_db_converters(db):
+        converters = db.ops.get_db_converters(column) + field.get_db_converters(db)
+        if converters:
+            converted.append((index, column, converters))
+    return [f.attname for f in meta.concrete_fields], converted
+
+
+@functools.cache
+def _row_update_then_statement(model: type[models.Model], names: tuple[str, ...], alias: str, then: str):
+    update, fields = _row_update_statement(model, names, alias)
+    # Every part of a WITH runs to completion, read or not (PostgreSQL).
+    return f"WITH updated AS ({update}) SELECT {then}", fields
+
+
+def row_update_then(row: models.Model, names: tuple[str, ...], db, *, then: str, params: list[Any]) -> Any:
+    """:func:`row_update`, and in the same statement the value of the SQL expression ``then`` (PostgreSQL).
+
+    For a write that ends a piece of work and a statement that must follow it anyway, in one round trip.
+    ``then`` must be a constant: the statement is built once for each.
+    """
+    sql, fields = _row_update_then_statement(type(row), tuple(names), db.alias, then)
+    with db.cursor() as cursor:
+        cursor.execute(sql, update_values(row, fields, db) + list(params))
+        return cursor.fetchone()[0]
+
+
+def instance_from_row(model: type[models.Model], values: list[Any], db) -> models.Model:
+    """An instance from a row of all its concrete fields in order, converted as a query would convert them."""
+    names, converted = _row_converters(model, db.alias)
+    values = list(values)
+    for index, column, converters in converted:
+        for converter in converters:
             values[index] = converter(values[index], column, db)
-    return model.from_db(db.alias, [f.attname for f in meta.concrete_fields], values)
+    return model.from_db(db.alias, names, values)

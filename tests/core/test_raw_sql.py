@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from conversations.models import LineUser, WebhookEvent
-from core.raw_sql import row_update
+from core.raw_sql import row_insert, row_update, row_update_then
 
 pytestmark = pytest.mark.django_db
 
@@ -61,3 +61,33 @@ def test_it_keeps_a_statement_for_each_model_with_the_same_field_names(event):
 
     assert LineUser.objects.get(pk=user.pk).status == LineUser.Status.INACTIVE
     assert WebhookEvent.objects.get(pk=event.pk).status == WebhookEvent.Status.IGNORED
+
+
+def test_it_inserts_a_row_and_gives_it_its_key():
+    user = LineUser(line_user_id="U" + "1" * 32, display_name="สมชาย", first_seen_at=datetime(2026, 12, 2, tzinfo=UTC))
+
+    assert row_insert(user, connection) is user
+
+    assert user.pk is not None and not user._state.adding
+    stored = LineUser.objects.get(pk=user.pk)
+    assert (stored.line_user_id, stored.display_name) == ("U" + "1" * 32, "สมชาย")
+    assert stored.first_seen_at == datetime(2026, 12, 2, tzinfo=UTC)
+    assert stored.tags == [] and stored.status == LineUser.Status.ACTIVE
+
+
+def test_it_refuses_an_insert_the_database_refuses():
+    row_insert(LineUser(line_user_id="U" + "2" * 32), connection)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        row_insert(LineUser(line_user_id="U" + "2" * 32), connection)
+    assert LineUser.objects.count() == 1
+
+
+def test_it_writes_the_fields_and_gives_the_value_asked_for_in_one_statement(event, django_assert_num_queries):
+    event.error = "ข้อผิดพลาด"
+
+    with django_assert_num_queries(1):
+        value = row_update_then(event, ("error",), connection, then="%s::int + 1", params=[41])
+
+    assert value == 42
+    assert WebhookEvent.objects.get(pk=event.pk).error == "ข้อผิดพลาด"
