@@ -12,6 +12,7 @@ from psycopg.types.json import Jsonb
 from analytics.models import Event
 from core.db import alone_or_in_savepoint
 from core.logging import get_logger
+from core.raw_sql import row_insert
 
 log = get_logger(__name__)
 
@@ -78,7 +79,8 @@ def event_record(
     event.occurred_at = when
     try:
         with alone_or_in_savepoint():
-            event.save(force_insert=True)
+            # One is recorded with nearly every answer: a statement built once, not the ORM's save.
+            row_insert(event, connection)
     except DatabaseError:
         log.exception("analytics_event_not_recorded", type=type)
         return None

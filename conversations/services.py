@@ -20,7 +20,7 @@ from conversations.live import chat_changed
 from conversations.models import Conversation, LineUser, Message, WebhookEvent, WebhookEventConflict
 from core.db import alone_or_in_savepoint
 from core.logging import get_logger
-from core.raw_sql import insert_statement, insert_values
+from core.raw_sql import insert_statement, insert_values, row_insert
 from core.redis import get_redis
 
 log = get_logger(__name__)
@@ -255,10 +255,11 @@ def conversation_continue_or_start(
         if conversation is not None:
             return conversation, False
     try:
+        user = user if source_type == "user" else None
+        started = Conversation(source_type=source_type, source_id=source_id, user=user)
         with alone_or_in_savepoint():
-            started = Conversation.objects.create(
-                source_type=source_type, source_id=source_id, user=user if source_type == "user" else None
-            )
+            # A new user's first message starts one: a statement built once, not the ORM's save.
+            row_insert(started, connection)
             return started, True
     except IntegrityError:
         return Conversation.objects.get(source_type=source_type, source_id=source_id, ended_at__isnull=True), False
