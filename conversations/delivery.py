@@ -27,7 +27,7 @@ from conversations.models import WebhookEvent
 from core.errors import LineApiError
 from core.line.client import InvalidReplyTokenError, RetryRecord, get_line_client, with_retries
 from core.logging import get_logger
-from core.raw_sql import row_update, update_statement
+from core.raw_sql import row_update, row_update_then, update_statement
 
 log = get_logger(__name__)
 
@@ -68,15 +68,24 @@ _SENT_FIELDS = (
 )
 
 
-def _mark_sent(event: WebhookEvent, *, method: str, request_id: str) -> None:
+def _mark_sent(event: WebhookEvent, *, method: str, request_id: str, release_lock: tuple[int, int] | None) -> bool:
+    """Records the answer as sent; whether the same statement released the advisory lock ``release_lock``."""
     now = timezone.now()
     event.reply_state, event.reply_method, event.reply_sent_at = State.SENT, method, now
     event.status, event.processed_at = WebhookEvent.Status.REPLIED, now
     event.line_request_id, event.lease_until = request_id[:64], None
-    row_update(event, _SENT_FIELDS, connections[DEFAULT_DB_ALIAS])
+    db = connections[DEFAULT_DB_ALIAS]
+    released = False
+    if release_lock is None:
+        row_update(event, _SENT_FIELDS, db)
+    else:
+        # The event is final now, so its runner's lock has nothing left to guard: one round trip, not two.
+        unlock = "pg_advisory_unlock(%s, %s)"
+        released = bool(row_update_then(event, _SENT_FIELDS, db, then=unlock, params=list(release_lock)))
     ANSWERS_SENT.labels(method=method).inc()
     REPLY_SECONDS.observe(max(0.0, (now - event.received_at).total_seconds()))
     log.info("line_answer_sent", method=method, webhook_event_id=event.webhook_event_id, line_request_id=request_id)
+    return released
 
 
 def _reply_token_usable(event: WebhookEvent) -> bool:
@@ -84,8 +93,12 @@ def _reply_token_usable(event: WebhookEvent) -> bool:
     return bool(event.reply_token) and age < tunables.reply_budget_seconds()
 
 
-def deliver(event: WebhookEvent) -> None:
-    """Sends ``event.reply_messages`` once; raises LineApiError when LINE cannot be reached for now."""
+def deliver(event: WebhookEvent, *, release_lock: tuple[int, int] | None = None) -> bool:
+    """Sends ``event.reply_messages`` once; raises LineApiError when LINE cannot be reached for now.
+
+    ``release_lock`` is the PostgreSQL advisory lock (namespace, key) that the caller holds on the event: the
+    statement that records the answer as sent releases it too. Returns whether it did.
+    """
     client = get_line_client()
     messages = event.reply_messages or []
     attempts = RetryRecord()
@@ -106,8 +119,7 @@ def deliver(event: WebhookEvent) -> None:
         except InvalidReplyTokenError:
             if attempts.ambiguous:
                 log.warning("line_reply_outcome_unknown_counted_as_sent", webhook_event_id=event.webhook_event_id)
-                _mark_sent(event, method="reply", request_id="")
-                return
+                return _mark_sent(event, method="reply", request_id="", release_lock=release_lock)
             log.info("line_reply_token_refused_pushing", webhook_event_id=event.webhook_event_id)
             fallback = "token_refused"
         except LineApiError as exc:
@@ -117,18 +129,17 @@ def deliver(event: WebhookEvent) -> None:
             log.warning("line_reply_failed_pushing", status=exc.status)
             fallback = "reply_failed"
         else:
-            _mark_sent(event, method="reply", request_id=result.request_id)
-            return
+            return _mark_sent(event, method="reply", request_id=result.request_id, release_lock=release_lock)
 
     if not event.source_id:
         raise LineApiError("There is no chat to push the answer to.", details={"endpoint": "push"})
     moved = _move(event, from_states=(State.PREPARED, State.SENDING_REPLY), to_state=State.SENDING_PUSH)
     if event.reply_state != State.SENDING_PUSH:
-        return
+        return False
     if moved and fallback:
         REPLY_FALLBACKS.labels(reason=fallback).inc()
     result = with_retries(lambda: client.push(event.source_id, messages, retry_key=event.retry_key), attempts)
     if result.duplicate:
         PUSH_DUPLICATES.inc()
         log.info("line_push_already_accepted", webhook_event_id=event.webhook_event_id)
-    _mark_sent(event, method="push", request_id=result.request_id)
+    return _mark_sent(event, method="push", request_id=result.request_id, release_lock=release_lock)

@@ -22,8 +22,9 @@ pytestmark = pytest.mark.django_db
 # returns the row it updates, and a conversation this event started has no context to read or rebuild (24);
 # the lock and the claim are one statement, the takeover check rides on the user upsert, a user seen for the
 # first time has no token use to add up and no conversation to look for, and the messages are one insert (19);
-# the messages and the prepared reply are one statement, without a transaction (or savepoint) around them (16).
-NEW_USER_STATEMENTS = 16
+# the messages and the prepared reply are one statement, without a transaction (or savepoint) around them (16);
+# the statement that records the answer as sent also releases the run's lock (15).
+NEW_USER_STATEMENTS = 15
 
 
 def test_it_answers_a_new_users_text_within_its_statement_budget(post_events, line, llm, django_assert_max_num_queries):

@@ -8,8 +8,10 @@ import time
 import psycopg
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from conversations import processing
+from conversations.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -109,3 +111,28 @@ def test_it_ends_the_session_too_when_the_lock_is_found_released_already(caplog)
     assert backend_gone(pid)
     [logged] = unlock_failures(caplog)
     assert logged["event_id"] == EVENT_ID and logged["error"] is None
+
+
+def test_it_releases_the_lock_in_the_statement_that_records_the_answer_sent(post_events, events, line, llm):
+    pid = backend_pid()
+
+    with CaptureQueriesContext(connection) as ctx:
+        post_events(events.text("One round trip less"))
+
+    event = WebhookEvent.objects.get()
+    assert event.status == WebhookEvent.Status.REPLIED
+    unlocks = [q["sql"] for q in ctx.captured_queries if "pg_advisory_unlock" in q["sql"]]
+    assert len(unlocks) == 1 and unlocks[0].startswith("WITH updated AS (UPDATE")
+    assert lock_is_free(event.pk, timeout=0)
+    assert backend_pid() == pid
+
+
+def test_it_releases_the_lock_on_its_own_when_the_run_sends_nothing(post_events, events, line, llm):
+    pid = backend_pid()
+
+    post_events(events.of("unfollow"))
+
+    event = WebhookEvent.objects.get()
+    assert event.status == WebhookEvent.Status.IGNORED and event.reply_state == WebhookEvent.ReplyState.NONE
+    assert lock_is_free(event.pk, timeout=0)
+    assert backend_pid() == pid
