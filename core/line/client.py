@@ -267,8 +267,15 @@ class LineClient(RichMenuCalls, InsightCalls):
 
     # --- plumbing ---------------------------------------------------------------------------
     def _call(self, endpoint: str, method, *args, **kwargs):
+        # The SDK checks each call's arguments with pydantic v1's validate_arguments, three model validations per
+        # call; this client passes only values it built as the SDK's own types, so it calls the method undecorated,
+        # as pydantic documents ``raw_function`` for. The request models themselves are still validated.
+        raw = getattr(method, "raw_function", None)
         try:
-            response = method(*args, _request_timeout=self.timeout, **kwargs)
+            if raw is not None:
+                response = raw(method.__self__, *args, _request_timeout=self.timeout, **kwargs)
+            else:
+                response = method(*args, _request_timeout=self.timeout, **kwargs)
         except self._api_errors as exc:
             LINE_CALLS.labels(endpoint=endpoint, outcome=str(exc.status)).inc()
             raise api_error(endpoint, exc) from exc
