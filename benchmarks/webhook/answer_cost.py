@@ -99,6 +99,8 @@ def main() -> None:
             thread, db_cpu, wall = time.thread_time() - thread, cpu(db) - db_cpu, time.monotonic() - wall
     if profiler:
         args.profile.parent.mkdir(parents=True, exist_ok=True)
+        # The raw statistics beside the text, for pstats or snakeviz to explore further.
+        profiler.dump_stats(args.profile.with_suffix(".prof"))
         with args.profile.open("w") as out:
             pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(60)
             pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(40)
