@@ -143,6 +143,25 @@ def row_update(row: models.Model, names: tuple[str, ...], db) -> int:
 
 
 @functools.cache
+def _row_update_then_statement(model: type[models.Model], names: tuple[str, ...], alias: str, then: str):
+    update, fields = _row_update_statement(model, names, alias)
+    # Every part of a WITH runs to completion, read or not (PostgreSQL).
+    return f"WITH updated AS ({update}) SELECT {then}", fields
+
+
+def row_update_then(row: models.Model, names: tuple[str, ...], db, *, then: str, params: list[Any]) -> Any:
+    """:func:`row_update`, and in the same statement the value of the SQL expression ``then`` (PostgreSQL).
+
+    For a write that ends a piece of work and a statement that must follow it anyway, in one round trip.
+    ``then`` must be a constant: the statement is built once for each.
+    """
+    sql, fields = _row_update_then_statement(type(row), tuple(names), db.alias, then)
+    with db.cursor() as cursor:
+        cursor.execute(sql, update_values(row, fields, db) + list(params))
+        return cursor.fetchone()[0]
+
+
+@functools.cache
 def _insert_returning_statement(model: type[models.Model], alias: str) -> tuple[str, list[models.Field]]:
     db = connections[alias]
     insert, fields = insert_statement(model, db)
@@ -178,25 +197,6 @@ def _row_converters(model: type[models.Model], alias: str) -> tuple[list[str], l
         if converters:
             converted.append((index, column, converters))
     return [f.attname for f in meta.concrete_fields], converted
-
-
-@functools.cache
-def _row_update_then_statement(model: type[models.Model], names: tuple[str, ...], alias: str, then: str):
-    update, fields = _row_update_statement(model, names, alias)
-    # Every part of a WITH runs to completion, read or not (PostgreSQL).
-    return f"WITH updated AS ({update}) SELECT {then}", fields
-
-
-def row_update_then(row: models.Model, names: tuple[str, ...], db, *, then: str, params: list[Any]) -> Any:
-    """:func:`row_update`, and in the same statement the value of the SQL expression ``then`` (PostgreSQL).
-
-    For a write that ends a piece of work and a statement that must follow it anyway, in one round trip.
-    ``then`` must be a constant: the statement is built once for each.
-    """
-    sql, fields = _row_update_then_statement(type(row), tuple(names), db.alias, then)
-    with db.cursor() as cursor:
-        cursor.execute(sql, update_values(row, fields, db) + list(params))
-        return cursor.fetchone()[0]
 
 
 def instance_from_row(model: type[models.Model], values: list[Any], db) -> models.Model:

@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
 import threading
 
 import pytest
-from django.conf import settings
 from django.db import connection, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
@@ -25,6 +21,7 @@ from conversations.services import event_digest, webhook_event_store, webhook_ev
 from core.llm.client import reset_llm_client
 from linesim.line.testing import running_line_double
 from linesim.llm.testing import running_llm_double
+from tests.embedded import run_on_embedded_sqlite
 from tests.line_samples import sample_payload
 
 USER = "U" + "d1" * 16
@@ -284,20 +281,7 @@ print(json.dumps({
 
 @pytest.mark.integration
 def test_it_dedupes_the_same_way_on_the_embedded_sqlite_database(tmp_path):
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "DJANGO_SETTINGS_MODULE": "linebot_project.settings.local",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", STORE_THREE_TIMES],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    result = run_on_embedded_sqlite(STORE_THREE_TIMES, tmp_path)
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1]) == {

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
-from django.conf import settings
+
+from tests.embedded import run_on_embedded_sqlite
 
 ANSWER_ON_SQLITE = """
 import json, time, uuid
@@ -56,20 +54,7 @@ print(json.dumps({
 
 @pytest.mark.integration
 def test_it_answers_a_new_user_on_the_embedded_sqlite_database(tmp_path):
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "DJANGO_SETTINGS_MODULE": "linebot_project.settings.local",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", ANSWER_ON_SQLITE],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    result = run_on_embedded_sqlite(ANSWER_ON_SQLITE, tmp_path)
 
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout.splitlines()[-1])
