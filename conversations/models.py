@@ -198,8 +198,6 @@ class WebhookEvent(models.Model):
     throttled = models.BooleanField(default=False)
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
-    # When the outbox relay published it (CONVERSATION_DISPATCH = "outbox"); the web tier leaves it empty.
-    queued_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     # Until when a runner owns the event on databases without advisory locks.
     lease_until = models.DateTimeField(null=True, blank=True)
@@ -223,12 +221,6 @@ class WebhookEvent(models.Model):
         # event type or the status alone (a handful of values each); the sweep for stalled events reads the
         # unfinished ones, which are the only rows its index holds.
         indexes = [
-            # The outbox: events the relay has still to publish, and only those.
-            models.Index(
-                fields=["id"],
-                name="webhook_event_outbox",
-                condition=models.Q(status="received", queued_at__isnull=True),
-            ),
             models.Index(
                 fields=["received_at"],
                 name="webhook_event_unfinished",
@@ -254,6 +246,23 @@ class WebhookEvent(models.Model):
         if self.reply_sent_at is None:
             return None
         return int((self.reply_sent_at - self.received_at).total_seconds() * 1000)
+
+
+class WebhookEventOutbox(models.Model):
+    """A stored event the relay has still to publish (CONVERSATION_DISPATCH = "outbox"; conversations.relay).
+
+    The ack inserts the row in the statement that stores the event, and the relay deletes it as it publishes.
+    A table of its own rather than a column of the event: marking the event as published rewrote the whole
+    row and every index entry of it, on every ack. No database constraint either: checking it would lock the
+    event just inserted, and the relay looks the event up anyway (an entry whose event is gone is dropped).
+    """
+
+    event = models.OneToOneField(
+        WebhookEvent, primary_key=True, on_delete=models.CASCADE, db_constraint=False, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} to publish"
 
 
 class WebhookEventConflict(models.Model):

@@ -1,14 +1,14 @@
 """The outbox relay (``CONVERSATION_DISPATCH = "outbox"``): stored events to the workers, in batches.
 
-Under the outbox the web tier's ack is one INSERT; this relay claims the stored events nobody has
-published (``queued_at`` empty, a partial index holds just those) and publishes them to Celery.
-``SKIP LOCKED`` lets several relays share the work, and processing is idempotent, so an event
-published twice costs a little work and nothing else.
+Under the outbox the web tier's ack is one statement: it stores the event and adds it to the outbox
+table (:class:`~conversations.models.WebhookEventOutbox`). This relay takes entries off that table
+and publishes their events to Celery. ``SKIP LOCKED`` lets several relays share the work, and
+processing is idempotent, so an event published twice costs a little work and nothing else.
 
-On PostgreSQL a round is one statement, whether it finds events or not: the claim marks the
-batch and returns it. A publish that fails un-marks the batch for the next round; a relay that
-dies between the claim and the publish leaves the batch to the sweep for stalled events
-(``requeue_stalled_webhook_events``), which re-queues whatever is not final after
+On PostgreSQL a round is one statement, whether it finds events or not: it deletes a batch of
+entries and returns those whose events still wait to be answered. A publish that fails puts the
+batch back for the next round; a relay that dies between the two leaves the batch to the sweep for
+stalled events (``requeue_stalled_webhook_events``), which re-queues whatever is not final after
 ``CONVERSATION_STALLED_AFTER_SECONDS``.
 """
 
@@ -17,14 +17,13 @@ from __future__ import annotations
 import functools
 
 from django.db import connection, transaction
-from django.utils import timezone
 
-from conversations.models import WebhookEvent
+from conversations.models import WebhookEvent, WebhookEventOutbox
 from conversations.tasks import webhook_events_enqueue
 
 
 def webhook_events_relay(*, limit: int = 500) -> int:
-    """Publishes up to ``limit`` stored, unpublished events, oldest first; returns how many."""
+    """Publishes up to ``limit`` events from the outbox, oldest first; returns how many."""
     if connection.vendor != "postgresql":
         return _relay_in_transaction(limit)
     ids = _claim(limit)
@@ -33,40 +32,48 @@ def webhook_events_relay(*, limit: int = 500) -> int:
     try:
         webhook_events_enqueue(event_ids=ids)
     except Exception:
-        WebhookEvent.objects.filter(pk__in=ids).update(queued_at=None)
+        WebhookEventOutbox.objects.bulk_create([WebhookEventOutbox(event_id=pk) for pk in ids], ignore_conflicts=True)
         raise
     return len(ids)
 
 
 def _claim(limit: int) -> list[int]:
     with connection.cursor() as cursor:
-        cursor.execute(_claim_statement(), [timezone.now(), WebhookEvent.Status.RECEIVED, limit])
+        cursor.execute(_claim_statement(), [limit, WebhookEvent.Status.RECEIVED])
         return sorted(row[0] for row in cursor.fetchall())
 
 
 @functools.cache
 def _claim_statement() -> str:
-    meta = WebhookEvent._meta
     quote = connection.ops.quote_name
-    table, pk = quote(meta.db_table), quote(meta.pk.column)
-    status, queued_at = quote(meta.get_field("status").column), quote(meta.get_field("queued_at").column)
+    outbox, entry = quote(WebhookEventOutbox._meta.db_table), quote(WebhookEventOutbox._meta.pk.column)
+    meta = WebhookEvent._meta
+    table, pk, status = quote(meta.db_table), quote(meta.pk.column), quote(meta.get_field("status").column)
     return (
-        # Names from the model, values bound (bandit B608, ruff S608).
-        f"UPDATE {table} SET {queued_at} = %s WHERE {pk} IN ("  # noqa: S608  # nosec B608
-        f"SELECT {pk} FROM {table} WHERE {status} = %s AND {queued_at} IS NULL "
-        f"ORDER BY {pk} LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {pk}"
+        # Names from the models, values bound (bandit B608, ruff S608).
+        f"WITH claimed AS (DELETE FROM {outbox} WHERE {entry} IN ("  # noqa: S608  # nosec B608
+        f"SELECT {entry} FROM {outbox} ORDER BY {entry} LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {entry}) "
+        # An event answered meanwhile (the stalled sweep got to it first) or deleted is not published.
+        f"SELECT {table}.{pk} FROM claimed JOIN {table} ON {table}.{pk} = claimed.{entry} "
+        f"WHERE {table}.{status} = %s"
     )
 
 
 def _relay_in_transaction(limit: int) -> int:
     with transaction.atomic():
-        ids = list(
-            WebhookEvent.objects.select_for_update(skip_locked=True)
-            .filter(status=WebhookEvent.Status.RECEIVED, queued_at__isnull=True)
-            .order_by("id")
-            .values_list("id", flat=True)[:limit]
+        claimed = list(
+            WebhookEventOutbox.objects.select_for_update(skip_locked=True)
+            .order_by("event_id")
+            .values_list("event_id", flat=True)[:limit]
         )
-        if ids:
-            WebhookEvent.objects.filter(pk__in=ids).update(queued_at=timezone.now())
+        if not claimed:
+            return 0
+        WebhookEventOutbox.objects.filter(event_id__in=claimed).delete()
+        ids = list(
+            WebhookEvent.objects.filter(pk__in=claimed, status=WebhookEvent.Status.RECEIVED)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+        if ids:  # a failed publish rolls the deletion back
             webhook_events_enqueue(event_ids=ids)
     return len(ids)

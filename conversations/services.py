@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -17,7 +18,14 @@ from django.utils import timezone
 from conversations import tunables
 from conversations.context import context_clear
 from conversations.live import chat_changed
-from conversations.models import Conversation, LineUser, Message, WebhookEvent, WebhookEventConflict
+from conversations.models import (
+    Conversation,
+    LineUser,
+    Message,
+    WebhookEvent,
+    WebhookEventConflict,
+    WebhookEventOutbox,
+)
 from core.db import alone_or_in_savepoint
 from core.logging import get_logger
 from core.raw_sql import insert_statement, insert_values, row_insert
@@ -92,8 +100,11 @@ def _known(row: WebhookEvent) -> tuple[int, str] | None:
 
 
 @functools.cache
-def _insert_once_statement() -> tuple[str, list]:
-    """The ack's statement on PostgreSQL and the fields it binds, built once: nothing in it changes."""
+def _insert_once_statement(outbox: bool) -> tuple[str, list]:
+    """The ack's statement on PostgreSQL and the fields it binds, built once: nothing in it changes.
+
+    Under the outbox the same statement also puts a new event in the relay's table.
+    """
     insert, fields = insert_statement(WebhookEvent, connection)
     meta = WebhookEvent._meta
     quote = connection.ops.quote_name
@@ -101,8 +112,15 @@ def _insert_once_statement() -> tuple[str, list]:
     sql = (
         f"{insert} ON CONFLICT ({quote(meta.get_field('webhook_event_id').column)}) "
         f"DO UPDATE SET deliveries = {table}.deliveries + 1 WHERE {table}.{digest} = EXCLUDED.{digest} "
-        f"RETURNING id, (xmax = 0)"
+        f"RETURNING id, (xmax = 0) AS inserted"
     )
+    if outbox:
+        outbox_meta = WebhookEventOutbox._meta
+        sql = (
+            f"WITH stored AS ({sql}), queued AS ("  # noqa: S608  # nosec B608  (names from the models)
+            f"INSERT INTO {quote(outbox_meta.db_table)} ({quote(outbox_meta.pk.column)}) "
+            f"SELECT id FROM stored WHERE inserted) SELECT id, inserted FROM stored"
+        )
     return sql, fields
 
 
@@ -112,6 +130,7 @@ def _insert_once(row: WebhookEvent) -> tuple[int, str]:
     A repeat (same id, same content) only bumps the stored event's delivery count; a conflict
     (same id, other content) leaves the stored event as it is.
     """
+    outbox = settings.CONVERSATION_DISPATCH == "outbox"
     if connection.vendor != "postgresql":
         known = _known(row)
         if known is not None:
@@ -119,6 +138,8 @@ def _insert_once(row: WebhookEvent) -> tuple[int, str]:
         try:
             with transaction.atomic():
                 row.save(force_insert=True)
+                if outbox:
+                    WebhookEventOutbox.objects.create(event_id=row.pk)
         except IntegrityError:
             known = _known(row)  # stored meanwhile by a concurrent delivery
             if known is None:
@@ -127,7 +148,7 @@ def _insert_once(row: WebhookEvent) -> tuple[int, str]:
         return row.pk, _NEW
     # One round trip on the hot path: the insert and the repeat check are the same statement.
     # A conflicting body updates nothing, so no row comes back and it is looked up below.
-    sql, fields = _insert_once_statement()
+    sql, fields = _insert_once_statement(outbox)
     # The connection itself, not the proxy: one lookup instead of one per field.
     db = connections[DEFAULT_DB_ALIAS]
     with db.cursor() as cursor:

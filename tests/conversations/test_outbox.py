@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from celery import signals
 from celery.utils.collections import ConfigurationView
 from celery.utils.saferepr import saferepr
 from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import RequestFactory
+from django.utils import timezone
 
-from conversations.models import WebhookEvent
+from conversations.models import WebhookEvent, WebhookEventOutbox
 from conversations.relay import webhook_events_relay
 from conversations.webhook import line_webhook
 from tests.doubles import answer_to, delivered_texts
+from tests.embedded import run_on_embedded_sqlite
 
 from .events import USER, body_of, sign, text_event
 
@@ -39,7 +45,27 @@ def test_it_acknowledges_without_publishing(published, django_capture_on_commit_
         assert post(text_event("one")).status_code == 200
 
     assert published == []
-    assert WebhookEvent.objects.get().queued_at is None
+    assert list(WebhookEventOutbox.objects.values_list("event_id", flat=True)) == [WebhookEvent.objects.get().pk]
+
+
+def test_it_stores_the_event_and_its_outbox_entry_in_one_statement(
+    published, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    with django_capture_on_commit_callbacks(execute=True), django_assert_num_queries(1):
+        post(text_event("one"))
+
+    assert WebhookEventOutbox.objects.get().event_id == WebhookEvent.objects.get().pk
+
+
+def test_it_puts_a_redelivered_event_in_the_outbox_once(published, django_capture_on_commit_callbacks):
+    event = text_event("one", event_id="01REDELIVERED")
+    with django_capture_on_commit_callbacks(execute=True):
+        post(event)
+        post({**event, "deliveryContext": {"isRedelivery": True}})
+
+    assert WebhookEvent.objects.get().deliveries == 2
+    assert webhook_events_relay() == 1
+    assert published == [TASK]
 
 
 def test_it_publishes_each_stored_event_once(published, django_capture_on_commit_callbacks):
@@ -49,7 +75,7 @@ def test_it_publishes_each_stored_event_once(published, django_capture_on_commit
     assert webhook_events_relay() == 2
     assert webhook_events_relay() == 0
     assert published == [TASK, TASK]
-    assert WebhookEvent.objects.filter(queued_at__isnull=False).count() == 2
+    assert not WebhookEventOutbox.objects.exists()
 
 
 def test_it_names_every_setting_celery_reads_on_a_publish(
@@ -131,6 +157,24 @@ def test_it_leaves_events_that_are_no_longer_waiting(published, django_capture_o
     assert published == []
 
 
+def test_it_drops_an_entry_whose_event_is_gone(published):
+    # No database constraint ties an entry to its event (it would lock the event on every ack).
+    WebhookEventOutbox.objects.create(event_id=123456)
+
+    assert webhook_events_relay() == 0
+    assert published == []
+    assert not WebhookEventOutbox.objects.exists()
+
+
+def test_an_erased_event_takes_its_entry_with_it(published, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        post(text_event("one"))
+
+    WebhookEvent.objects.all().delete()
+
+    assert not WebhookEventOutbox.objects.exists()
+
+
 def test_it_marks_a_batch_and_returns_it_in_one_statement(
     published, django_capture_on_commit_callbacks, django_assert_num_queries
 ):
@@ -156,7 +200,7 @@ def test_it_unmarks_a_batch_whose_publish_failed_for_the_next_round(
         patched.setattr("conversations.relay.webhook_events_enqueue", broker_away)
         with pytest.raises(ConnectionRefusedError):
             webhook_events_relay()
-    assert WebhookEvent.objects.filter(queued_at__isnull=True).count() == 2
+    assert WebhookEventOutbox.objects.count() == 2
 
     assert webhook_events_relay() == 2
     assert published == [TASK, TASK]
@@ -172,3 +216,73 @@ def test_it_answers_an_event_the_relay_published(line, llm, django_capture_on_co
 
     assert delivered_texts(line, user_id=USER) == [answer_to("Hello outbox")]
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.REPLIED
+
+
+RELAY_ON_SQLITE = """
+import json
+import django
+django.setup()
+from django.conf import settings
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+settings.CONVERSATION_DISPATCH = "outbox"
+from conversations import relay
+from conversations.models import WebhookEvent, WebhookEventOutbox
+from conversations.services import webhook_events_store
+events = [{"type": "follow", "webhookEventId": f"01SQLITE{i}", "timestamp": 1, "source": {"type": "user"}}
+          for i in range(3)]
+webhook_events_store(payload={"events": events + events[:1]}, correlation_id=None)
+stored = WebhookEventOutbox.objects.count()
+WebhookEvent.objects.filter(webhook_event_id="01SQLITE2").update(status="ignored")
+published = []
+def broker_away(*, event_ids):
+    raise ConnectionRefusedError("the broker is away")
+relay.webhook_events_enqueue = broker_away
+try:
+    relay.webhook_events_relay()
+except ConnectionRefusedError:
+    pass
+kept = WebhookEventOutbox.objects.count()
+relay.webhook_events_enqueue = lambda *, event_ids: published.extend(event_ids)
+rounds = [relay.webhook_events_relay(limit=2) for _ in range(3)]
+ids = dict(WebhookEvent.objects.values_list("pk", "webhook_event_id"))
+print(json.dumps({"stored": stored, "kept": kept, "rounds": rounds, "published": [ids[pk] for pk in published]}))
+"""
+
+
+@pytest.mark.integration
+def test_it_relays_the_same_way_on_the_embedded_sqlite_database(tmp_path):
+    result = run_on_embedded_sqlite(RELAY_ON_SQLITE, tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == {
+        "stored": 3,
+        "kept": 3,
+        "rounds": [2, 0, 0],
+        "published": ["01SQLITE0", "01SQLITE1"],
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("dispatch", "moved"), [("outbox", ["01WAITING"]), ("publish", [])])
+def test_the_migration_moves_only_events_the_relay_had_still_to_publish(dispatch, moved, settings):
+    settings.CONVERSATION_DISPATCH = dispatch
+    before = [("conversations", "0010_language_chosen_from_lang_commands")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    OldEvent = executor.loader.project_state(before).apps.get_model("conversations", "WebhookEvent")
+    now = timezone.now()
+    for key, status, queued_at in [
+        ("01WAITING", "received", None),
+        ("01PUBLISHED", "received", now),
+        ("01ANSWERED", "replied", now),
+    ]:
+        OldEvent.objects.create(
+            webhook_event_id=key, content_digest=key, event_type="x", payload={}, status=status, queued_at=queued_at
+        )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    waiting = WebhookEvent.objects.filter(pk__in=WebhookEventOutbox.objects.values("event_id"))
+    assert list(waiting.values_list("webhook_event_id", flat=True)) == moved
