@@ -187,6 +187,24 @@ def test_it_marks_a_batch_and_returns_it_in_one_statement(
         assert webhook_events_relay() == 0
 
 
+def test_it_looks_each_claimed_event_up_by_its_key():
+    # Joined through the unfinished events instead, a claim would read the whole backlog each round.
+    from conversations.relay import _claim_statement
+
+    backlog = WebhookEvent.objects.bulk_create(
+        WebhookEvent(webhook_event_id=f"01BACKLOG{i}", content_digest=f"{i}", event_type="message", payload={})
+        for i in range(2000)
+    )
+    WebhookEventOutbox.objects.bulk_create(WebhookEventOutbox(event_id=event.pk) for event in backlog)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+        cursor.execute(f"EXPLAIN {_claim_statement()}", [500, WebhookEvent.Status.RECEIVED])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert f"Index Scan using {WebhookEvent._meta.db_table}_pkey" in plan
+    assert "webhook_event_unfinished" not in plan
+
+
 def test_it_unmarks_a_batch_whose_publish_failed_for_the_next_round(
     published, django_capture_on_commit_callbacks, monkeypatch
 ):
