@@ -21,6 +21,7 @@ fi
 source scripts/lib/venv.sh
 # The doubles' own dependencies too: run.sh starts the LINE and LLM doubles.
 ensure_venv requirements/base.txt requirements/doubles.txt
+bash scripts/lib/bytecode.sh
 # The fonts rich-message images are drawn with (Debian's Noto packages, installed when missing).
 bash scripts/lib/fonts.sh
 

@@ -12,6 +12,7 @@ source scripts/lib/venv.sh
 source scripts/lib/services.sh
 # Every set: the tests drive the doubles, and start gunicorn as docker/compose.yml runs it.
 ensure_venv requirements/base.txt requirements/doubles.txt requirements/dev.txt requirements/prod.txt
+bash scripts/lib/bytecode.sh
 ensure_services || { echo "Services missing: PostgreSQL, Redis and RabbitMQ are required." >&2; exit 1; }
 bash scripts/lib/browser.sh
 bash scripts/lib/fonts.sh
