@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from django.db.models import F, Sum
+from django.db.models import Count, F, Min, Sum
 from django.utils import timezone
 
-from conversations.models import Conversation, LineUser, Message
+from conversations.models import Conversation, LineUser, Message, WebhookEvent, WebhookEventOutbox
 
 _REBUILD_TURNS = 30
 
@@ -38,3 +38,28 @@ def open_conversation(*, source_type: str, source_id: str) -> Conversation | Non
 
 def transcript(*, conversation_id: int) -> list[Message]:
     return list(Message.objects.filter(conversation_id=conversation_id).select_related("line_user"))
+
+
+def webhook_backlog(*, now: datetime | None = None) -> dict[str, float]:
+    """How many events wait, and how long the oldest has: for the relay to publish them, and to be answered.
+
+    Zero seconds when none waits. Read once a minute for alert rules (``monitoring.webhook_backlog``).
+    """
+    now = now or timezone.now()
+    waiting = WebhookEvent.objects.filter(pk__in=WebhookEventOutbox.objects.values("event_id")).aggregate(
+        count=Count("id"), oldest=Min("received_at")
+    )
+    # Read through the index of unfinished events, which holds only these.
+    unfinished = WebhookEvent.objects.filter(
+        status__in=(WebhookEvent.Status.RECEIVED, WebhookEvent.Status.PROCESSING)
+    ).aggregate(count=Count("id"), oldest=Min("received_at"))
+
+    def age(oldest: datetime | None) -> float:
+        return max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
+
+    return {
+        "webhook_events_unpublished": float(waiting["count"]),
+        "webhook_events_unpublished_oldest_seconds": age(waiting["oldest"]),
+        "webhook_events_unfinished": float(unfinished["count"]),
+        "webhook_events_unfinished_oldest_seconds": age(unfinished["oldest"]),
+    }

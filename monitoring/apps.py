@@ -16,8 +16,17 @@ class MonitoringConfig(AppConfig):
             )
         # Celery metrics, error capture, runtime settings, the built-in dashboard panels, and the
         # receivers that end dashboard sockets when a session ends or a role changes.
-        # The SLO module registers the campaign indicator's series.
-        from monitoring import celery_metrics, error_capture, line_quota, personal_data, runtime_settings, signals, slo  # noqa: F401
+        # The SLO module registers the campaign indicator's series, webhook_backlog the waiting events'.
+        from monitoring import (  # noqa: F401
+            celery_metrics,
+            error_capture,
+            line_quota,
+            personal_data,
+            runtime_settings,
+            signals,
+            slo,
+            webhook_backlog,
+        )
 
         personal_data.register()
         from monitoring.dashboards import panels  # noqa: F401
