@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from django.core import signing
+from django.utils import timezone
 
 from analytics.links import tracked_link_create, tracked_link_url
 from analytics.models import Event, TrackedLink
 from core.errors import ValidationError
 from richmessages import flex
 
-from .conftest import SENT, deliver, make_users
+from .conftest import deliver, make_users
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +36,8 @@ def test_it_redirects_at_once_and_records_the_click(client, rich_message):
 
 def test_it_knows_the_user_from_a_signed_link_and_credits_their_campaign(client, campaign):
     user = make_users(1)[0]
-    deliver(campaign, [user], variant="A", at=SENT)
+    # Clicked now: delivered within the attribution window before it, whatever today's date.
+    deliver(campaign, [user], variant="A", at=timezone.now() - timedelta(hours=1))
     link = tracked_link_create(target_url="https://example.com/", rich_message=campaign.rich_message)
 
     client.get(path_of(tracked_link_url(link, line_user=user)))
