@@ -166,7 +166,7 @@ def test_it_drops_an_entry_whose_event_is_gone(published):
     assert not WebhookEventOutbox.objects.exists()
 
 
-def test_an_erased_event_takes_its_entry_with_it(published, django_capture_on_commit_callbacks):
+def test_it_deletes_the_entry_of_an_erased_event(published, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         post(text_event("one"))
 
@@ -283,7 +283,7 @@ def test_it_relays_the_same_way_on_the_embedded_sqlite_database(tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("dispatch", "moved"), [("outbox", ["01WAITING"]), ("publish", [])])
-def test_the_migration_moves_only_events_the_relay_had_still_to_publish(dispatch, moved, settings):
+def test_it_moves_only_events_the_relay_had_still_to_publish_in_the_migration(dispatch, moved, settings):
     settings.CONVERSATION_DISPATCH = dispatch
     before = [("conversations", "0010_language_chosen_from_lang_commands")]
     executor = MigrationExecutor(connection)

@@ -27,7 +27,7 @@ def test_it_compiles_the_projects_modules_and_skips_its_tests_and_hidden_directo
     assert [path for path in compiled if "/tests/" in path or "/." in path] == []
 
 
-def test_the_image_and_the_scripts_write_it():
+def test_it_is_written_by_the_image_and_the_scripts():
     # The image's own compileall once excluded every path (its pattern matched the leading "./").
     dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
 

@@ -71,7 +71,7 @@ def test_it_is_sampled_with_the_other_series_every_minute():
         ("LINE events not answered", "webhook_events_unfinished_oldest_seconds", 300),
     ],
 )
-def test_the_seeded_rule_fires_when_the_oldest_waited_too_long_the_whole_window(rule, series, limit):
+def test_it_fires_the_seeded_rule_when_the_oldest_waited_too_long_the_whole_window(rule, series, limit):
     seeded = AlertRule.objects.get(name=rule)
     # Stopped ten minutes ago: the oldest event's age has grown by a minute a minute since.
     write_series(series, lambda i: (10 - i) * 60.0, minutes=10)
@@ -86,7 +86,7 @@ def test_the_seeded_rule_fires_when_the_oldest_waited_too_long_the_whole_window(
         ("LINE events not answered", "webhook_events_unfinished_oldest_seconds", 300),
     ],
 )
-def test_the_seeded_rule_stays_quiet_for_one_slow_event_answered_since(rule, series, limit):
+def test_it_keeps_the_seeded_rule_quiet_for_one_slow_event_answered_since(rule, series, limit):
     seeded = AlertRule.objects.get(name=rule)
     write_series(series, lambda i: limit + 30 if i == 1 else 1.0, minutes=10)
 
