@@ -68,8 +68,8 @@ _SENT_FIELDS = (
 )
 
 
-def _mark_sent(event: WebhookEvent, *, method: str, request_id: str, release_lock: tuple[int, int] | None) -> bool:
-    """Records the answer as sent; whether the same statement released the advisory lock ``release_lock``."""
+def _mark_sent(event: WebhookEvent, *, method: str, request_id: str, release_lock: tuple[str, list] | None) -> bool:
+    """Records the answer as sent; whether the same statement released the caller's lock (``release_lock``)."""
     now = timezone.now()
     event.reply_state, event.reply_method, event.reply_sent_at = State.SENT, method, now
     event.status, event.processed_at = WebhookEvent.Status.REPLIED, now
@@ -80,8 +80,8 @@ def _mark_sent(event: WebhookEvent, *, method: str, request_id: str, release_loc
         row_update(event, _SENT_FIELDS, db)
     else:
         # The event is final now, so its runner's lock has nothing left to guard: one round trip, not two.
-        unlock = "pg_advisory_unlock(%s, %s)"
-        released = bool(row_update_then(event, _SENT_FIELDS, db, then=unlock, params=list(release_lock)))
+        release, params = release_lock
+        released = bool(row_update_then(event, _SENT_FIELDS, db, then=release, params=params))
     ANSWERS_SENT.labels(method=method).inc()
     REPLY_SECONDS.observe(max(0.0, (now - event.received_at).total_seconds()))
     log.info("line_answer_sent", method=method, webhook_event_id=event.webhook_event_id, line_request_id=request_id)
@@ -93,11 +93,11 @@ def _reply_token_usable(event: WebhookEvent) -> bool:
     return bool(event.reply_token) and age < tunables.reply_budget_seconds()
 
 
-def deliver(event: WebhookEvent, *, release_lock: tuple[int, int] | None = None) -> bool:
+def deliver(event: WebhookEvent, *, release_lock: tuple[str, list] | None = None) -> bool:
     """Sends ``event.reply_messages`` once; raises LineApiError when LINE cannot be reached for now.
 
-    ``release_lock`` is the PostgreSQL advisory lock (namespace, key) that the caller holds on the event: the
-    statement that records the answer as sent releases it too. Returns whether it did.
+    ``release_lock`` is how the caller releases its lock on the event, a constant SQL expression that is true once
+    released and its parameters: the statement that records the answer as sent runs it too. Returns whether it did.
     """
     client = get_line_client()
     messages = event.reply_messages or []

@@ -41,6 +41,7 @@ from core.raw_sql import instance_from_row
 log = get_logger(__name__)
 
 _LOCK_NAMESPACE = 0x4C42  # "LB"
+_UNLOCK = "pg_advisory_unlock(%s, %s)"
 Status = WebhookEvent.Status
 State = WebhookEvent.ReplyState
 
@@ -59,9 +60,9 @@ class _Run:
 
     event: WebhookEvent | None
     claimed: bool
-    # The advisory lock (namespace, key) on PostgreSQL; the statement that marks the answer sent releases it
-    # too, one round trip fewer, and says so here.
-    lock: tuple[int, int] | None = None
+    # How to release the advisory lock on PostgreSQL (SQL and parameters): the statement that marks the answer
+    # sent releases it too, one round trip fewer, and says so here.
+    lock: tuple[str, list] | None = None
     released: bool = False
 
 
@@ -72,7 +73,7 @@ def _owned(event_id: int) -> Iterator[_Run]:
         locked, event = _lock_and_claim(event_id)
         if not locked:
             raise EventBusyError(event_id)
-        lock = (_LOCK_NAMESPACE, event_id)
+        lock = (_UNLOCK, [_LOCK_NAMESPACE, event_id])
         run = _Run(event, True, lock) if event is not None else _Run(_event(event_id), False, lock)
         try:
             yield run
@@ -102,7 +103,7 @@ def _unlock(event_id: int) -> None:
     released, error = False, None
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, event_id])
+            cursor.execute(f"SELECT {_UNLOCK}", [_LOCK_NAMESPACE, event_id])
             released = bool(cursor.fetchone()[0])
     except DatabaseError as exc:  # e.g. the transaction around the run was aborted
         error = type(exc).__name__

@@ -14,6 +14,15 @@ from tests.monitoring.alerting import NOW, write_series
 
 pytestmark = pytest.mark.django_db
 
+# The rules the migration seeds: their name, the series each reads, and the age in seconds it fires above.
+SEEDED_RULES = pytest.mark.parametrize(
+    ("rule", "series", "limit"),
+    [
+        ("LINE events wait for the relay", "webhook_events_unpublished_oldest_seconds", 60),
+        ("LINE events not answered", "webhook_events_unfinished_oldest_seconds", 300),
+    ],
+)
+
 
 def stored(key: str, *, seconds_ago: float, status: str = "received", in_outbox: bool = False) -> WebhookEvent:
     event = WebhookEvent.objects.create(
@@ -64,13 +73,7 @@ def test_it_is_sampled_with_the_other_series_every_minute():
     assert MetricSample.objects.get(series="webhook_events_unpublished").value == 0.0
 
 
-@pytest.mark.parametrize(
-    ("rule", "series", "limit"),
-    [
-        ("LINE events wait for the relay", "webhook_events_unpublished_oldest_seconds", 60),
-        ("LINE events not answered", "webhook_events_unfinished_oldest_seconds", 300),
-    ],
-)
+@SEEDED_RULES
 def test_it_fires_the_seeded_rule_when_the_oldest_waited_too_long_the_whole_window(rule, series, limit):
     seeded = AlertRule.objects.get(name=rule)
     # Stopped ten minutes ago: the oldest event's age has grown by a minute a minute since.
@@ -79,13 +82,7 @@ def test_it_fires_the_seeded_rule_when_the_oldest_waited_too_long_the_whole_wind
     assert rule_evaluate(seeded, NOW).active
 
 
-@pytest.mark.parametrize(
-    ("rule", "series", "limit"),
-    [
-        ("LINE events wait for the relay", "webhook_events_unpublished_oldest_seconds", 60),
-        ("LINE events not answered", "webhook_events_unfinished_oldest_seconds", 300),
-    ],
-)
+@SEEDED_RULES
 def test_it_keeps_the_seeded_rule_quiet_for_one_slow_event_answered_since(rule, series, limit):
     seeded = AlertRule.objects.get(name=rule)
     write_series(series, lambda i: limit + 30 if i == 1 else 1.0, minutes=10)
