@@ -10,11 +10,15 @@ entries and returns those whose events still wait to be answered. A publish that
 batch back for the next round; a relay that dies between the two leaves the batch to the sweep for
 stalled events (``requeue_stalled_webhook_events``), which re-queues whatever is not final after
 ``CONVERSATION_STALLED_AFTER_SECONDS``.
+
+Between rounds the relay waits as :class:`RelayPace` says: briefly while events come, longer once
+they have stopped coming.
 """
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 
@@ -35,6 +39,34 @@ def webhook_events_relay(*, limit: int = 500) -> int:
         WebhookEventOutbox.objects.bulk_create([WebhookEventOutbox(event_id=pk) for pk in ids], ignore_conflicts=True)
         raise
     return len(ids)
+
+
+@dataclass
+class RelayPace:
+    """How long the relay waits before its next round.
+
+    ``busy`` while events come. Once none has come for ``quiet_after`` seconds each empty round doubles
+    the wait, up to ``quiet``: a round is one statement, but on a machine at rest each wake-up finds
+    its caches cold and costs about ten times its work under load (docs/PERFORMANCE.md), and fifty a
+    second kept an idle relay at several per cent of a core and its database answering all the while.
+    The first event after a quiet spell waits at most ``quiet`` longer.
+    """
+
+    busy: float
+    quiet: float
+    quiet_after: float = 1.0
+    _last_event_at: float = field(default=float("-inf"), init=False)
+    _wait: float = field(default=0.0, init=False)
+
+    def wait_after(self, *, published: int, now: float) -> float:
+        """The wait before the next round, given what this one published and when it ended (monotonic)."""
+        if published or now - self._last_event_at < self.quiet_after:
+            if published:
+                self._last_event_at = now
+            self._wait = self.busy
+        else:
+            self._wait = min(max(self._wait, self.busy) * 2, max(self.quiet, self.busy))
+        return self._wait
 
 
 def _claim(limit: int) -> list[int]:

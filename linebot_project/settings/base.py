@@ -281,6 +281,8 @@ CONVERSATION_TASK_QUEUE: str = env.str("CONVERSATION_TASK_QUEUE", default="")
 # stored events in batches). docs/PERFORMANCE.md, "Hot paths", compares the two.
 CONVERSATION_DISPATCH: str = env.str("CONVERSATION_DISPATCH", default="publish")
 CONVERSATION_RELAY_IDLE_SECONDS: float = env.float("CONVERSATION_RELAY_IDLE_SECONDS", default=0.02)
+# The relay's longest wait once no event has come for a second (conversations.relay.RelayPace).
+CONVERSATION_RELAY_QUIET_SECONDS: float = env.float("CONVERSATION_RELAY_QUIET_SECONDS", default=0.1)
 # Events not final after this long are queued again (a lost publish, a task out of retries).
 CONVERSATION_STALLED_AFTER_SECONDS: int = env.int("CONVERSATION_STALLED_AFTER_SECONDS", default=300)
 # LINE Insight sync (analytics): LINE allows 60 insight requests an hour per channel, shared by every process.

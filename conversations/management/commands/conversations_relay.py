@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from conversations.relay import webhook_events_relay
+from conversations.relay import RelayPace, webhook_events_relay
 from core.logging import get_logger
 
 log = get_logger(__name__)
@@ -25,7 +25,7 @@ class Command(BaseCommand):
     def handle(self, *args, batch: int, once: bool, **options):
         stopping = []
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-        idle = settings.CONVERSATION_RELAY_IDLE_SECONDS
+        pace = RelayPace(busy=settings.CONVERSATION_RELAY_IDLE_SECONDS, quiet=settings.CONVERSATION_RELAY_QUIET_SECONDS)
         while not stopping:
             try:
                 published = webhook_events_relay(limit=batch)
@@ -37,5 +37,6 @@ class Command(BaseCommand):
             if once:
                 self.stdout.write(f"published {published}")
                 return
-            if published < batch:
-                time.sleep(idle)
+            wait = pace.wait_after(published=published, now=time.monotonic())
+            if published < batch:  # a full batch means more are waiting
+                time.sleep(wait)
