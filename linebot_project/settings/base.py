@@ -280,8 +280,9 @@ CONVERSATION_TASK_QUEUE: str = env.str("CONVERSATION_TASK_QUEUE", default="")
 # commits) or "outbox" (the web tier only inserts; `manage.py conversations_relay` publishes
 # stored events in batches). docs/PERFORMANCE.md, "Hot paths", compares the two.
 CONVERSATION_DISPATCH: str = env.str("CONVERSATION_DISPATCH", default="publish")
+# The relay's wait between rounds while events come, and its longest once none has come for a second
+# (conversations.relay.RelayPace). The first keeps its older name, which deployments already set.
 CONVERSATION_RELAY_IDLE_SECONDS: float = env.float("CONVERSATION_RELAY_IDLE_SECONDS", default=0.02)
-# The relay's longest wait once no event has come for a second (conversations.relay.RelayPace).
 CONVERSATION_RELAY_QUIET_SECONDS: float = env.float("CONVERSATION_RELAY_QUIET_SECONDS", default=0.1)
 # Events not final after this long are queued again (a lost publish, a task out of retries).
 CONVERSATION_STALLED_AFTER_SECONDS: int = env.int("CONVERSATION_STALLED_AFTER_SECONDS", default=300)

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import signal
+
+import pytest
+from django.core.management import call_command
+
+from conversations.management.commands import conversations_relay
 from conversations.relay import RelayPace
 
 
@@ -53,3 +59,25 @@ def test_it_never_waits_longer_than_the_quiet_wait_or_shorter_than_the_busy_one(
     assert waits(RelayPace(busy=0.02, quiet=0.03), [(0.0, 0), (1.0, 0)]) == [0.03, 0.03]
     # A quiet wait set below the busy one (a misreading of the two settings) keeps the busy wait.
     assert waits(RelayPace(busy=0.05, quiet=0.01), [(0.0, 0), (1.0, 0)]) == [0.05, 0.05]
+
+
+@pytest.mark.django_db
+def test_it_slows_the_relays_rounds_down_while_nothing_comes(settings, monkeypatch):
+    settings.CONVERSATION_DISPATCH = "outbox"
+    settings.CONVERSATION_RELAY_IDLE_SECONDS = 0.02
+    settings.CONVERSATION_RELAY_QUIET_SECONDS = 0.1
+    previous = signal.getsignal(signal.SIGTERM)
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        if len(slept) == 4:  # stop the loop as compose does, with SIGTERM
+            signal.raise_signal(signal.SIGTERM)
+
+    monkeypatch.setattr(conversations_relay.time, "sleep", sleep)
+    try:
+        call_command("conversations_relay")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+    assert slept == [0.04, 0.08, 0.1, 0.1]
