@@ -5,15 +5,19 @@
 # Each pgbench transaction is one ack's statement; one ack in four also runs a relay round. Both shapes
 # are vacuumed before each run, and the runs alternate. It reports PostgreSQL's CPU (all its processes,
 # so run it on an otherwise quiet server) and write-ahead log per ack, and the medians.
-# usage: benchmarks/webhook/outbox_pgbench.sh [rounds=8] [acks per run=4000]   (env: BENCH_DB)
+#   notify: the table, and each new event also wakes a relay with pg_notify (a listener drains every 20 ms);
+#           measured with SHAPES="table notify".
+# usage: benchmarks/webhook/outbox_pgbench.sh [rounds=8] [acks per run=4000]   (env: BENCH_DB, SHAPES="column table")
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS="${1:-8}"
 ACKS="${2:-4000}"
 DB="${BENCH_DB:-linebot_bench_outbox}"
+SHAPES="${SHAPES:-column table}"
 PSQL=(psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -qAt)
 WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+listener=""
+trap '[ -z "$listener" ] || kill "$listener" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" -c "CREATE DATABASE \"$DB\""
 # The schema before the narrow outbox (migrated back past 0011): the event table with queued_at and its
@@ -62,6 +66,24 @@ insert() {  # insert TABLE: the ack's INSERT … ON CONFLICT for the event table
   echo "WITH claimed AS (DELETE FROM outbox_b WHERE event_id IN (SELECT event_id FROM outbox_b ORDER BY event_id LIMIT 500 FOR UPDATE SKIP LOCKED) RETURNING event_id) SELECT claimed.event_id FROM claimed, LATERAL (SELECT 1 FROM event_b WHERE event_b.id = claimed.event_id AND event_b.status = 'received' OFFSET 0) waiting;"
   echo '\endif'
 } >"$WORK/table.sql"
+{
+  printf '\\set n random(1, 1000000000)\n\\set k random(1, 4)\n'
+  echo "WITH stored AS ($(insert event_b)), queued AS (INSERT INTO outbox_b (event_id) SELECT id FROM stored WHERE inserted) SELECT id, inserted, CASE WHEN inserted THEN pg_notify('outbox_b', '') END FROM stored;"
+  echo '\if :k = 1'
+  echo "WITH claimed AS (DELETE FROM outbox_b WHERE event_id IN (SELECT event_id FROM outbox_b ORDER BY event_id LIMIT 500 FOR UPDATE SKIP LOCKED) RETURNING event_id) SELECT claimed.event_id FROM claimed, LATERAL (SELECT 1 FROM event_b WHERE event_b.id = claimed.event_id AND event_b.status = 'received' OFFSET 0) waiting;"
+  echo '\endif'
+} >"$WORK/notify.sql"
+if [[ " $SHAPES " == *" notify "* ]]; then
+  .venv/bin/python -c "
+import sys, psycopg
+conn = psycopg.connect(sys.argv[1], autocommit=True)
+conn.execute('LISTEN outbox_b')
+while True:
+    for _ in conn.notifies(timeout=0.02):
+        pass
+" "postgresql://postgres@127.0.0.1:5432/$DB" 2>/dev/null &
+  listener=$!
+fi
 
 # CPU ticks of every PostgreSQL process, and of the backends that have exited (the postmaster's children).
 postgres_ticks() { for pid in $(pgrep -x postgres); do awk '{print $14 + $15 + $16 + $17}' "/proc/$pid/stat" 2>/dev/null; done | awk '{s += $1} END {print s}'; }
@@ -72,7 +94,7 @@ echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load $(c
 : >"$WORK/results"
 # Round 0 warms both up and is not counted.
 for round in $(seq 0 "$ROUNDS"); do
-  for shape in column table; do
+  for shape in $SHAPES; do
     "${PSQL[@]}" -d "$DB" -c "VACUUM conversations_webhookevent" -c "VACUUM event_b" -c "VACUUM outbox_b"
     lsn0=$(wal_lsn); ticks0=$(postgres_ticks)
     PGOPTIONS='-c synchronous_commit=off' pgbench -M prepared -h 127.0.0.1 -U postgres -n -c 1 -t "$ACKS" \
@@ -85,7 +107,7 @@ for round in $(seq 0 "$ROUNDS"); do
     [ "$round" = 0 ] || echo "$shape $cpu_us $wal" >>"$WORK/results"
   done
 done
-for shape in column table; do
+for shape in $SHAPES; do
   awk -v s="$shape" '$1 == s {print $2, $3}' "$WORK/results" | sort -n | awk -v s="$shape" \
     '{cpu[NR] = $1; wal += $2} END {m = (NR % 2) ? cpu[(NR + 1) / 2] : (cpu[NR / 2] + cpu[NR / 2 + 1]) / 2;
       printf "%s: median %d µs CPU, mean %d B WAL per ack (%d runs)\n", s, m, wal / NR, NR}'
