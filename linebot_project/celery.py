@@ -47,12 +47,14 @@ def _close_old_connections(sender=None, **kwargs):
 @signals.worker_init.connect
 def _start_worker(**kwargs):
     from core.processes import WORKER
-    from core.startup import start_process, warm_up_clients
+    from core.startup import start_process, start_up_done, warm_up_clients
 
     start_process(WORKER)
     # Imported once before the pool forks, the SDKs are the children's for free (each child imported them
     # again: about a second of CPU per child, paid again by every replacement of a worker).
     warm_up_clients()
+    # The SDKs' objects are frozen too, before the fork (Django's were at set-up).
+    start_up_done()
 
 
 @signals.worker_process_init.connect

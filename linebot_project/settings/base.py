@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "richmessages",
     "analytics",
     "monitoring",
+    # Last: ends start-up (the collector held off since linebot_project was imported, core.startup).
+    "linebot_project.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [

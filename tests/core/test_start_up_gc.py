@@ -1,0 +1,41 @@
+"""The garbage collector waits out start-up, then sees only what the process makes afterwards (core.startup)."""
+
+import gc
+import os
+import subprocess
+import sys
+
+from django.conf import settings
+
+from tests.security.production_env import REPO
+
+PROBE = """
+import gc, sys
+import linebot_project
+held = not gc.isenabled()
+import django
+django.setup()
+print(held, gc.isenabled(), gc.get_freeze_count())
+"""
+
+
+def test_it_holds_the_collector_off_from_the_first_import_until_django_is_set_up():
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "linebot_project.settings.test"}
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    held, enabled, frozen = result.stdout.split()[-3:]
+
+    assert (held, enabled) == ("True", "True")
+    # Django, the apps and their libraries: far more objects than a bare interpreter's few thousand.
+    assert int(frozen) > 100_000
+
+
+def test_it_ends_start_up_after_every_other_app_is_ready():
+    assert settings.INSTALLED_APPS[-1] == "linebot_project.apps.ProjectConfig"
+
+
+def test_it_leaves_the_collector_on_in_a_set_up_process():
+    assert gc.isenabled()
+    assert gc.get_freeze_count() > 0
