@@ -19,10 +19,13 @@ print(held, gc.isenabled(), gc.get_freeze_count())
 """
 
 
+def env() -> dict:
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "linebot_project.settings.test"}
+
+
 def test_it_holds_the_collector_off_from_the_first_import_until_django_is_set_up():
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "linebot_project.settings.test"}
     result = subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", PROBE], cwd=REPO, env=env(), capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
     held, enabled, frozen = result.stdout.split()[-3:]
@@ -39,3 +42,21 @@ def test_it_ends_start_up_after_every_other_app_is_ready():
 def test_it_leaves_the_collector_on_in_a_set_up_process():
     assert gc.isenabled()
     assert gc.get_freeze_count() > 0
+
+
+GUNICORN_MASTER = """
+import gc
+from linebot_project import gunicorn_conf
+in_master = gc.isenabled()
+gunicorn_conf.post_fork(server=None, worker=None)
+print(in_master, gc.isenabled())
+"""
+
+
+def test_it_keeps_the_collector_on_in_gunicorns_master_and_holds_it_off_in_a_new_worker():
+    result = subprocess.run(
+        [sys.executable, "-c", GUNICORN_MASTER], cwd=REPO, env=env(), capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+
+    assert result.stdout.split()[-2:] == ["True", "False"]
