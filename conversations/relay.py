@@ -60,9 +60,9 @@ class RelayPace:
 
     def wait_after(self, *, published: int, now: float) -> float:
         """The wait before the next round, given what this one published and when it ended (monotonic)."""
-        if published or now - self._last_event_at < self.quiet_after:
-            if published:
-                self._last_event_at = now
+        if published:
+            self._last_event_at = now
+        if now - self._last_event_at < self.quiet_after:
             self._wait = self.busy
         else:
             self._wait = min(max(self._wait, self.busy) * 2, max(self.quiet, self.busy))

@@ -59,20 +59,15 @@ insert() {  # insert TABLE: the ack's INSERT … ON CONFLICT for the event table
   echo "UPDATE conversations_webhookevent SET queued_at = now() WHERE id IN (SELECT id FROM conversations_webhookevent WHERE status = 'received' AND queued_at IS NULL ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED) RETURNING id;"
   echo '\endif'
 } >"$WORK/column.sql"
-{
+outbox_script() {  # outbox_script SELECT: the outbox table's ack, returning SELECT's columns; one relay round in four
   printf '\\set n random(1, 1000000000)\n\\set k random(1, 4)\n'
-  echo "WITH stored AS ($(insert event_b)), queued AS (INSERT INTO outbox_b (event_id) SELECT id FROM stored WHERE inserted) SELECT id, inserted FROM stored;"
+  echo "WITH stored AS ($(insert event_b)), queued AS (INSERT INTO outbox_b (event_id) SELECT id FROM stored WHERE inserted) $1 FROM stored;"
   echo '\if :k = 1'
   echo "WITH claimed AS (DELETE FROM outbox_b WHERE event_id IN (SELECT event_id FROM outbox_b ORDER BY event_id LIMIT 500 FOR UPDATE SKIP LOCKED) RETURNING event_id) SELECT claimed.event_id FROM claimed, LATERAL (SELECT 1 FROM event_b WHERE event_b.id = claimed.event_id AND event_b.status = 'received' OFFSET 0) waiting;"
   echo '\endif'
-} >"$WORK/table.sql"
-{
-  printf '\\set n random(1, 1000000000)\n\\set k random(1, 4)\n'
-  echo "WITH stored AS ($(insert event_b)), queued AS (INSERT INTO outbox_b (event_id) SELECT id FROM stored WHERE inserted) SELECT id, inserted, CASE WHEN inserted THEN pg_notify('outbox_b', '') END FROM stored;"
-  echo '\if :k = 1'
-  echo "WITH claimed AS (DELETE FROM outbox_b WHERE event_id IN (SELECT event_id FROM outbox_b ORDER BY event_id LIMIT 500 FOR UPDATE SKIP LOCKED) RETURNING event_id) SELECT claimed.event_id FROM claimed, LATERAL (SELECT 1 FROM event_b WHERE event_b.id = claimed.event_id AND event_b.status = 'received' OFFSET 0) waiting;"
-  echo '\endif'
-} >"$WORK/notify.sql"
+}
+outbox_script "SELECT id, inserted" >"$WORK/table.sql"
+outbox_script "SELECT id, inserted, CASE WHEN inserted THEN pg_notify('outbox_b', '') END" >"$WORK/notify.sql"
 if [[ " $SHAPES " == *" notify "* ]]; then
   .venv/bin/python -c "
 import sys, psycopg
