@@ -166,7 +166,8 @@ def webhook_event_process(*, event_id: int) -> str:
             return "missing"
         if not run.claimed:
             return event.status
-        if event.correlation_id and not correlation.current():
+        if event.correlation_id:
+            # The webhook's id, also where the relay published the event with none (the worker made one up).
             correlation.bind(event.correlation_id)
         if event.attempts == 1 and event.reply_state == State.NONE and webhook_event_flood_control(event=event):
             return event.status

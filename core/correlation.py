@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import structlog
 from celery import Task, signals
@@ -43,6 +45,17 @@ def bind(correlation_id: str) -> None:
 
 def clear() -> None:
     structlog.contextvars.clear_contextvars()
+
+
+@contextmanager
+def kept() -> Iterator[None]:
+    """What is bound inside is undone on leaving, so one unit of work's id does not pass to the next."""
+    saved = structlog.contextvars.get_contextvars()
+    try:
+        yield
+    finally:
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(**saved)
 
 
 @signals.before_task_publish.connect
