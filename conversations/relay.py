@@ -12,7 +12,8 @@ stalled events (``requeue_stalled_webhook_events``), which re-queues whatever is
 ``CONVERSATION_STALLED_AFTER_SECONDS``.
 
 Between rounds the relay waits as :class:`RelayPace` says: briefly while events come, longer once
-they have stopped coming.
+they have stopped coming. While the workers are behind it packs several events into one message
+(:mod:`conversations.packing`).
 """
 
 from __future__ import annotations
@@ -23,18 +24,23 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 
 from conversations.models import WebhookEvent, WebhookEventOutbox
+from conversations.packing import Packing
 from conversations.tasks import webhook_events_enqueue
 
 
-def webhook_events_relay(*, limit: int = 500) -> int:
-    """Publishes up to ``limit`` events from the outbox, oldest first; returns how many."""
+def webhook_events_relay(*, limit: int = 500, packing: Packing | None = None) -> int:
+    """Publishes up to ``limit`` events from the outbox, oldest first; returns how many.
+
+    ``packing`` (the relay's, kept across rounds) may put several events in one message while the workers
+    are behind.
+    """
     if connection.vendor != "postgresql":
-        return _relay_in_transaction(limit)
+        return _relay_in_transaction(limit, packing)
     ids = _claim(limit)
     if not ids:
         return 0
     try:
-        webhook_events_enqueue(event_ids=ids)
+        webhook_events_enqueue(event_ids=ids, packing=packing)
     except Exception:
         WebhookEventOutbox.objects.bulk_create([WebhookEventOutbox(event_id=pk) for pk in ids], ignore_conflicts=True)
         raise
@@ -92,7 +98,7 @@ def _claim_statement() -> str:
     )
 
 
-def _relay_in_transaction(limit: int) -> int:
+def _relay_in_transaction(limit: int, packing: Packing | None) -> int:
     with transaction.atomic():
         claimed = list(
             WebhookEventOutbox.objects.select_for_update(skip_locked=True)
@@ -108,5 +114,5 @@ def _relay_in_transaction(limit: int) -> int:
             .values_list("id", flat=True)
         )
         if ids:  # a failed publish rolls the deletion back
-            webhook_events_enqueue(event_ids=ids)
+            webhook_events_enqueue(event_ids=ids, packing=packing)
     return len(ids)

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import time
+
 from celery import shared_task
 from django.conf import settings
 
+from conversations.packing import Packing, shares
 from conversations.processing import EventBusyError, stalled_event_ids, webhook_event_fail, webhook_event_process
+from core import correlation
 from core.errors import LineApiError
 from core.logging import get_logger
 
@@ -33,18 +37,80 @@ def process_webhook_event(self, event_id: int) -> str:
         raise
 
 
-def webhook_events_enqueue(*, event_ids: list[int]) -> None:
+@shared_task
+def process_webhook_events(event_ids: list[int]) -> list[str]:
+    """A pack the relay made while the workers were behind (conversations.packing): each event in turn.
+
+    An event that has to wait (another runner owns it, LINE is down for now) goes on alone as
+    :func:`process_webhook_event`, with that task's retries, so the rest of the pack does not wait for it.
+    """
+    results = []
+    for event_id in event_ids:
+        try:
+            with correlation.kept():  # each event logs under its own webhook's id
+                results.append(webhook_event_process(event_id=event_id))
+        except EventBusyError:
+            log.info("line_webhook_event_busy", event_id=event_id)
+            process_webhook_event.apply_async(args=[event_id], countdown=2, queue=_queue_name())
+            results.append("busy")
+        except LineApiError as exc:
+            if not exc.retryable:
+                webhook_event_fail(event_id=event_id, error=str(exc))
+                results.append("failed")
+                continue
+            process_webhook_event.apply_async(args=[event_id], countdown=1, queue=_queue_name())
+            results.append("retrying")
+        except Exception as exc:
+            log.exception("line_webhook_event_failed", event_id=event_id)
+            webhook_event_fail(event_id=event_id, error=f"{type(exc).__name__}: {exc}")
+            results.append("failed")
+    return results
+
+
+def webhook_events_enqueue(*, event_ids: list[int], packing: Packing | None = None) -> None:
+    """One task message per event, or per pack of events when ``packing`` says the workers are behind."""
+    if not event_ids:
+        return
     app = process_webhook_event.app
     # One producer (and broker channel) for the whole batch, not one taken from the pool per event.
     with app.producer_or_acquire() as producer:
         # Bound to that channel once: given the queue's name, Celery would copy the queue to bind it for each
         # message. Each message still makes sure the queue exists (kombu remembers it per connection).
-        queue = app.amqp.queues[settings.CONVERSATION_TASK_QUEUE or app.conf.task_default_queue].bind(producer.channel)
-        for event_id in event_ids:
-            # The header Celery would write, without its saferepr of the arguments: a sixth of a publish's CPU.
-            process_webhook_event.apply_async(
-                args=[event_id], queue=queue, producer=producer, argsrepr=f"[{event_id}]", kwargsrepr="{}"
+        queue = app.amqp.queues[_queue_name()].bind(producer.channel)
+        size = 1
+        if packing is not None:
+            size = packing.size(events=len(event_ids), now=time.monotonic(), waiting=lambda: _waiting(queue))
+        for share in shares(event_ids, size):
+            if len(share) == 1:
+                # The header Celery would write, without its saferepr of the arguments: a sixth of a publish's CPU.
+                process_webhook_event.apply_async(
+                    args=share, queue=queue, producer=producer, argsrepr=f"[{share[0]}]", kwargsrepr="{}"
+                )
+                continue
+            # The time limits are each event's, so a pack has them once per event.
+            soft, hard = app.conf.task_soft_time_limit, app.conf.task_time_limit
+            process_webhook_events.apply_async(
+                args=[share],
+                queue=queue,
+                producer=producer,
+                argsrepr=f"[{share!r}]",
+                kwargsrepr="{}",
+                soft_time_limit=soft and soft * len(share),
+                time_limit=hard and hard * len(share),
             )
+
+
+def _queue_name() -> str:
+    return settings.CONVERSATION_TASK_QUEUE or process_webhook_event.app.conf.task_default_queue
+
+
+def _waiting(queue) -> int:
+    """Messages in ``queue`` that no worker has taken yet.
+
+    Declared as the publish declares it, not passively: a passive declare of a queue that does not exist
+    yet would close the channel the round publishes on.
+    """
+    return queue.queue_declare().message_count
 
 
 @shared_task

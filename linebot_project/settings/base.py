@@ -286,6 +286,9 @@ CONVERSATION_DISPATCH: str = env.str("CONVERSATION_DISPATCH", default="publish")
 # (conversations.relay.RelayPace). The first keeps its older name, which deployments already set.
 CONVERSATION_RELAY_IDLE_SECONDS: float = env.float("CONVERSATION_RELAY_IDLE_SECONDS", default=0.02)
 CONVERSATION_RELAY_QUIET_SECONDS: float = env.float("CONVERSATION_RELAY_QUIET_SECONDS", default=0.1)
+# The most events the relay packs into one task message while the workers are behind; 1 packs none
+# (conversations.packing).
+CONVERSATION_EVENTS_PER_TASK: int = env.int("CONVERSATION_EVENTS_PER_TASK", default=8)
 # Events not final after this long are queued again (a lost publish, a task out of retries).
 CONVERSATION_STALLED_AFTER_SECONDS: int = env.int("CONVERSATION_STALLED_AFTER_SECONDS", default=300)
 # LINE Insight sync (analytics): LINE allows 60 insight requests an hour per channel, shared by every process.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from celery import signals
@@ -15,8 +16,12 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from conversations.models import WebhookEvent, WebhookEventOutbox
+from conversations.packing import Packing
 from conversations.relay import webhook_events_relay
+from conversations.signals import line_event_handled
+from conversations.tasks import process_webhook_event
 from conversations.webhook import line_webhook
+from core import correlation
 from tests.doubles import answer_to, delivered_texts
 from tests.embedded import run_on_embedded_sqlite
 
@@ -211,7 +216,7 @@ def test_it_unmarks_a_batch_whose_publish_failed_for_the_next_round(
     with django_capture_on_commit_callbacks(execute=True):
         post(text_event("one"), text_event("two"))
 
-    def broker_away(*, event_ids):
+    def broker_away(*, event_ids, packing=None):
         raise ConnectionRefusedError("the broker is away")
 
     with monkeypatch.context() as patched:
@@ -253,7 +258,7 @@ webhook_events_store(payload={"events": events + events[:1]}, correlation_id=Non
 stored = WebhookEventOutbox.objects.count()
 WebhookEvent.objects.filter(webhook_event_id="01SQLITE2").update(status="ignored")
 published = []
-def broker_away(*, event_ids):
+def broker_away(*, event_ids, packing=None):
     raise ConnectionRefusedError("the broker is away")
 relay.webhook_events_enqueue = broker_away
 try:
@@ -261,7 +266,7 @@ try:
 except ConnectionRefusedError:
     pass
 kept = WebhookEventOutbox.objects.count()
-relay.webhook_events_enqueue = lambda *, event_ids: published.extend(event_ids)
+relay.webhook_events_enqueue = lambda *, event_ids, packing=None: published.extend(event_ids)
 rounds = [relay.webhook_events_relay(limit=2) for _ in range(3)]
 ids = dict(WebhookEvent.objects.values_list("pk", "webhook_event_id"))
 print(json.dumps({"stored": stored, "kept": kept, "rounds": rounds, "published": [ids[pk] for pk in published]}))
@@ -304,3 +309,64 @@ def test_it_moves_only_events_the_relay_had_still_to_publish_in_the_migration(di
 
     waiting = WebhookEvent.objects.filter(pk__in=WebhookEventOutbox.objects.values("event_id"))
     assert list(waiting.values_list("webhook_event_id", flat=True)) == moved
+
+
+PACK = "conversations.tasks.process_webhook_events"
+
+
+def test_it_packs_events_while_messages_wait_in_the_queue(published, django_capture_on_commit_callbacks, settings):
+    settings.CONVERSATION_TASK_QUEUE = f"packing-{uuid.uuid4().hex[:8]}"  # empty to begin with
+    packing = Packing(largest=8, recheck=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        post(*(text_event(f"first {i}") for i in range(4)))
+    assert webhook_events_relay(packing=packing) == 4
+    seen: list[dict] = []
+
+    def record(headers=None, **kwargs):
+        seen.append(headers)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        post(*(text_event(f"second {i}") for i in range(2)))
+    signals.before_task_publish.connect(record, weak=False)
+    try:
+        assert webhook_events_relay(packing=packing) == 2  # four messages wait: two whole rounds of two
+    finally:
+        signals.before_task_publish.disconnect(record)
+
+    assert published == [TASK] * 4 + [PACK]
+    pack = sorted(WebhookEvent.objects.filter(payload__message__text__startswith="second").values_list("pk", flat=True))
+    [headers] = seen
+    assert headers["argsrepr"] == saferepr([pack])
+    # Each event keeps its own time limits.
+    assert list(headers["timelimit"]) == [2 * settings.CELERY_TASK_TIME_LIMIT, 2 * settings.CELERY_TASK_SOFT_TIME_LIMIT]
+
+
+def test_it_publishes_one_event_per_message_without_packing(published, django_capture_on_commit_callbacks, settings):
+    settings.CONVERSATION_TASK_QUEUE = f"packing-{uuid.uuid4().hex[:8]}"
+    packing = Packing(largest=1, recheck=0)
+    for round_ in ("first", "second"):
+        with django_capture_on_commit_callbacks(execute=True):
+            post(*(text_event(f"{round_} {i}") for i in range(3)))
+        assert webhook_events_relay(packing=packing) == 3
+
+    assert published == [TASK] * 6
+
+
+def test_it_answers_a_relayed_event_under_its_webhooks_id(line, llm, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        post(text_event("Which id?"))
+    WebhookEvent.objects.update(correlation_id="the-webhooks-id")
+    seen: list[str | None] = []
+
+    def record(**kwargs):
+        seen.append(correlation.current())
+
+    line_event_handled.connect(record, weak=False)
+    try:
+        with correlation.kept():
+            correlation.bind("made-up-by-the-worker")  # the relay's message carries no id
+            process_webhook_event.apply(args=[WebhookEvent.objects.get().pk])
+    finally:
+        line_event_handled.disconnect(record)
+
+    assert seen == ["the-webhooks-id"]

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
+from conversations.packing import Packing
 from conversations.relay import RelayPace, webhook_events_relay
 from core.logging import get_logger
 
@@ -25,10 +26,11 @@ class Command(BaseCommand):
     def handle(self, *args, batch: int, once: bool, **options):
         stopping = []
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+        packing = Packing(largest=settings.CONVERSATION_EVENTS_PER_TASK)
         pace = RelayPace(busy=settings.CONVERSATION_RELAY_IDLE_SECONDS, quiet=settings.CONVERSATION_RELAY_QUIET_SECONDS)
         while not stopping:
             try:
-                published = webhook_events_relay(limit=batch)
+                published = webhook_events_relay(limit=batch, packing=packing)
             except Exception:  # the database or the broker is away: try again shortly
                 log.exception("conversations_relay_failed")
                 close_old_connections()
