@@ -3,6 +3,7 @@ import time
 import pytest
 
 from conversations.models import LineUser, Message, WebhookEvent
+from conversations.tasks import process_webhook_events
 from tests.line_samples import sample_payload, with_own_ids
 
 pytestmark = pytest.mark.integration
@@ -106,6 +107,32 @@ def test_it_answers_once_when_a_worker_is_killed_mid_task(bot):
     assert len(messages) == 1
     (event,) = bot.wait_for_status()
     assert event.status == WebhookEvent.Status.REPLIED and event.attempts == 2
+
+
+def test_it_answers_each_event_of_a_pack_once_when_a_worker_is_killed_mid_pack(bot, settings, queue_name):
+    settings.CONVERSATION_DISPATCH = "outbox"  # the web tier only stores; the pack is published below
+    bot.llm.control.configure(latency_ms=2500)
+    users = [new_user(bot) for _ in range(3)]
+    for number, user in enumerate(users):
+        bot.send(type="text", userId=user, text=f"Packed {number}")
+    ids = sorted(WebhookEvent.objects.values_list("pk", flat=True))
+    # What the relay publishes while messages wait in the queue.
+    process_webhook_events.apply_async(args=[ids], queue=queue_name)
+    deadline = time.monotonic() + 15
+    while not bot.llm.control.requests() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert bot.llm.control.requests(), "the pack never reached the model"
+    bot.worker.kill()
+    bot.llm.control.configure(latency_ms=0)
+    bot.worker.start()
+
+    assert [len(bot.wait_for_messages(user, timeout=40, settle=0.5)) for user in users] == [1, 1, 1]
+    events = sorted(bot.wait_for_status(), key=lambda event: event.pk)
+    assert [(event.status, event.attempts) for event in events] == [
+        (WebhookEvent.Status.REPLIED, 2),  # the one the killed worker had started
+        (WebhookEvent.Status.REPLIED, 1),
+        (WebhookEvent.Status.REPLIED, 1),
+    ]
 
 
 def test_it_falls_back_to_one_push_for_an_expired_reply_token(bot):
