@@ -12,8 +12,9 @@
 # (replies) with py-spy into $OUT/pyspy-*.txt.
 #
 # Per layout: wrk on /healthz (bare Django JSON endpoint), wrk with pre-signed webhooks (one new
-# event per POST, acks/s), an open-loop 500 posts/s run (ack latency p50/p99), and an open-loop
-# 100 events/s run timed from the POST to the reply or push recorded by the LINE double.
+# event per POST, acks/s), /healthz again (acks/s is also given over the mean of both), an open-loop
+# 500 posts/s run (ack latency p50/p99), and an open-loop 100 events/s run timed from the POST to the
+# reply or push recorded by the LINE double.
 # Each wrk run and the reply run also report the CPU each process group spent per request
 # (cpu.py), and so the most this machine could do if nothing else ran on it.
 set -euo pipefail
@@ -117,6 +118,12 @@ wrk_summary() {  # wrk_summary LABEL OUTPUT: wrk's rate and latency percentiles,
   echo "$1 cpu per request: $(tail -n1 <<<"$2")"
 }
 
+rate_ratio() {  # rate_ratio ACKS HEALTHZ HEALTHZ_AFTER: wrk's Requests/sec of the first over the mean of the others
+  awk '/Requests\/sec/{r[n++]=$2} END{printf "%.3f\n", r[0] / ((r[1] + r[2]) / 2)}' <<<"$1
+$2
+$3"
+}
+
 summary="$OUT/summary.txt"; : >"$summary"
 for layout in $LAYOUTS; do
   port=$(free_port)
@@ -149,12 +156,14 @@ for layout in $LAYOUTS; do
   $PY "$BENCH/load.py" bodies --count $((500 * DURATION)) --secret "$SECRET" --out "$OUT/fixed.txt"
   wrk -t2 -c32 -d2s "$url/healthz" >/dev/null
   echo "== $layout"
-  healthz="" acks="" fixed=""
+  healthz="" acks="" healthz_after="" fixed=""
   if [ "$REPLY_ONLY" != 1 ]; then
     healthz=$($PY "$BENCH/cpu.py" -- wrk -t2 -c32 -d"${DURATION}s" --latency "$url/healthz")
     profile "$OUT/pyspy-web-$layout.txt" "${pids[-1]}"
     acks=$(BODIES="$OUT/acks.txt" WRK_THREADS=2 $PY "$BENCH/cpu.py" -- \
       wrk -t2 -c32 -d"${DURATION}s" --latency -s "$BENCH/post.lua" "$url")
+    # /healthz again: the machine's speed drifts, and the acks' ratio is taken against both runs around them.
+    healthz_after=$($PY "$BENCH/cpu.py" -- wrk -t2 -c32 -d"${DURATION}s" --latency "$url/healthz")
     purge; sleep 2
     fixed=$($PY "$BENCH/load.py" fixed-rate --url "$url/line/webhook" --bodies "$OUT/fixed.txt" \
       --rate 500 --seconds "$DURATION")
@@ -170,6 +179,8 @@ for layout in $LAYOUTS; do
     if [ "$REPLY_ONLY" != 1 ]; then
       wrk_summary "healthz " "$healthz"
       wrk_summary "webhook " "$acks"
+      wrk_summary "healthz (after)" "$healthz_after"
+      echo "webhook  acks/s over the mean of both /healthz runs: $(rate_ratio "$acks" "$healthz" "$healthz_after")"
       echo "webhook  500/s open loop: $fixed"
     fi
     if [ "$WEB_ONLY" != 1 ]; then
