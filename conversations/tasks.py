@@ -80,6 +80,8 @@ def webhook_events_enqueue(*, event_ids: list[int], packing: Packing | None = No
         size = 1
         if packing is not None:
             size = packing.size(events=len(event_ids), now=time.monotonic(), waiting=lambda: _waiting(queue))
+        # A pack's time limits are each event's, once per event.
+        soft, hard = app.conf.task_soft_time_limit, app.conf.task_time_limit
         for share in shares(event_ids, size):
             if len(share) == 1:
                 # The header Celery would write, without its saferepr of the arguments: a sixth of a publish's CPU.
@@ -87,8 +89,6 @@ def webhook_events_enqueue(*, event_ids: list[int], packing: Packing | None = No
                     args=share, queue=queue, producer=producer, argsrepr=f"[{share[0]}]", kwargsrepr="{}"
                 )
                 continue
-            # The time limits are each event's, so a pack has them once per event.
-            soft, hard = app.conf.task_soft_time_limit, app.conf.task_time_limit
             process_webhook_events.apply_async(
                 args=[share],
                 queue=queue,

@@ -129,6 +129,11 @@ def _busy_ticks() -> int:
     return user + nice + system + irq + softirq + steal
 
 
+def group_cpu_ms(group: str) -> float:
+    """CPU ms the live processes of ``group`` (a key of GROUPS) have used so far, all of their lives."""
+    return sum(ticks for command, ticks, _ in _processes().values() if _group(command) == group) * 1000 / _HZ
+
+
 def _group(command: str) -> str | None:
     if any(p in command for p in _NOT_MEASURED):
         return None

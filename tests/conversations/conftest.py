@@ -3,6 +3,8 @@ from celery import signals
 from django.contrib.auth.models import Group
 
 from accounts import roles
+from conversations.signals import line_event_handled
+from core import correlation
 from core.config.services import setting_update
 from core.redis import get_redis
 from linebot_project.celery import app as celery_app
@@ -78,3 +80,29 @@ def published():
     yield names
     signals.before_task_publish.disconnect(record)
     celery_app.conf.task_always_eager = eager
+
+
+@pytest.fixture
+def handled_under():
+    """``handled_under(run)``: runs ``run()`` as a worker that made up an id for a message without one.
+
+    Returns the correlation id each event was handled under, and the id bound once ``run()`` is over.
+    """
+
+    def run_as_worker(run) -> tuple[list[str | None], str | None]:
+        seen: list[str | None] = []
+
+        def record(**kwargs):
+            seen.append(correlation.current())
+
+        line_event_handled.connect(record, weak=False)
+        try:
+            with correlation.kept():
+                correlation.bind("made-up-by-the-worker")  # the relay's messages carry no id
+                run()
+                after = correlation.current()
+        finally:
+            line_event_handled.disconnect(record)
+        return seen, after
+
+    return run_as_worker

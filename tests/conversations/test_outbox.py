@@ -18,10 +18,8 @@ from django.utils import timezone
 from conversations.models import WebhookEvent, WebhookEventOutbox
 from conversations.packing import Packing
 from conversations.relay import webhook_events_relay
-from conversations.signals import line_event_handled
 from conversations.tasks import process_webhook_event
 from conversations.webhook import line_webhook
-from core import correlation
 from tests.doubles import answer_to, delivered_texts
 from tests.embedded import run_on_embedded_sqlite
 
@@ -352,21 +350,11 @@ def test_it_publishes_one_event_per_message_without_packing(published, django_ca
     assert published == [TASK] * 6
 
 
-def test_it_answers_a_relayed_event_under_its_webhooks_id(line, llm, django_capture_on_commit_callbacks):
+def test_it_answers_a_relayed_event_under_its_webhooks_id(line, llm, django_capture_on_commit_callbacks, handled_under):
     with django_capture_on_commit_callbacks(execute=True):
         post(text_event("Which id?"))
     WebhookEvent.objects.update(correlation_id="the-webhooks-id")
-    seen: list[str | None] = []
 
-    def record(**kwargs):
-        seen.append(correlation.current())
-
-    line_event_handled.connect(record, weak=False)
-    try:
-        with correlation.kept():
-            correlation.bind("made-up-by-the-worker")  # the relay's message carries no id
-            process_webhook_event.apply(args=[WebhookEvent.objects.get().pk])
-    finally:
-        line_event_handled.disconnect(record)
+    seen, _ = handled_under(lambda: process_webhook_event.apply(args=[WebhookEvent.objects.get().pk]))
 
     assert seen == ["the-webhooks-id"]

@@ -6,9 +6,7 @@ import pytest
 from celery import signals
 
 from conversations.models import WebhookEvent
-from conversations.signals import line_event_handled
 from conversations.tasks import process_webhook_events
-from core import correlation
 from tests.doubles import answer_to, delivered_texts
 
 from .events import USER
@@ -88,24 +86,15 @@ def test_it_goes_on_with_the_pack_after_an_event_line_refuses(settings, post_eve
     assert delivered_texts(line, user_id=USER) == [answer_to("Fine")]
 
 
-def test_it_runs_each_event_of_a_pack_under_its_own_webhooks_id(settings, post_events, events, line, llm):
+def test_it_runs_each_event_of_a_pack_under_its_own_webhooks_id(
+    settings, post_events, events, line, llm, handled_under
+):
     settings.CONVERSATION_DISPATCH = "outbox"
     post_events(events.text("One"), HTTP_X_REQUEST_ID="webhook-one")
     post_events(events.text("Two"), HTTP_X_REQUEST_ID="webhook-two")
     first, second = WebhookEvent.objects.order_by("pk")
-    seen: list[str | None] = []
 
-    def record(**kwargs):
-        seen.append(correlation.current())
-
-    line_event_handled.connect(record, weak=False)
-    try:
-        with correlation.kept():
-            correlation.bind("made-up-by-the-worker")  # the relay's message carried no id
-            process_webhook_events.apply(args=[[first.pk, second.pk]])
-            after = correlation.current()
-    finally:
-        line_event_handled.disconnect(record)
+    seen, after = handled_under(lambda: process_webhook_events.apply(args=[[first.pk, second.pk]]))
 
     assert seen == ["webhook-one", "webhook-two"]
     assert after == "made-up-by-the-worker"
