@@ -15,7 +15,8 @@ The command's own output is passed through. The requests are counted from wrk's
 own child usage. One more line follows, as JSON: busy cores over the run, CPU ms per
 request for each group (and how much of the worker's was its main process, Celery's consumer, rather than
 the pool's children), and the ceiling that total puts on this machine
-(cores * 1000 / ms per request), the rate nothing on it could beat. With ``BENCH_DB`` it
+(cores * 1000 / ms per request), the rate nothing on it could beat, and how much of each group's
+CPU was the kernel's (system time: sockets, wake-ups, scheduling). With ``BENCH_DB`` it
 also gives the PostgreSQL write-ahead log written per request: a count of bytes, not a
 time, so it does not swing with the machine's load (the server's whole log, so nothing
 else may write to that PostgreSQL meanwhile).
@@ -46,10 +47,12 @@ GROUPS = {
 # under PROFILE=1 its own CPU would count as the web tier's.
 _NOT_MEASURED = ("py-spy",)
 _HZ = os.sysconf("SC_CLK_TCK")
+# pid → (command line, CPU ticks so far, parent pid, of those ticks the kernel's)
+Table = dict[str, tuple[str, int, int, int]]
 
 
-def _processes() -> dict[str, tuple[str, int, int]]:
-    """pid → (command line, CPU ticks so far, parent pid) for every process still alive."""
+def _processes() -> Table:
+    """Every process still alive."""
     found = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -59,11 +62,11 @@ def _processes() -> dict[str, tuple[str, int, int]]:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        found[pid] = (command, int(fields[11]) + int(fields[12]), int(fields[1]))
+        found[pid] = (command, int(fields[11]) + int(fields[12]), int(fields[1]), int(fields[12]))
     return found
 
 
-def _descends(pid: str, root: str, table: dict[str, tuple[str, int, int]]) -> bool:
+def _descends(pid: str, root: str, table: Table) -> bool:
     seen = set()
     while pid in table and pid not in seen:
         if pid == root:
@@ -73,12 +76,16 @@ def _descends(pid: str, root: str, table: dict[str, tuple[str, int, int]]) -> bo
     return pid == root
 
 
-def _spent(pid: str, before: dict[str, tuple[str, int, int]], after: dict[str, tuple[str, int, int]]) -> float:
+def _spent(pid: str, before: Table, after: Table) -> float:
     """CPU ms the process spent between the two looks (all of its life if it started in between)."""
-    return (after[pid][1] - before.get(pid, ("", 0, 0))[1]) * 1000 / _HZ
+    return (after[pid][1] - before.get(pid, ("", 0, 0, 0))[1]) * 1000 / _HZ
 
 
-def _worker_mains(chosen: dict[str, str], table: dict[str, tuple[str, int, int]]) -> list[str]:
+def _spent_in_kernel(pid: str, before: Table, after: Table) -> float:
+    return (after[pid][3] - before.get(pid, ("", 0, 0, 0))[3]) * 1000 / _HZ
+
+
+def _worker_mains(chosen: dict[str, str], table: Table) -> list[str]:
     """The worker processes whose parent is not a worker: Celery's main processes, not its pool's children."""
     return [pid for pid, name in chosen.items() if name == "worker" and chosen.get(str(table[pid][2])) != "worker"]
 
@@ -100,13 +107,13 @@ def _wal_position() -> int:
     return int(position)
 
 
-def _ours(table: dict[str, tuple[str, int, int]], backends: set[str]) -> dict[str, str]:
+def _ours(table: Table, backends: set[str]) -> dict[str, str]:
     """pid → group for the processes this run measures."""
     root = os.environ.get("BENCH_ROOT_PID")
     database = os.environ.get("BENCH_DB")
     redis_port = os.environ.get("BENCH_REDIS_PORT")
     chosen = {}
-    for pid, (command, _ticks, _parent) in table.items():
+    for pid, (command, _ticks, _parent, _kernel) in table.items():
         name = _group(command)
         if name is None:
             continue
@@ -131,7 +138,7 @@ def _busy_ticks() -> int:
 
 def group_cpu_ms(group: str) -> float:
     """CPU ms the live processes of ``group`` (a key of GROUPS) have used so far, all of their lives."""
-    return sum(ticks for command, ticks, _ in _processes().values() if _group(command) == group) * 1000 / _HZ
+    return sum(ticks for command, ticks, *_ in _processes().values() if _group(command) == group) * 1000 / _HZ
 
 
 def _group(command: str) -> str | None:
@@ -171,9 +178,11 @@ def measure(command: list[str], cores: int) -> dict:
         backends |= _database_backends(database)
 
     spent = {name: 0.0 for name in GROUPS}
+    in_kernel = {name: 0.0 for name in GROUPS}
     chosen = _ours(after, backends)
     for pid, name in chosen.items():
         spent[name] += _spent(pid, before, after)
+        in_kernel[name] += _spent_in_kernel(pid, before, after)
     spent["load generator"] = 1000 * (
         children_after.ru_utime + children_after.ru_stime - children_before.ru_utime - children_before.ru_stime
     )
@@ -193,6 +202,9 @@ def measure(command: list[str], cores: int) -> dict:
         # Of the worker's figure, what its main process (Celery's consumer, which feeds the prefork
         # children and acknowledges their tasks) spent rather than the children running the tasks.
         result["worker_main_ms_per_request"] = round(worker_main / count, 2)
+    if count:
+        # System time: sockets, wake-ups and the scheduler, which no Python profile shows.
+        result["kernel_ms_per_request"] = {name: round(ms / count, 2) for name, ms in in_kernel.items() if ms}
     if wal_written is not None and count:
         result["wal_bytes_per_request"] = round(wal_written / count)
     return result

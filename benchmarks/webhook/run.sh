@@ -9,7 +9,7 @@
 # WORKER_NICE=19 lowers the worker's CPU priority, standing in for workers on their own machines.
 # BENCH_APP_DIR=/path/to/another/checkout measures that code with these scripts (before/after, compare.sh);
 # BENCH_DB names the benchmark's database; PROFILE=1 samples the web tier (acks) and the worker
-# (replies) with py-spy into $OUT/pyspy-*.txt.
+# (replies) with py-spy into $OUT/pyspy-*.txt; PROFILE_ARGS adds py-spy options (--gil: only the thread holding the GIL).
 #
 # Per layout: wrk on /healthz (bare Django JSON endpoint), wrk with pre-signed webhooks (one new
 # event per POST, acks/s), /healthz again (acks/s is also given over the mean of both), an open-loop
@@ -108,7 +108,7 @@ sleep 3
 
 profile() {  # profile OUT PID: py-spy samples PID and its children for the next $DURATION seconds
   [ "${PROFILE:-0}" = 1 ] || return 0
-  .venv/bin/py-spy record --subprocesses --nonblocking --format raw --rate 200 -d "$DURATION" \
+  .venv/bin/py-spy record --subprocesses --nonblocking --format raw --rate 200 -d "$DURATION" ${PROFILE_ARGS:-} \
     -o "$1" --pid "$2" >"$1.log" 2>&1 &
 }
 
