@@ -1,6 +1,8 @@
 """benchmarks/webhook/cpu.py: CPU per request by process group, and the ceiling it implies."""
 
 import json
+import os
+import subprocess
 import sys
 
 from benchmarks.webhook import cpu
@@ -80,11 +82,67 @@ def test_it_does_not_count_the_profiler_as_the_web_tier():
 def test_it_tells_the_workers_main_process_from_its_pool_children():
     worker = ".venv/bin/celery -A linebot_project worker --pool=prefork --concurrency=2"
     table = {
-        "100": (worker, 50, 1),
-        "101": (worker, 300, 100),
-        "102": (worker, 280, 100),
-        "200": (".venv/bin/gunicorn linebot_project.wsgi:application", 90, 1),
+        "100": (worker, 50, 1, 5),
+        "101": (worker, 300, 100, 30),
+        "102": (worker, 280, 100, 28),
+        "200": (".venv/bin/gunicorn linebot_project.wsgi:application", 90, 1, 9),
     }
-    chosen = {pid: cpu._group(command) for pid, (command, _ticks, _parent) in table.items()}
+    chosen = {pid: cpu._group(command) for pid, (command, *_) in table.items()}
 
     assert cpu._worker_mains(chosen, table) == ["100"]
+
+
+def test_it_gives_the_kernels_part_of_a_processs_cpu():
+    web = ".venv/bin/gunicorn linebot_project.wsgi:application"
+    before = {"200": (web, 90, 1, 10)}
+    after = {"200": (web, 190, 1, 35), "201": (web, 40, 1, 4)}
+
+    assert cpu._spent("200", before, after) == 100 * 1000 / cpu._HZ
+    assert cpu._spent_in_kernel("200", before, after) == 25 * 1000 / cpu._HZ
+    # A process that started in between: all of its life.
+    assert cpu._spent_in_kernel("201", before, after) == 4 * 1000 / cpu._HZ
+
+
+SERVER = """
+import os, pathlib, signal, sys
+
+def serve(*_):
+    zeros = os.open("/dev/zero", os.O_RDONLY)
+    for _ in range(20000):
+        os.read(zeros, 1 << 20)
+    pathlib.Path(sys.argv[1]).write_text("done")
+
+signal.signal(signal.SIGUSR1, serve)
+print("ready", flush=True)
+while True:
+    signal.pause()
+"""
+
+LOAD = """
+import os, pathlib, signal, sys, time
+os.kill(int(sys.argv[1]), signal.SIGUSR1)
+while not pathlib.Path(sys.argv[2]).exists():
+    time.sleep(0.01)
+print('{"sent": 10}')
+"""
+
+
+def test_it_reports_the_kernels_part_per_request_by_group(monkeypatch, tmp_path):
+    done = tmp_path / "done"
+    # Named like the web tier, started by the benchmark's own process as run.sh starts its servers.
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(done), "gunicorn"], stdout=subprocess.PIPE, text=True)
+    try:
+        server.stdout.readline()
+        monkeypatch.setenv("BENCH_ROOT_PID", str(os.getpid()))
+        monkeypatch.delenv("BENCH_DB", raising=False)
+
+        result = cpu.measure([sys.executable, "-c", LOAD, str(server.pid), str(done)], cores=2)
+    finally:
+        server.kill()
+        server.wait()
+
+    assert result["requests"] == 10
+    web, web_in_kernel = result["cpu_ms_per_request"]["web"], result["kernel_ms_per_request"]["web"]
+    # 20 GB read from /dev/zero (about 0.2 s): nearly all of that process's time is the kernel's, filling the buffers.
+    assert 0 < web_in_kernel <= web
+    assert web_in_kernel > web * 0.75
