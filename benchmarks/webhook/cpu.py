@@ -16,7 +16,8 @@ own child usage. One more line follows, as JSON: busy cores over the run, CPU ms
 request for each group (and how much of the worker's was its main process, Celery's consumer, rather than
 the pool's children), and the ceiling that total puts on this machine
 (cores * 1000 / ms per request), the rate nothing on it could beat, and how much of each group's
-CPU was the kernel's (system time: sockets, wake-ups, scheduling). With ``BENCH_DB`` it
+CPU was the kernel's (system time: sockets, wake-ups, scheduling), and the cores each web process
+used (a run whose keep-alive connections landed on one worker shows it). With ``BENCH_DB`` it
 also gives the PostgreSQL write-ahead log written per request: a count of bytes, not a
 time, so it does not swing with the machine's load (the server's whole log, so nothing
 else may write to that PostgreSQL meanwhile).
@@ -202,6 +203,13 @@ def measure(command: list[str], cores: int) -> dict:
         # Of the worker's figure, what its main process (Celery's consumer, which feeds the prefork
         # children and acknowledges their tasks) spent rather than the children running the tasks.
         result["worker_main_ms_per_request"] = round(worker_main / count, 2)
+    web = sorted(
+        (_spent(pid, before, after) / 1000 / elapsed for pid, name in chosen.items() if name == "web"), reverse=True
+    )
+    if web:
+        # Keep-alive connections stay with the worker that accepted them, and the workers share one listening
+        # socket: a run whose connections landed mostly on one worker is capped near one core (its GIL).
+        result["web_cores_by_process"] = [round(cores, 2) for cores in web]
     if count:
         # System time: sockets, wake-ups and the scheduler, which no Python profile shows.
         result["kernel_ms_per_request"] = {name: round(ms / count, 2) for name, ms in in_kernel.items() if ms}

@@ -146,3 +146,6 @@ def test_it_reports_the_kernels_part_per_request_by_group(monkeypatch, tmp_path)
     # 20 GB read from /dev/zero (about 0.2 s): nearly all of that process's time is the kernel's, filling the buffers.
     assert 0 < web_in_kernel <= web
     assert web_in_kernel > web * 0.75
+    # One web process, busy for part of the run.
+    [cores] = result["web_cores_by_process"]
+    assert 0 < cores <= 1.0
