@@ -203,13 +203,14 @@ def measure(command: list[str], cores: int) -> dict:
         # Of the worker's figure, what its main process (Celery's consumer, which feeds the prefork
         # children and acknowledges their tasks) spent rather than the children running the tasks.
         result["worker_main_ms_per_request"] = round(worker_main / count, 2)
-    web = sorted(
-        (_spent(pid, before, after) / 1000 / elapsed for pid, name in chosen.items() if name == "web"), reverse=True
-    )
-    if web:
+    web = [pid for pid, name in chosen.items() if name == "web"]
+    # Not the processes that only start the serving ones: gunicorn's master, and run.sh (its layout names the server).
+    serving = [pid for pid in web if pid not in {str(after[other][2]) for other in web}]
+    if serving:
         # Keep-alive connections stay with the worker that accepted them, and the workers share one listening
         # socket: a run whose connections landed mostly on one worker is capped near one core (its GIL).
-        result["web_cores_by_process"] = [round(cores, 2) for cores in web]
+        cores = sorted((_spent(pid, before, after) / 1000 / elapsed for pid in serving), reverse=True)
+        result["web_cores_by_process"] = [round(c, 2) for c in cores]
     if count:
         # System time: sockets, wake-ups and the scheduler, which no Python profile shows.
         result["kernel_ms_per_request"] = {name: round(ms / count, 2) for name, ms in in_kernel.items() if ms}
