@@ -16,7 +16,7 @@ own child usage. One more line follows, as JSON: busy cores over the run, CPU ms
 request for each group (and how much of the worker's was its main process, Celery's consumer, rather than
 the pool's children), and the ceiling that total puts on this machine
 (cores * 1000 / ms per request), the rate nothing on it could beat, and how much of each group's
-CPU was the kernel's (system time: sockets, wake-ups, scheduling), and the cores each web process
+CPU was the kernel's (system time: sockets, wake-ups, scheduling), and the cores each serving web process
 used (a run whose keep-alive connections landed on one worker shows it). With ``BENCH_DB`` it
 also gives the PostgreSQL write-ahead log written per request: a count of bytes, not a
 time, so it does not swing with the machine's load (the server's whole log, so nothing

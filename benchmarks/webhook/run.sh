@@ -108,6 +108,7 @@ sleep 3
 
 profile() {  # profile OUT PID: py-spy samples PID and its children for the next $DURATION seconds
   [ "${PROFILE:-0}" = 1 ] || return 0
+  # shellcheck disable=SC2086  # PROFILE_ARGS may hold several options
   .venv/bin/py-spy record --subprocesses --nonblocking --format raw --rate 200 -d "$DURATION" ${PROFILE_ARGS:-} \
     -o "$1" --pid "$2" >"$1.log" 2>&1 &
 }
