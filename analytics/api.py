@@ -95,8 +95,9 @@ def _id(value: str, name: str) -> int:
 
 def _moment(request, name: str) -> datetime | None:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return None
+    # Present but empty is refused too: the schema says a date and time.
     moment = parse_moment(raw)
     if moment is None:
         message = "an ISO 8601 date and time is required, e.g. 2026-11-30T00:00:00+07:00"
@@ -220,9 +221,9 @@ class EventListView(AnalyticsView):
                 message = "one of " + ", ".join(Event.Type.values)
                 raise ValidationError(f"type is not valid: {message}.", details={"type": [message]})
             events = events.filter(type=kind)
-        if params.get("campaign"):
+        if "campaign" in params:
             events = events.filter(campaign_id=_id(params["campaign"], "campaign"))
-        if params.get("user"):
+        if "user" in params:
             user = LineUser.objects.filter(line_user_id=params["user"][:64]).values_list("pk", flat=True).first()
             if user is None:
                 raise NotFoundError("There is no LINE user with this id.")

@@ -70,6 +70,10 @@ def test_it_answers_a_users_profile(analyst):
         ("/events?limit=0", 400, "invalid"),
         ("/events?format=xml", 400, "invalid"),
         ("/events?since=9999-12-31T23:00:00-22:00", 400, "invalid"),
+        ("/events?since=", 400, "invalid"),
+        ("/events?until=", 400, "invalid"),
+        ("/events?campaign=", 400, "invalid"),
+        ("/events?user=", 404, "not_found"),
     ],
 )
 def test_it_answers_bad_input_in_the_one_error_shape(analyst, path, status, code):
