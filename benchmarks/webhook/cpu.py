@@ -77,13 +77,11 @@ def _descends(pid: str, root: str, table: Table) -> bool:
     return pid == root
 
 
-def _spent(pid: str, before: Table, after: Table) -> float:
-    """CPU ms the process spent between the two looks (all of its life if it started in between)."""
-    return (after[pid][1] - before.get(pid, ("", 0, 0, 0))[1]) * 1000 / _HZ
-
-
-def _spent_in_kernel(pid: str, before: Table, after: Table) -> float:
-    return (after[pid][3] - before.get(pid, ("", 0, 0, 0))[3]) * 1000 / _HZ
+def _spent(pid: str, before: Table, after: Table, *, in_kernel: bool = False) -> float:
+    """CPU ms the process spent between the two looks (all of its life if it started in between); with
+    ``in_kernel``, only its system time."""
+    ticks = 3 if in_kernel else 1
+    return (after[pid][ticks] - before.get(pid, ("", 0, 0, 0))[ticks]) * 1000 / _HZ
 
 
 def _worker_mains(chosen: dict[str, str], table: Table) -> list[str]:
@@ -183,7 +181,7 @@ def measure(command: list[str], cores: int) -> dict:
     chosen = _ours(after, backends)
     for pid, name in chosen.items():
         spent[name] += _spent(pid, before, after)
-        in_kernel[name] += _spent_in_kernel(pid, before, after)
+        in_kernel[name] += _spent(pid, before, after, in_kernel=True)
     spent["load generator"] = 1000 * (
         children_after.ru_utime + children_after.ru_stime - children_before.ru_utime - children_before.ru_stime
     )
@@ -205,7 +203,8 @@ def measure(command: list[str], cores: int) -> dict:
         result["worker_main_ms_per_request"] = round(worker_main / count, 2)
     web = [pid for pid, name in chosen.items() if name == "web"]
     # Not the processes that only start the serving ones: gunicorn's master, and run.sh (its layout names the server).
-    serving = [pid for pid in web if pid not in {str(after[other][2]) for other in web}]
+    parents = {str(after[pid][2]) for pid in web}
+    serving = [pid for pid in web if pid not in parents]
     if serving:
         # Keep-alive connections stay with the worker that accepted them, and the workers share one listening
         # socket: a run whose connections landed mostly on one worker is capped near one core (its GIL).

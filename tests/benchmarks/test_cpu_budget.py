@@ -101,9 +101,9 @@ def test_it_gives_the_kernels_part_of_a_processs_cpu():
     after = {"200": (web, 190, 1, 35), "201": (web, 40, 1, 4)}
 
     assert cpu._spent("200", before, after) == 100 * 1000 / cpu._HZ
-    assert cpu._spent_in_kernel("200", before, after) == 25 * 1000 / cpu._HZ
+    assert cpu._spent("200", before, after, in_kernel=True) == 25 * 1000 / cpu._HZ
     # A process that started in between: all of its life.
-    assert cpu._spent_in_kernel("201", before, after) == 4 * 1000 / cpu._HZ
+    assert cpu._spent("201", before, after, in_kernel=True) == 4 * 1000 / cpu._HZ
 
 
 SERVER = """
