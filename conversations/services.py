@@ -30,6 +30,7 @@ from core.db import alone_or_in_savepoint
 from core.logging import get_logger
 from core.raw_sql import insert_statement, insert_values, row_insert
 from core.redis import get_redis
+from core.write_group import WriteGroup
 
 log = get_logger(__name__)
 
@@ -100,28 +101,49 @@ def _known(row: WebhookEvent) -> tuple[int, str] | None:
 
 
 @functools.cache
-def _insert_once_statement(outbox: bool) -> tuple[str, list]:
-    """The ack's statement on PostgreSQL and the fields it binds, built once: nothing in it changes.
+def _insert_once_statement(outbox: bool, rows: int = 1) -> tuple[str, list]:
+    """The ack's statement on PostgreSQL for ``rows`` events and the fields each binds, built once per size.
 
-    Under the outbox the same statement also puts a new event in the relay's table.
+    Under the outbox the same statement also puts each new event in the relay's table. A row comes back
+    for each event stored or repeated, with its webhookEventId: PostgreSQL does not promise the order.
     """
-    insert, fields = insert_statement(WebhookEvent, connection)
+    insert, fields = insert_statement(WebhookEvent, connection, rows=rows)
     meta = WebhookEvent._meta
     quote = connection.ops.quote_name
     table, digest = quote(meta.db_table), quote(meta.get_field("content_digest").column)
+    key = quote(meta.get_field("webhook_event_id").column)
     sql = (
-        f"{insert} ON CONFLICT ({quote(meta.get_field('webhook_event_id').column)}) "
+        f"{insert} ON CONFLICT ({key}) "
         f"DO UPDATE SET deliveries = {table}.deliveries + 1 WHERE {table}.{digest} = EXCLUDED.{digest} "
-        f"RETURNING id, (xmax = 0) AS inserted"
+        f"RETURNING id, (xmax = 0) AS inserted, {key}"
     )
     if outbox:
         outbox_meta = WebhookEventOutbox._meta
         sql = (
             f"WITH stored AS ({sql}), queued AS ("  # noqa: S608  # nosec B608  (names from the models)
             f"INSERT INTO {quote(outbox_meta.db_table)} ({quote(outbox_meta.pk.column)}) "
-            f"SELECT id FROM stored WHERE inserted) SELECT id, inserted FROM stored"
+            f"SELECT id FROM stored WHERE inserted) SELECT * FROM stored"
         )
     return sql, fields
+
+
+def _insert_rows(rows: list[WebhookEvent]) -> list[tuple[int, bool] | None]:
+    """Inserts the rows (distinct webhookEventIds) in one statement: for each, (id, inserted), or None
+    when its id is stored with another body (a conflict, left as it is)."""
+    sql, fields = _insert_once_statement(settings.CONVERSATION_DISPATCH == "outbox", len(rows))
+    # The connection itself, not the proxy: one lookup instead of one per field.
+    db = connections[DEFAULT_DB_ALIAS]
+    params = []
+    for row in rows:
+        params += insert_values(row, fields, db)
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        stored = {key: (event_id, inserted) for event_id, inserted, key in cursor.fetchall()}
+    return [stored.get(row.webhook_event_id) for row in rows]
+
+
+# The ack's inserts made at the same moment by a web process's threads go as one statement (core.write_group).
+_insert_group = WriteGroup(_insert_rows, key=lambda row: row.webhook_event_id, largest=tunables.events_per_insert)
 
 
 def _insert_once(row: WebhookEvent) -> tuple[int, str]:
@@ -130,36 +152,37 @@ def _insert_once(row: WebhookEvent) -> tuple[int, str]:
     A repeat (same id, same content) only bumps the stored event's delivery count; a conflict
     (same id, other content) leaves the stored event as it is.
     """
-    outbox = settings.CONVERSATION_DISPATCH == "outbox"
     if connection.vendor != "postgresql":
-        known = _known(row)
-        if known is not None:
-            return known
-        try:
-            with transaction.atomic():
-                row.save(force_insert=True)
-                if outbox:
-                    WebhookEventOutbox.objects.create(event_id=row.pk)
-        except IntegrityError:
-            known = _known(row)  # stored meanwhile by a concurrent delivery
-            if known is None:
-                raise
-            return known
-        return row.pk, _NEW
-    # One round trip on the hot path: the insert and the repeat check are the same statement.
-    # A conflicting body updates nothing, so no row comes back and it is looked up below.
-    sql, fields = _insert_once_statement(outbox)
-    # The connection itself, not the proxy: one lookup instead of one per field.
-    db = connections[DEFAULT_DB_ALIAS]
-    with db.cursor() as cursor:
-        cursor.execute(sql, insert_values(row, fields, db))
-        returned = cursor.fetchone()
+        return _insert_once_elsewhere(row)
+    # One round trip on the hot path: the insert and the repeat check are the same statement. Inside a
+    # transaction the row is the caller's to commit, so it cannot go with other threads' rows.
+    alone = connection.in_atomic_block or tunables.events_per_insert() == 1
+    returned = _insert_rows([row])[0] if alone else _insert_group.write(row)
     if returned is not None:
         event_id, inserted = returned
         return event_id, _NEW if inserted else _REPEAT
+    # A conflicting body updates nothing, so no row comes back and it is looked up here.
     known = _known(row)
     # None only if the stored event was deleted in between: then this one is new after all.
     return known if known is not None else _insert_once(row)
+
+
+def _insert_once_elsewhere(row: WebhookEvent) -> tuple[int, str]:
+    """:func:`_insert_once` on a database without ``ON CONFLICT … RETURNING`` (SQLite, the embedded default)."""
+    known = _known(row)
+    if known is not None:
+        return known
+    try:
+        with transaction.atomic():
+            row.save(force_insert=True)
+            if settings.CONVERSATION_DISPATCH == "outbox":
+                WebhookEventOutbox.objects.create(event_id=row.pk)
+    except IntegrityError:
+        known = _known(row)  # stored meanwhile by a concurrent delivery
+        if known is None:
+            raise
+        return known
+    return row.pk, _NEW
 
 
 def _conflict_record(*, event_id: int, row: WebhookEvent) -> None:

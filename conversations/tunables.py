@@ -46,6 +46,11 @@ def daily_token_budget() -> int:
     return config.get("budget.daily_tokens")
 
 
+def events_per_insert() -> int:
+    """The most webhook events a web process writes in one statement (1: each on its own)."""
+    return max(1, settings.CONVERSATION_EVENTS_PER_INSERT)
+
+
 def messages_per_minute() -> int:
     return config.get("ratelimit.messages_per_minute")
 

@@ -289,6 +289,9 @@ CONVERSATION_RELAY_QUIET_SECONDS: float = env.float("CONVERSATION_RELAY_QUIET_SE
 # The most events the relay packs into one task message while the workers are behind; 1 packs none
 # (conversations.packing).
 CONVERSATION_EVENTS_PER_TASK: int = env.int("CONVERSATION_EVENTS_PER_TASK", default=8)
+# The most webhook events a web process's threads, acknowledging at the same moment, write in one
+# statement and one commit (core.write_group); 1 writes each alone.
+CONVERSATION_EVENTS_PER_INSERT: int = env.int("CONVERSATION_EVENTS_PER_INSERT", default=8)
 # Events not final after this long are queued again (a lost publish, a task out of retries).
 CONVERSATION_STALLED_AFTER_SECONDS: int = env.int("CONVERSATION_STALLED_AFTER_SECONDS", default=300)
 # LINE Insight sync (analytics): LINE allows 60 insight requests an hour per channel, shared by every process.
