@@ -5,7 +5,7 @@
 #        (also measurable: gunicorn-sync gunicorn-uvicorn uvicorn daphne; a WSGI layout with the
 #         suffix +persistent, e.g. gunicorn-wsgi+persistent, keeps one database session per thread)
 #        (env: WORKER_POOL, WORKER_DB_CONNECTIONS (pool or persistent), REPLY_RATE, REPLY_ONLY, WEB_ONLY, BENCH_BROKER_URL, WORKER_NICE,
-#         GUNICORN_WORKERS and GUNICORN_THREADS for gunicorn-wsgi, default 3 and 4)
+#         GUNICORN_WORKERS and GUNICORN_THREADS for gunicorn-wsgi, default 3 and 8, as docker/compose.yml)
 # WORKER_NICE=19 lowers the worker's CPU priority, standing in for workers on their own machines.
 # BENCH_APP_DIR=/path/to/another/checkout measures that code with these scripts (before/after, compare.sh);
 # BENCH_DB names the benchmark's database; PROFILE=1 samples the web tier (acks) and the worker
@@ -138,7 +138,7 @@ for layout in $LAYOUTS; do
     gunicorn-sync) start web .venv/bin/gunicorn linebot_project.wsgi:application -b "127.0.0.1:$port" \
         -w 8 -k sync --log-level warning ;;
     gunicorn-wsgi) start web .venv/bin/gunicorn linebot_project.wsgi:application -b "127.0.0.1:$port" \
-        -w "${GUNICORN_WORKERS:-3}" -k gthread --threads "${GUNICORN_THREADS:-4}" --log-level warning ;;
+        -w "${GUNICORN_WORKERS:-3}" -k gthread --threads "${GUNICORN_THREADS:-8}" --log-level warning ;;
     # Under ASGI every request runs its sync code in a new thread, and a persistent connection
     # (CONN_MAX_AGE > 0) is never reused but left open until Postgres runs out of slots: 0 there.
     gunicorn-uvicorn) start web env DJANGO_CONN_MAX_AGE=0 .venv/bin/gunicorn linebot_project.asgi:application -b "127.0.0.1:$port" \
