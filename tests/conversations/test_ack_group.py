@@ -8,7 +8,6 @@ statement share its transaction id (``xmin``).
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from django.db import DatabaseError, connection, connections, transaction
@@ -16,6 +15,7 @@ from django.db import DatabaseError, connection, connections, transaction
 from conversations import services
 from conversations.models import WebhookEvent, WebhookEventConflict, WebhookEventOutbox
 from conversations.services import webhook_event_store
+from tests.waiting import wait_for
 
 from .events import text_event
 
@@ -26,14 +26,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def outbox(settings):
     settings.CONVERSATION_DISPATCH = "outbox"
     settings.CONVERSATION_EVENTS_PER_INSERT = 8
-
-
-def wait_for(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.01)
 
 
 class Ack(threading.Thread):

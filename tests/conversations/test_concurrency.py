@@ -1,7 +1,6 @@
 """Two live runners on one event, each on its own database connection, as two workers would be."""
 
 import threading
-import time
 
 import pytest
 from django.db import connection
@@ -11,6 +10,7 @@ from conversations.processing import EventBusyError, webhook_event_process
 from conversations.services import webhook_event_store
 from conversations.tasks import process_webhook_event
 from tests.doubles import answer_to, delivered_texts
+from tests.waiting import wait_for
 
 from .events import USER
 
@@ -33,14 +33,6 @@ class Runner(threading.Thread):
             self.error = exc
         finally:
             connection.close()
-
-
-def wait_for(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.02)
 
 
 @pytest.fixture

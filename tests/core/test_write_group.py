@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 import threading
-import time
 
 from core.write_group import WriteGroup
-
-
-def wait_for(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.005)
+from tests.waiting import wait_for
 
 
 class Store:
@@ -28,7 +20,7 @@ class Store:
         self.first_begun = threading.Event()
 
     def write(self, items: list[str]) -> list[str]:
-        if not self.statements and not self.first_begun.is_set():
+        if not self.first_begun.is_set():
             self.first_begun.set()
             assert self.release.wait(10)
         self.statements.append(list(items))
@@ -36,6 +28,10 @@ class Store:
         if refused:
             raise ValueError(f"refused {sorted(refused)}")
         return [f"stored {item}" for item in items]
+
+
+class Stopped(BaseException):
+    """As a hard time limit stops a thread: not an Exception, so nothing on the way catches it."""
 
 
 class Writer(threading.Thread):
@@ -47,7 +43,7 @@ class Writer(threading.Thread):
     def run(self):
         try:
             self.result = self.group.write(self.item)
-        except Exception as exc:  # handed to the test, which checks it
+        except (Exception, Stopped) as exc:  # handed to the test, which checks it
             self.error = exc
 
 
@@ -139,18 +135,6 @@ def test_it_goes_on_for_the_others_when_a_lone_write_fails():
     assert [w.result for w in writers[1:]] == ["stored b", "stored c"]
 
 
-class Stopped(BaseException):
-    """As a hard time limit stops a thread: not an Exception, so nothing on the way catches it."""
-
-
-class StoppingWriter(Writer):
-    def run(self):
-        try:
-            self.result = self.group.write(self.item)
-        except Stopped as exc:
-            self.error = exc
-
-
 def test_it_wakes_whoever_waits_when_the_writer_is_stopped_mid_write():
     calls = []
     release = threading.Event()
@@ -164,11 +148,11 @@ def test_it_wakes_whoever_waits_when_the_writer_is_stopped_mid_write():
         return [f"stored {item}" for item in items]
 
     group = WriteGroup(write, key=key, largest=lambda: 8)
-    writers = [StoppingWriter(group, "a")]
+    writers = [Writer(group, "a")]
     writers[0].start()
     wait_for(lambda: calls)
     for waiting, item in enumerate(("b", "c"), start=1):
-        writers.append(StoppingWriter(group, item))
+        writers.append(Writer(group, item))
         writers[-1].start()
         wait_for(lambda waiting=waiting: group.waiting == waiting)
     release.set()
