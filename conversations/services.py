@@ -210,19 +210,14 @@ def _conflict_record(*, event_id: int, row: WebhookEvent) -> None:
     )
 
 
-def webhook_event_store(*, event: dict, destination: str, correlation_id: str | None) -> StoredEvent:
-    """Stores one event once, by its webhookEventId; a repeat only bumps its delivery count.
-
-    A body that differs from the stored one under the same id is recorded as a conflict and
-    not processed: LINE's ids are unique, so answering it would answer one event twice.
-    ``queued`` in the result says whether the event should be processed (the caller queues it).
-    """
+def _event_row(*, event: dict, destination: str, correlation_id: str | None) -> WebhookEvent:
+    """The unsaved row that stores one event of LINE's post."""
     digest = event_digest(event)
     source_type, source_id, line_user_id = _source(event)
     event_type = str(event.get("type") or "")[:32]
     message = event.get("message") if isinstance(event.get("message"), dict) else {}
     delivery = event.get("deliveryContext") if isinstance(event.get("deliveryContext"), dict) else {}
-    row = WebhookEvent(
+    return WebhookEvent(
         webhook_event_id=_webhook_event_id(event, digest),
         content_digest=digest,
         event_type=event_type,
@@ -237,6 +232,16 @@ def webhook_event_store(*, event: dict, destination: str, correlation_id: str | 
         destination=destination[:64],
         correlation_id=correlation_id or "",
     )
+
+
+def webhook_event_store(*, event: dict, destination: str, correlation_id: str | None) -> StoredEvent:
+    """Stores one event once, by its webhookEventId; a repeat only bumps its delivery count.
+
+    A body that differs from the stored one under the same id is recorded as a conflict and
+    not processed: LINE's ids are unique, so answering it would answer one event twice.
+    ``queued`` in the result says whether the event should be processed (the caller queues it).
+    """
+    row = _event_row(event=event, destination=destination, correlation_id=correlation_id)
     event_id, outcome = _insert_once(row)
     if outcome == _CONFLICT:
         _conflict_record(event_id=event_id, row=row)

@@ -13,6 +13,8 @@ retire the rest.
 The same look serves persistent per-thread connections (``CONN_MAX_AGE`` > 0 with
 ``CONN_HEALTH_CHECKS`` on): Django's health check at a request's first query becomes the poll
 instead of ``SELECT 1``.
+
+It also keeps the conversion of every statement of up to 4 kB, however many parameters it binds (below).
 """
 
 from __future__ import annotations
@@ -20,6 +22,15 @@ from __future__ import annotations
 import select
 
 from django.db.backends.postgresql import base
+from psycopg import _queries
+
+# psycopg turns a statement's %s placeholders into PostgreSQL's $1, $2, … on every execute, and keeps the result
+# only for statements of at most 4 kB and 50 parameters, against an ORM's endless variants of ``IN (…)``. The ack's
+# insert of several events at once (27 parameters each, conversations.services) is a handful of fixed statements
+# under 2 kB, and converting one anew cost the web process 50 to 80 µs per event, a tenth of its CPU per ack under
+# load (benchmarks/webhook/insert_cost.py; docs/PERFORMANCE.md, "Grouped acks converted once"). The length limit
+# still bounds what the 128 kept conversions hold.
+_queries.MAX_CACHED_STATEMENT_PARAMS = 1024
 
 
 def session_looks_alive(conn) -> bool:
