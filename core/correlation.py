@@ -1,6 +1,6 @@
 """The correlation id that ties a request to its log lines and the tasks it starts.
 
-The id lives in structlog's context variables, so every log line picks it up.
+The id lives in a context variable of its own, which :mod:`core.logging` adds to every log line.
 Celery carries it in a message header from the producer to the worker, where it
 is bound from the moment the message arrives ("Task ... received") to the end of
 the task's run.  A task published with no id bound (a shell, a process outside a
@@ -14,14 +14,18 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
-import structlog
 from celery import Task, signals
 
 HEADER = "X-Request-ID"
 _TASK_HEADER = "x_request_id"
 # A client-supplied id is echoed into logs and headers, so it must be tame.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+# Not in structlog's context variables: binding and clearing those copies the thread's whole context each
+# time, about 5 % of a webhook ack's CPU under load (docs/PERFORMANCE.md, "Grouped acks converted once").
+_correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
 
 def new_id() -> str:
@@ -35,27 +39,42 @@ def accept_or_new(candidate: str | None) -> str:
 
 
 def current() -> str | None:
-    return structlog.contextvars.get_contextvars().get("correlation_id")
+    return _correlation_id.get()
 
 
 def bind(correlation_id: str) -> None:
-    structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
+    _correlation_id.set(correlation_id)
 
 
 def clear() -> None:
-    structlog.contextvars.clear_contextvars()
+    _correlation_id.set(None)
 
 
 @contextmanager
 def kept() -> Iterator[None]:
     """What is bound inside is undone on leaving, so one unit of work's id does not pass to the next."""
-    saved = structlog.contextvars.get_contextvars()
+    saved = _correlation_id.get()
     try:
         yield
     finally:
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(**saved)
+        _correlation_id.set(saved)
+
+
+@contextmanager
+def bound(correlation_id: str) -> Iterator[None]:
+    token = _correlation_id.set(correlation_id)
+    try:
+        yield
+    finally:
+        _correlation_id.reset(token)
+
+
+def add_to_log_line(logger, method_name: str, event_dict: dict) -> dict:
+    """structlog processor: the bound id on every line, unless the line names one of its own."""
+    correlation_id = _correlation_id.get()
+    if correlation_id is not None:
+        event_dict.setdefault("correlation_id", correlation_id)
+    return event_dict
 
 
 @signals.before_task_publish.connect
@@ -100,7 +119,7 @@ def task_strategy(task, app, consumer, **kwargs):
             correlation_id = new_id()
             if isinstance(headers, dict):
                 headers[_TASK_HEADER] = correlation_id
-        with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
+        with bound(correlation_id):
             return handle(message, body, ack, reject, callbacks, **handler_kwargs)
 
     return task_message_handler

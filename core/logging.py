@@ -7,8 +7,11 @@ import logging
 
 import structlog
 
+from core.correlation import add_to_log_line
+
 _SHARED_PROCESSORS = [
     structlog.contextvars.merge_contextvars,
+    add_to_log_line,
     structlog.stdlib.add_logger_name,
     structlog.stdlib.add_log_level,
     structlog.processors.TimeStamper(fmt="iso", utc=True),

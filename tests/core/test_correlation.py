@@ -41,6 +41,34 @@ def test_it_replaces_an_unsafe_request_id(client):
     assert len(response["X-Request-ID"]) == 32
 
 
+def test_it_puts_the_bound_id_on_every_log_line_and_leaves_none_after_the_request(client):
+    from core.logging import _SHARED_PROCESSORS
+
+    def rendered(event: str) -> dict:
+        event_dict = {"event": event}
+        for processor in _SHARED_PROCESSORS:
+            event_dict = processor(log, "info", event_dict)
+        return event_dict
+
+    with correlation.kept():
+        correlation.bind("during-1")
+        assert rendered("inside")["correlation_id"] == "during-1"
+        assert correlation.current() == "during-1"
+    assert correlation.current() is None
+
+    client.get("/healthz", HTTP_X_REQUEST_ID="request-1")
+
+    assert correlation.current() is None
+    assert "correlation_id" not in rendered("after")
+
+
+def test_it_lets_a_line_name_its_own_id():
+    with correlation.kept():
+        correlation.bind("bound-1")
+        event_dict = correlation.add_to_log_line(log, "info", {"event": "e", "correlation_id": "own-1"})
+    assert event_dict["correlation_id"] == "own-1"
+
+
 @pytest.fixture
 def real_worker(settings):
     """An in-process worker on the in-memory broker: tasks really go through a queue."""
