@@ -60,15 +60,6 @@ def kept() -> Iterator[None]:
         _correlation_id.set(saved)
 
 
-@contextmanager
-def bound(correlation_id: str) -> Iterator[None]:
-    token = _correlation_id.set(correlation_id)
-    try:
-        yield
-    finally:
-        _correlation_id.reset(token)
-
-
 def add_to_log_line(logger, method_name: str, event_dict: dict) -> dict:
     """structlog processor: the bound id on every line, unless the line names one of its own."""
     correlation_id = _correlation_id.get()
@@ -119,7 +110,8 @@ def task_strategy(task, app, consumer, **kwargs):
             correlation_id = new_id()
             if isinstance(headers, dict):
                 headers[_TASK_HEADER] = correlation_id
-        with bound(correlation_id):
+        with kept():
+            bind(correlation_id)
             return handle(message, body, ack, reject, callbacks, **handler_kwargs)
 
     return task_message_handler

@@ -27,23 +27,15 @@ from psycopg import _queries  # noqa: E402
 
 import core.postgres.base  # noqa: E402, F401 - sets the limit this compares with psycopg's own
 from benchmarks.process_cpu import backend, cpu  # noqa: E402
+from benchmarks.webhook.load import text_event  # noqa: E402
 from conversations import services  # noqa: E402
 
 LIMITS = {"psycopg's limit (50)": 50, "core.postgres (1024)": _queries.MAX_CACHED_STATEMENT_PARAMS}
 SIZES = (1, 2, 4, 8)
 
 
-def new_row(n: int):
-    event = {
-        "type": "message",
-        "mode": "active",
-        "timestamp": int(time.time() * 1000),
-        "webhookEventId": uuid.uuid4().hex[:26].upper(),
-        "deliveryContext": {"isRedelivery": False},
-        "replyToken": uuid.uuid4().hex,
-        "source": {"type": "user", "userId": f"U{uuid.uuid4().hex}"},
-        "message": {"id": str(n), "type": "text", "quoteToken": "q", "text": "Hello, what can you do?"},
-    }
+def new_row():
+    event = text_event(f"U{uuid.uuid4().hex}", "Hello, what can you do?", uuid.uuid4().hex)
     return services._event_row(event=event, destination="U" + "0" * 32, correlation_id=uuid.uuid4().hex)
 
 
@@ -60,12 +52,12 @@ def main() -> None:
     args = parser.parse_args()
     db = backend()
     for size in SIZES:  # warm up: every statement prepared
-        write([new_row(n) for n in range(8 * size)], size)
+        write([new_row() for _ in range(8 * size)], size)
     results: dict[tuple[str, int], list[tuple[float, float]]] = {}
     for _ in range(args.rounds):
         for size in SIZES:
             for name, limit in LIMITS.items():
-                rows = [new_row(n) for n in range(args.events)]
+                rows = [new_row() for _ in range(args.events)]
                 _queries.MAX_CACHED_STATEMENT_PARAMS = limit
                 thread, db_cpu = time.thread_time(), cpu(db)
                 write(rows, size)

@@ -33,7 +33,7 @@ print(parameters, _queries._query2pg.cache_info().hits - before)
 """
 
 
-def test_it_converts_the_ack_statement_of_eight_events_once_per_process(transactional_db):
+def test_it_converts_a_statement_as_large_as_the_ack_of_eight_events_once_per_process(transactional_db):
     result = subprocess.run(
         [sys.executable, "-c", PROBE],
         cwd=REPO,
