@@ -68,6 +68,7 @@ def main() -> None:
     parser.add_argument("--warm-up", type=int, default=30)
     # cProfile on this thread's CPU clock, so that waiting on a socket is not counted as work.
     parser.add_argument("--profile", type=Path, default=None, help="write cProfile statistics of the measured events")
+    parser.add_argument("--show-statements", action="store_true", help="print the last event's statements")
     args = parser.parse_args()
     profiler = cProfile.Profile(time.thread_time) if args.profile else None
     run = uuid.uuid4().hex[:8]
@@ -89,7 +90,7 @@ def main() -> None:
         # Counted by an execute wrapper: Django's CaptureQueriesContext renders every statement's SQL with its
         # values, which cost this thread about a millisecond per answer and would be measured with it.
         statements = []
-        with connection.execute_wrapper(lambda execute, *call: statements.append(1) or execute(*call)):
+        with connection.execute_wrapper(lambda execute, *call: statements.append(call[0]) or execute(*call)):
             thread, db_cpu, wall = time.thread_time(), cpu(db), time.monotonic()
             if profiler:
                 profiler.enable()
@@ -97,6 +98,11 @@ def main() -> None:
             if profiler:
                 profiler.disable()
             thread, db_cpu, wall = time.thread_time() - thread, cpu(db) - db_cpu, time.monotonic() - wall
+    if args.show_statements:
+        # One event's statements, as its answer sent them, to see what a change adds or saves.
+        per_event = len(statements) // args.events
+        for sql in statements[-per_event:]:
+            print(" ".join(sql.split())[:300])
     if profiler:
         args.profile.parent.mkdir(parents=True, exist_ok=True)
         # The raw statistics beside the text, for pstats or snakeviz to explore further.

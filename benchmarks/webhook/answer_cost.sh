@@ -25,10 +25,10 @@ psql -h 127.0.0.1 -U postgres -Atqc "SELECT 1 FROM pg_database WHERE datname = '
 .venv/bin/python manage.py migrate --noinput -v 0
 # PROFILE=path writes cProfile statistics (this thread's CPU) of the measured events there.
 # COST_SCRIPT=publish_cost.py measures a task's publish instead, with the same settings, and COST_SCRIPT=ack_cost.py
-# the webhook's ack; COST_ARGS passes that script more arguments.
+# the webhook's ack; COST_ARGS passes the script more arguments (answer_cost.py: --show-statements).
 # COST_PREFIX runs the script under another command (answer_instructions.sh: valgrind's callgrind).
 if [ "${COST_SCRIPT:-answer_cost.py}" = answer_cost.py ]; then
-  env "$@" ${COST_PREFIX:-} .venv/bin/python "$BENCH/answer_cost.py" --events "$EVENTS" ${PROFILE:+--profile "$PROFILE"}
+  env "$@" ${COST_PREFIX:-} .venv/bin/python "$BENCH/answer_cost.py" --events "$EVENTS" ${PROFILE:+--profile "$PROFILE"} ${COST_ARGS:-}
 else
   env "$@" ${COST_PREFIX:-} .venv/bin/python "$BENCH/$COST_SCRIPT" --events "$EVENTS" ${COST_ARGS:-}
 fi

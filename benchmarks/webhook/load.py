@@ -1,7 +1,7 @@
 """Load tools for the webhook benchmark (see run.sh).
 
     load.py bodies --count N --secret S --out FILE         pre-signed text events, one per line: "<sig>\\t<json>"
-    load.py fixed-rate --url U --bodies FILE --rate R --seconds S
+    load.py fixed-rate --url U [--bodies FILE] --rate R --seconds S   (without bodies: GET the URL)
     load.py reply-latency --url U --line URL --secret S --rate R --seconds S
 
 ``fixed-rate`` is an open-loop generator: requests leave on a fixed schedule whatever the
@@ -65,9 +65,13 @@ def cmd_bodies(args) -> None:
 
 async def _fire(session, url, signature, body, scheduled, results):
     try:
-        async with session.post(
-            url, data=body, headers={"Content-Type": "application/json", "X-Line-Signature": signature}
-        ) as response:
+        if body is None:
+            sent = session.get(url)
+        else:
+            sent = session.post(
+                url, data=body, headers={"Content-Type": "application/json", "X-Line-Signature": signature}
+            )
+        async with sent as response:
             await response.read()
             results.append((time.perf_counter() - scheduled, response.status))
     except (aiohttp.ClientError, TimeoutError) as exc:
@@ -107,13 +111,17 @@ def _summary(results, elapsed) -> dict:
     }
 
 
+def _signed_line(line: str) -> tuple[str, bytes]:
+    signature, body = line.rstrip("\n").split("\t", 1)
+    return signature, body.encode()
+
+
 def cmd_fixed_rate(args) -> None:
     wanted = int(args.rate * args.seconds)
-    requests = []
-    with open(args.bodies) as bodies:
-        for _, line in zip(range(wanted), bodies, strict=False):
-            signature, body = line.rstrip("\n").split("\t", 1)
-            requests.append((signature, body.encode()))
+    requests = [(None, None)] * wanted
+    if args.bodies is not None:
+        with open(args.bodies) as bodies:
+            requests = [_signed_line(line) for _, line in zip(range(wanted), bodies, strict=False)]
     results, elapsed, _ = asyncio.run(_open_loop(args.url, requests, args.rate, args.connections))
     print(json.dumps(_summary(results, elapsed)))
 
@@ -184,7 +192,7 @@ def main(argv=None) -> None:
         p.add_argument("--connections", type=int, default=200)
         p.set_defaults(run=run)
         if name == "fixed-rate":
-            p.add_argument("--bodies", required=True)
+            p.add_argument("--bodies", default=None, help="pre-signed webhooks to POST; without it, GET the URL")
         else:
             p.add_argument("--line", required=True)
             p.add_argument("--secret", required=True)

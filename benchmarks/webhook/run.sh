@@ -9,7 +9,7 @@
 # WORKER_NICE=19 lowers the worker's CPU priority, standing in for workers on their own machines.
 # BENCH_APP_DIR=/path/to/another/checkout measures that code with these scripts (before/after, compare.sh);
 # BENCH_DB names the benchmark's database; PROFILE=1 samples the web tier (acks) and the worker
-# (replies) with py-spy into $OUT/pyspy-*.txt; PROFILE_ARGS adds py-spy options (--gil: only the thread holding the GIL).
+# (replies; and the web tier and relay during them) with py-spy into $OUT/pyspy-*.txt; PROFILE_ARGS adds py-spy options (--gil: only the thread holding the GIL).
 #
 # Per layout: wrk on /healthz (bare Django JSON endpoint), wrk with pre-signed webhooks (one new
 # event per POST, acks/s), /healthz again (acks/s is also given over the mean of both), an open-loop
@@ -31,6 +31,9 @@ REPLY_RATE="${REPLY_RATE:-100}"
 REPLY_ONLY="${REPLY_ONLY:-0}"
 # WEB_ONLY=1 starts no Celery worker and skips the reply run: the web tier alone, events only queued.
 WEB_ONLY="${WEB_ONLY:-0}"
+# LOW_RATE=100 also measures /healthz and the ack at that many requests a second, one at a time (the rate of the
+# reply run), where no write groups form and each process wakes for each request.
+LOW_RATE="${LOW_RATE:-}"
 PY=.venv/bin/python
 OUT=var/bench/webhook
 mkdir -p "$OUT"
@@ -106,7 +109,11 @@ wait_port "$LINE_PORT"; wait_port "$LLM_PORT"; wait_port "$REDIS_PORT"
   --without-gossip --without-mingle
 worker_pid="${pids[-1]:-}"
 # Under the outbox the relay publishes what the web tier stored; it counts towards each ack.
-[ "${CONVERSATION_DISPATCH:-publish}" != outbox ] || start relay $PY manage.py conversations_relay
+relay_pid=""
+if [ "${CONVERSATION_DISPATCH:-publish}" = outbox ]; then
+  start relay $PY manage.py conversations_relay
+  relay_pid="${pids[-1]}"
+fi
 sleep 3
 
 profile() {  # profile OUT PID: py-spy samples PID and its children for the next $DURATION seconds
@@ -158,9 +165,10 @@ for layout in $LAYOUTS; do
   sleep 5
   $PY "$BENCH/load.py" bodies --count 40000 --secret "$SECRET" --out "$OUT/acks.txt"
   $PY "$BENCH/load.py" bodies --count $((500 * DURATION)) --secret "$SECRET" --out "$OUT/fixed.txt"
+  [ -z "$LOW_RATE" ] || $PY "$BENCH/load.py" bodies --count $((LOW_RATE * DURATION)) --secret "$SECRET" --out "$OUT/low.txt"
   wrk -t2 -c32 -d2s "$url/healthz" >/dev/null
   echo "== $layout"
-  healthz="" acks="" healthz_after="" fixed=""
+  healthz="" acks="" healthz_after="" fixed="" low_healthz="" low_acks=""
   if [ "$REPLY_ONLY" != 1 ]; then
     healthz=$($PY "$BENCH/cpu.py" -- wrk -t2 -c32 -d"${DURATION}s" --latency "$url/healthz")
     profile "$OUT/pyspy-web-$layout.txt" "${pids[-1]}"
@@ -172,9 +180,23 @@ for layout in $LAYOUTS; do
     fixed=$($PY "$BENCH/load.py" fixed-rate --url "$url/line/webhook" --bodies "$OUT/fixed.txt" \
       --rate 500 --seconds "$DURATION")
     purge; sleep 2
+    if [ -n "$LOW_RATE" ]; then
+      # What a request costs when requests come one at a time: /healthz and the ack at the same rate, each
+      # under cpu.py, so the server's own share at that rate can be told from the ack's.
+      low_healthz=$($PY "$BENCH/cpu.py" -- $PY "$BENCH/load.py" fixed-rate --url "$url/healthz" \
+        --rate "$LOW_RATE" --seconds "$DURATION")
+      low_acks=$($PY "$BENCH/cpu.py" -- $PY "$BENCH/load.py" fixed-rate --url "$url/line/webhook" \
+        --bodies "$OUT/low.txt" --rate "$LOW_RATE" --seconds "$DURATION")
+      purge; sleep 2
+    fi
   fi
   reply=""
-  [ "$WEB_ONLY" = 1 ] || profile "$OUT/pyspy-worker-$layout.txt" "$worker_pid"
+  if [ "$WEB_ONLY" != 1 ]; then
+    # At this rate an ack is not written with others, and the relay wakes for each: their share is sampled too.
+    profile "$OUT/pyspy-worker-$layout.txt" "$worker_pid"
+    profile "$OUT/pyspy-web-reply-$layout.txt" "${pids[-1]}"
+    [ -z "$relay_pid" ] || profile "$OUT/pyspy-relay-$layout.txt" "$relay_pid"
+  fi
   [ "$WEB_ONLY" = 1 ] || reply=$($PY "$BENCH/cpu.py" -- $PY "$BENCH/load.py" reply-latency --url "$url/line/webhook" --line "$LINE_API_BASE_URL" \
     --secret "$SECRET" --rate "$REPLY_RATE" --seconds "$DURATION" --wait 60)
   purge
@@ -186,6 +208,12 @@ for layout in $LAYOUTS; do
       wrk_summary "healthz (after)" "$healthz_after"
       echo "webhook  acks/s over the mean of both /healthz runs: $(rate_ratio "$acks" "$healthz" "$healthz_after")"
       echo "webhook  500/s open loop: $fixed"
+      if [ -n "$LOW_RATE" ]; then
+        echo "healthz  $LOW_RATE/s open loop: $(head -n1 <<<"$low_healthz")"
+        echo "healthz  $LOW_RATE/s cpu per request: $(tail -n1 <<<"$low_healthz")"
+        echo "webhook  $LOW_RATE/s open loop: $(head -n1 <<<"$low_acks")"
+        echo "webhook  $LOW_RATE/s cpu per request: $(tail -n1 <<<"$low_acks")"
+      fi
     fi
     if [ "$WEB_ONLY" != 1 ]; then
       echo "reply    $REPLY_RATE/s open loop: $(head -n1 <<<"$reply")"
