@@ -1,7 +1,7 @@
 """The one way the project talks to Redis for its own keys.
 
-One connection pool, a circuit breaker (pybreaker) that opens after repeated
-failures and half-opens to probe, and a bounded in-memory fallback used while
+One connection pool, a circuit breaker (pybreaker's, by way of :mod:`core.breakers`) that
+opens after repeated failures and half-opens to probe, and a bounded in-memory fallback used while
 the breaker is open.  Writes made during an outage are merged into Redis once it
 answers again: counters add up, and for values and deletions the newer write wins,
 so a process that was cut off never overwrites what others wrote meanwhile.
@@ -20,6 +20,7 @@ import redis
 from django.conf import settings
 from prometheus_client import Counter, Gauge
 
+from core.breakers import CircuitBreaker
 from core.fallback import FallbackStore
 from core.lazy import ProcessWide
 from core.logging import get_logger
@@ -45,8 +46,8 @@ class _BreakerListener(pybreaker.CircuitBreakerListener):
         STATE_CHANGES.labels(state=name).inc()
         BREAKER_STATE.set(0 if name == pybreaker.STATE_CLOSED else 1)
         log.warning("redis_circuit_state_changed", old=old_state.name if old_state else None, new=name)
-        # The write-back follows in RedisManager._call, outside the breaker's lock: pybreaker
-        # holds that lock for the whole call, and every Redis call of the process waits on it.
+        # The write-back follows in RedisManager._call, outside the breaker's lock: a state change is
+        # announced under that lock, and a write-back there would hold up every Redis call of the process.
 
 
 # Keeps whichever write is newer: a process coming back from an outage must not replace
@@ -143,7 +144,7 @@ class RedisManager:
         self.key_prefix = f"{key_prefix}:" if key_prefix else ""
         self._clock = clock
         self.fallback = FallbackStore(fallback_maxsize, clock=clock)
-        self.breaker = pybreaker.CircuitBreaker(
+        self.breaker = CircuitBreaker(
             fail_max=fail_max,
             reset_timeout=reset_timeout,
             exclude=[redis.ResponseError],

@@ -12,9 +12,9 @@ Failure handling, from the inside out:
   wait is not retried, so the user hears back at once instead of after minutes;
 * timeouts: ``LLM_CONNECT_TIMEOUT`` and ``LLM_READ_TIMEOUT`` per attempt, plus an
   overall deadline ``LLM_TOTAL_TIMEOUT`` for the whole answer, tool rounds included;
-* a circuit breaker (pybreaker): after ``LLM_BREAKER_FAIL_MAX`` retryable failures in a
-  row it opens and calls fail at once for ``LLM_BREAKER_RESET_TIMEOUT`` seconds, then
-  one call probes.
+* a circuit breaker (pybreaker's, by way of :mod:`core.breakers`, so that a process's
+  calls run side by side): after ``LLM_BREAKER_FAIL_MAX`` retryable failures in a row it
+  opens and calls fail at once for ``LLM_BREAKER_RESET_TIMEOUT`` seconds, then one call probes.
 
 Every failure surfaces as :class:`core.errors.LLMError` (``retryable`` is set for
 rate limits, 5xx, timeouts, connection failures and an open breaker).  A
@@ -52,6 +52,7 @@ import pybreaker
 from django.conf import settings
 from prometheus_client import Counter, Histogram
 
+from core.breakers import CircuitBreaker
 from core.errors import LLMError
 from core.lazy import LazyModule, ProcessWide
 from core.llm.failures import ContentFilteredError, LLMConfigurationError, map_sdk_error, no_retry_after_long_waits
@@ -142,7 +143,7 @@ class LLMClient:
         self.default_model = default_model
         self.total_timeout = total_timeout
         self.max_tool_rounds = max_tool_rounds
-        self.breaker = pybreaker.CircuitBreaker(
+        self.breaker = CircuitBreaker(
             fail_max=breaker_fail_max,
             reset_timeout=breaker_reset_timeout,
             exclude=[lambda e: not _counts_against_breaker(e)],

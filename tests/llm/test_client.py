@@ -2,6 +2,7 @@
 
 import json
 import math
+import threading
 import time
 
 import pytest
@@ -478,3 +479,22 @@ def test_it_reads_a_chunk_with_nan_as_the_standard_library_does():
 def test_it_raises_the_standard_librarys_error_for_a_chunk_that_is_not_json():
     with pytest.raises(json.JSONDecodeError):
         stream._parsed('{"choices": [')
+
+
+def test_a_processs_calls_to_the_model_run_side_by_side(azure_settings, llm):
+    # Worker threads share one client; each answer must not wait for another thread's (core.breakers).
+    llm.control.configure(latency_ms=600)
+    client = get_llm_client()
+    client.chat(HELLO)  # the connection, made once
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(client.chat(HELLO))) for _ in range(2)]
+
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+
+    assert len(results) == 2
+    # One after the other they would take 1.2 s at least.
+    assert time.monotonic() - started < 1.1
