@@ -102,7 +102,8 @@ $PY manage.py collectstatic --noinput >/dev/null
 
 start line-double $PY -m linesim.line --port "$LINE_PORT" --channel-secret "$SECRET" \
   --access-token bench-access-token --no-rate-limits
-start llm-double $PY -m linesim.llm --port "$LLM_PORT"
+# LLM_LATENCY_MS makes the model double wait that long before each answer, as a real model does.
+start llm-double $PY -m linesim.llm --port "$LLM_PORT" --latency-ms "${LLM_LATENCY_MS:-0}"
 wait_port "$LINE_PORT"; wait_port "$LLM_PORT"; wait_port "$REDIS_PORT"
 # shellcheck disable=SC2086
 [ "$WEB_ONLY" = 1 ] || start worker env DJANGO_DB_CONNECTIONS="${WORKER_DB_CONNECTIONS:-pool}" nice -n "${WORKER_NICE:-0}" .venv/bin/celery -A linebot_project worker -Q "$QUEUE" $WORKER_POOL --loglevel=WARNING \
