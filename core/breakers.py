@@ -9,7 +9,8 @@ every other thread's.
 :class:`CircuitBreaker` keeps pybreaker's states, counters, storage and listeners, and its lock still
 guards every change of state and the counting of each outcome. Only a call made while the circuit is
 closed runs outside the lock. An open circuit still fails at once, and a half-open circuit's trial call
-still runs alone, as pybreaker runs it.
+still runs alone, as pybreaker runs it. Unlike pybreaker, a call that returns a generator is counted when
+it returns, not when the generator is used up: the project's calls return values.
 """
 
 from __future__ import annotations

@@ -40,11 +40,11 @@ def fail():
     raise ConnectionError("down")
 
 
-def test_calls_through_a_closed_circuit_run_side_by_side():
+def test_it_runs_a_closed_circuits_calls_side_by_side():
     assert "alone" not in both_inside(CircuitBreaker(fail_max=3))
 
 
-def test_pybreakers_own_breaker_runs_them_one_at_a_time():
+def test_it_is_needed_while_pybreakers_own_breaker_runs_calls_one_at_a_time():
     # What this module is for: should pybreaker stop holding its lock for the call, this test says so.
     assert both_inside(pybreaker.CircuitBreaker(fail_max=3), wait=0.3).count("alone") >= 1
 
@@ -63,7 +63,7 @@ def test_it_opens_after_fail_max_failures_and_then_fails_at_once():
     assert calls == []
 
 
-def test_an_excluded_error_does_not_count_against_the_circuit():
+def test_it_does_not_count_an_excluded_error_against_the_circuit():
     breaker = CircuitBreaker(fail_max=1, exclude=[ValueError])
 
     with pytest.raises(ValueError):
@@ -73,7 +73,7 @@ def test_an_excluded_error_does_not_count_against_the_circuit():
     assert breaker.fail_counter == 0
 
 
-def test_a_success_resets_the_failure_count():
+def test_it_resets_the_failure_count_after_a_success():
     breaker = CircuitBreaker(fail_max=2)
     with pytest.raises(ConnectionError):
         breaker.call(fail)
@@ -83,7 +83,7 @@ def test_a_success_resets_the_failure_count():
     assert breaker.fail_counter == 0
 
 
-def test_a_half_open_circuit_closes_after_its_trial_call_succeeds():
+def test_it_closes_a_half_open_circuit_after_its_trial_call_succeeds():
     changes = Changes()
     breaker = CircuitBreaker(fail_max=1, reset_timeout=0.05, listeners=[changes], throw_new_error_on_trip=False)
     with pytest.raises(ConnectionError):
@@ -96,7 +96,7 @@ def test_a_half_open_circuit_closes_after_its_trial_call_succeeds():
     assert changes.seen == [("closed", "open"), ("open", "half-open"), ("half-open", "closed")]
 
 
-def test_a_failure_that_ends_after_the_circuit_opened_leaves_it_as_it_is():
+def test_it_leaves_an_open_circuit_as_it_is_when_a_late_call_fails():
     changes = Changes()
     breaker = CircuitBreaker(fail_max=1, reset_timeout=60, listeners=[changes], throw_new_error_on_trip=False)
     started, release = threading.Event(), threading.Event()

@@ -481,7 +481,7 @@ def test_it_raises_the_standard_librarys_error_for_a_chunk_that_is_not_json():
         stream._parsed('{"choices": [')
 
 
-def test_a_processs_calls_to_the_model_run_side_by_side(azure_settings, llm):
+def test_it_runs_a_processs_calls_to_the_model_side_by_side(azure_settings, llm):
     # Worker threads share one client; each answer must not wait for another thread's (core.breakers).
     llm.control.configure(latency_ms=600)
     client = get_llm_client()
