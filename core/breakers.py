@@ -2,9 +2,9 @@
 
 pybreaker's ``CircuitBreaker.call`` holds the breaker's lock for the whole of the call it guards
 (danielfm/pybreaker#55, open upstream). With one breaker per outside system in each process, that made
-a process's calls to the model, and to Redis, run one at a time: eight worker threads answering with a
-model that takes a second answered one event a second between them, and one slow Redis call held up
-every other thread's.
+a process's calls to the model, and to Redis, run one at a time: 32 worker threads answering with a
+model that takes a second answered about one event a second between them, and one slow Redis call held
+up every other thread's.
 
 :class:`CircuitBreaker` keeps pybreaker's states, counters, storage and listeners, and its lock still
 guards every change of state and the counting of each outcome. Only a call made while the circuit is
