@@ -8,8 +8,9 @@
 #         GUNICORN_WORKERS and GUNICORN_THREADS for gunicorn-wsgi, default 3 and 8, as docker/compose.yml)
 # WORKER_NICE=19 lowers the worker's CPU priority, standing in for workers on their own machines.
 # BENCH_APP_DIR=/path/to/another/checkout measures that code with these scripts (before/after, compare.sh);
-# BENCH_DB names the benchmark's database; PROFILE=1 samples the web tier (acks) and the worker
-# (replies; and the web tier and relay during them) with py-spy into $OUT/pyspy-*.txt; PROFILE_ARGS adds py-spy options (--gil: only the thread holding the GIL).
+# BENCH_DB names the benchmark's database; PROFILE=1 samples the web tier (acks) and, during the replies,
+# the worker, the web tier and the relay with py-spy into $OUT/pyspy-*.txt; PROFILE_ARGS adds py-spy options
+# (--gil: only the thread holding the GIL).
 #
 # Per layout: wrk on /healthz (bare Django JSON endpoint), wrk with pre-signed webhooks (one new
 # event per POST, acks/s), /healthz again (acks/s is also given over the mean of both), an open-loop
