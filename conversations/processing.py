@@ -37,6 +37,7 @@ from core.db import session_end
 from core.errors import LineApiError
 from core.logging import get_logger
 from core.raw_sql import instance_from_row
+from core.redis import get_redis
 
 log = get_logger(__name__)
 
@@ -171,6 +172,10 @@ def webhook_event_process(*, event_id: int) -> str:
             correlation.bind(event.correlation_id)
         if event.attempts == 1 and event.reply_state == State.NONE and webhook_event_flood_control(event=event):
             return event.status
+        if event.reply_state == State.NONE and event.attempts > 1 and _overran(event_id):
+            # What stopped the earlier run would likely stop this one too: the user hears that it failed.
+            log.warning("line_webhook_event_overran_before", event_id=event_id)
+            _prepare_apology(event, error="An earlier run outlived its task's time limit.")
         if event.reply_state == State.NONE:
             try:
                 _prepare(event)
@@ -213,6 +218,29 @@ def _prepare(event: WebhookEvent) -> None:
         )
 
 
+_OVERRAN_SECONDS = 7 * 24 * 3600
+
+
+def _overran_key(event_id: int) -> str:
+    return f"conversations:overran:{event_id}"
+
+
+def webhook_events_note_overrun(*, event_ids: list[int]) -> None:
+    """A run of these events outlived its task's time limit (:mod:`core.task_watchdog`).
+
+    Its worker stops, and the broker hands the task out again: the event that run was working on is answered
+    with an apology then, instead of being tried once more. Events of the same pack that had not been claimed
+    yet, or were answered, are not affected: only a rerun of an event already claimed looks for this note.
+    """
+    redis = get_redis()
+    for event_id in event_ids:
+        redis.set(_overran_key(event_id), b"1", ttl=_OVERRAN_SECONDS)
+
+
+def _overran(event_id: int) -> bool:
+    return get_redis().get(_overran_key(event_id)) is not None
+
+
 def stalled_event_ids(*, older_than_seconds: float) -> list[int]:
     """Events that should be done by now: never queued (the broker was down at commit) or abandoned."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
@@ -248,4 +276,10 @@ def webhook_event_fail(*, event_id: int, error: str) -> None:
     log.error("line_webhook_event_failed", event_id=event_id, error=error[:200])
 
 
-__all__ = ["EventBusyError", "LineApiError", "webhook_event_fail", "webhook_event_process"]
+__all__ = [
+    "EventBusyError",
+    "LineApiError",
+    "webhook_event_fail",
+    "webhook_event_process",
+    "webhook_events_note_overrun",
+]

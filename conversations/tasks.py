@@ -4,12 +4,20 @@ import time
 
 from celery import shared_task
 from django.conf import settings
+from django.dispatch import receiver
 
 from conversations.packing import Packing, shares
-from conversations.processing import EventBusyError, stalled_event_ids, webhook_event_fail, webhook_event_process
+from conversations.processing import (
+    EventBusyError,
+    stalled_event_ids,
+    webhook_event_fail,
+    webhook_event_process,
+    webhook_events_note_overrun,
+)
 from core import correlation
 from core.errors import LineApiError
 from core.logging import get_logger
+from core.task_watchdog import task_overran
 
 log = get_logger(__name__)
 
@@ -65,6 +73,14 @@ def process_webhook_events(event_ids: list[int]) -> list[str]:
             webhook_event_fail(event_id=event_id, error=f"{type(exc).__name__}: {exc}")
             results.append("failed")
     return results
+
+
+@receiver(task_overran)
+def _note_overrun(sender, task_name: str, args: tuple, **kwargs) -> None:
+    if task_name == process_webhook_event.name and args:
+        webhook_events_note_overrun(event_ids=[args[0]])
+    elif task_name == process_webhook_events.name and args:
+        webhook_events_note_overrun(event_ids=list(args[0]))
 
 
 def webhook_events_enqueue(*, event_ids: list[int], packing: Packing | None = None) -> None:

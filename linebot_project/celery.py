@@ -45,11 +45,16 @@ def _close_old_connections(sender=None, **kwargs):
 
 
 @signals.worker_init.connect
-def _start_worker(**kwargs):
+def _start_worker(sender=None, **kwargs):
+    from django.conf import settings
+
     from core.processes import WORKER
     from core.startup import start_process, start_up_done, warm_up_clients
+    from core.task_watchdog import watch_worker
 
     start_process(WORKER)
+    # The threads pool enforces no time limit: a watchdog stops the worker when a task outlives its own.
+    watch_worker(sender, grace=settings.WORKER_OVERRUN_GRACE_SECONDS)
     # Imported once before the pool forks, the SDKs are the children's for free (each child imported them
     # again: about a second of CPU per child, paid again by every replacement of a worker).
     warm_up_clients()

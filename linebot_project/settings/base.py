@@ -221,6 +221,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=90)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
+# A worker whose pool cannot enforce the hard limit (threads, solo) stops itself when a task outlives it,
+# after this long for its other tasks to finish (core.task_watchdog).
+WORKER_OVERRUN_GRACE_SECONDS: float = env.float("WORKER_OVERRUN_GRACE_SECONDS", default=15)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Celery's defaults, read on every publish: named here, they are found in the first place Celery looks.
 # A key left out is searched for under two names in its own changes and in these settings, each miss an

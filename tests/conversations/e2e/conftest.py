@@ -25,11 +25,14 @@ SECRET = "e2e-channel-secret"
 TOKEN = "e2e-access-token"
 
 
+PREFORK = ("--pool=prefork", "--concurrency=2")
+
+
 class Worker:
     """A Celery worker in its own process group, so that a SIGKILL takes the pool children too."""
 
-    def __init__(self, env: dict[str, str], queue: str, log_path: Path):
-        self.env, self.queue, self.log_path = env, queue, log_path
+    def __init__(self, env: dict[str, str], queue: str, log_path: Path, pool: tuple[str, ...] = PREFORK):
+        self.env, self.queue, self.log_path, self.pool = env, queue, log_path, pool
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -44,8 +47,7 @@ class Worker:
                 "worker",
                 "-Q",
                 self.queue,
-                "--concurrency=2",
-                "--pool=prefork",
+                *self.pool,
                 "--without-gossip",
                 "--without-mingle",
                 "--loglevel=INFO",
@@ -97,11 +99,11 @@ def queue_name():
 
 
 @pytest.fixture(scope="module")
-def worker(django_db_setup, django_db_blocker, doubles, queue_name, tmp_path_factory):
+def worker_env(django_db_setup, django_db_blocker, doubles, queue_name) -> dict[str, str]:
     line, llm = doubles
     with django_db_blocker.unblock():
         db_name = connection.settings_dict["NAME"]
-    env = {
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "linebot_project.settings.test",
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db_name}",
@@ -119,7 +121,11 @@ def worker(django_db_setup, django_db_blocker, doubles, queue_name, tmp_path_fac
         "CONVERSATION_REPLY_BUDGET_SECONDS": "50",
         **llm.env(),
     }
-    process = Worker(env, queue_name, tmp_path_factory.mktemp("worker") / "worker.log")
+
+
+@pytest.fixture(scope="module")
+def worker(worker_env, queue_name, tmp_path_factory):
+    process = Worker(worker_env, queue_name, tmp_path_factory.mktemp("worker") / "worker.log")
     process.start()
     yield process
     process.stop()

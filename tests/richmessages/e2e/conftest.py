@@ -8,5 +8,6 @@ from tests.conversations.e2e.conftest import (  # noqa: F401
     doubles,
     queue_name,
     worker,
+    worker_env,
 )
 from tests.richmessages.browser.conftest import browser, page_as  # noqa: F401
