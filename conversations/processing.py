@@ -10,7 +10,10 @@ Safe to run any number of times, concurrently or after a worker died mid-way:
   databases (the SQLite default) use a lease on the row instead;
 * the answer is stored (with the messages it produced) in one transaction before
   anything is sent, so a rerun delivers that answer and never asks the model again;
-* delivery itself is exactly-once (see :mod:`conversations.delivery`).
+* delivery itself is exactly-once (see :mod:`conversations.delivery`);
+* a run that outlives its task's hard time limit ends with its process (a prefork child is killed; a threads
+  worker stops itself, :mod:`core.task_watchdog`), and the event's rerun answers with an apology rather
+  than run into the same wall again.
 """
 
 from __future__ import annotations

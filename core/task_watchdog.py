@@ -36,10 +36,11 @@ UNLIMITED_POOLS = ("celery.concurrency.thread:TaskPool", "celery.concurrency.sol
 
 OVERRUNS = Counter("celery_task_overruns_total", "Tasks that outlived their hard time limit in a pool without one")
 
-# Sent, before the worker stops, for each task that outlived its limit: ``task_name``, ``task_id`` and ``args``.
+# Sent for each task that outlived its hard time limit, with ``task_name``, ``task_id`` and ``args``: by the
+# watchdog before it stops a threads worker, and in a prefork worker's main process once its child was killed.
 # The task's message comes back to the queue, and what stopped it once would likely stop it again: a receiver
-# can note that, so that the next run ends the work another way. Receivers run in the watchdog's thread and
-# must be quick; a failure in one does not keep the worker from stopping (send_robust).
+# can note that, so that the next run ends the work another way. Receivers must be quick (they run in the
+# watchdog's thread, or in the main process that feeds the children); a failure in one is logged and ignored.
 task_overran = Signal()
 
 
@@ -148,11 +149,24 @@ def pool_enforces_time_limits(pool_cls) -> bool:
     return f"{cls.__module__}:{cls.__qualname__}" not in UNLIMITED_POOLS
 
 
+def _announce_hard_time_limits(sender=None, task_id=None, exception=None, args=None, **kwargs) -> None:
+    from celery.exceptions import TimeLimitExceeded
+
+    if isinstance(exception, TimeLimitExceeded) and sender is not None:
+        OVERRUNS.inc()
+        task_overran.send_robust(sender=TaskWatchdog, task_name=sender.name, task_id=task_id, args=tuple(args or ()))
+
+
 def watch_worker(worker, *, grace: float) -> TaskWatchdog | None:
-    """Starts a watchdog for the Celery worker ``worker`` (``worker_init``'s sender) if its pool needs one."""
+    """Starts a watchdog for the Celery worker ``worker`` (``worker_init``'s sender) if its pool needs one.
+
+    A pool that enforces time limits (prefork) kills the child itself, and Celery reports the task as failed with
+    ``TimeLimitExceeded`` in the worker's main process: that is announced as :data:`task_overran` too.
+    """
     from celery import signals
 
     if pool_enforces_time_limits(worker.pool_cls):
+        signals.task_failure.connect(_announce_hard_time_limits, weak=False, dispatch_uid="task_watchdog.hard_limits")
         return None
     app = worker.app
     watchdog = TaskWatchdog(

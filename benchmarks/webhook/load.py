@@ -135,6 +135,13 @@ def _control(base: str, method: str, path: str, payload=None):
         return json.loads(response.read() or b"null")
 
 
+def slowest_by_second(latencies: list[float], rate: float) -> list[float]:
+    """The slowest of each second's events (latencies in the order sent, ``rate`` a second), to tell a slow start
+    from a slow run."""
+    per = max(int(rate), 1)
+    return [round(max(latencies[i : i + per]), 1) for i in range(0, len(latencies), per)]
+
+
 def cmd_reply_latency(args) -> None:
     """Webhook POST (scheduled time) to the moment the LINE double recorded the bot's reply or push."""
     count = int(args.rate * args.seconds)
@@ -171,6 +178,7 @@ def cmd_reply_latency(args) -> None:
                 "reply_p50_ms": round(percentile(latencies, 50), 1),
                 "reply_p99_ms": round(percentile(latencies, 99), 1),
                 "reply_mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
+                "reply_slowest_ms_by_second": slowest_by_second(latencies, args.rate),
             }
         )
     )

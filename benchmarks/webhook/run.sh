@@ -4,7 +4,7 @@
 # usage: benchmarks/webhook/run.sh [seconds=10] [layouts="granian-wsgi gunicorn-wsgi"]
 #        (also measurable: gunicorn-sync gunicorn-uvicorn uvicorn daphne; a WSGI layout with the
 #         suffix +persistent, e.g. gunicorn-wsgi+persistent, keeps one database session per thread)
-#        (env: WORKER_POOL, WORKER_DB_CONNECTIONS (pool or persistent), REPLY_RATE, REPLY_ONLY, WEB_ONLY, BENCH_BROKER_URL, WORKER_NICE,
+#        (env: WORKER_POOL, WORKER_DB_CONNECTIONS (pool or persistent), REPLY_RATE, REPLY_WARM_UP, REPLY_ONLY, WEB_ONLY, BENCH_BROKER_URL, WORKER_NICE,
 #         GUNICORN_WORKERS and GUNICORN_THREADS for gunicorn-wsgi, default 3 and 8, as docker/compose.yml)
 # WORKER_NICE=19 lowers the worker's CPU priority, standing in for workers on their own machines.
 # BENCH_APP_DIR=/path/to/another/checkout measures that code with these scripts (before/after, compare.sh);
@@ -29,6 +29,9 @@ WORKER_POOL="${WORKER_POOL:---pool=threads --concurrency=16}"
 REPLY_RATE="${REPLY_RATE:-100}"
 # REPLY_ONLY=1 skips the ack measurements (to find the rate the worker sustains).
 REPLY_ONLY="${REPLY_ONLY:-0}"
+# Seconds of events sent at REPLY_RATE before the measured reply run, so that it measures a warm stack;
+# 0 measures a fresh one's first events too (reply_slowest_ms_by_second shows what they cost).
+REPLY_WARM_UP="${REPLY_WARM_UP:-3}"
 # WEB_ONLY=1 starts no Celery worker and skips the reply run: the web tier alone, events only queued.
 WEB_ONLY="${WEB_ONLY:-0}"
 # LOW_RATE=100 also measures /healthz and the ack at that many requests a second, one at a time (the rate of the
@@ -197,6 +200,13 @@ for layout in $LAYOUTS; do
     profile "$OUT/pyspy-worker-$layout.txt" "$worker_pid"
     profile "$OUT/pyspy-web-reply-$layout.txt" "${pids[-1]}"
     [ -z "$relay_pid" ] || profile "$OUT/pyspy-relay-$layout.txt" "$relay_pid"
+  fi
+  if [ "$WEB_ONLY" != 1 ] && [ "$REPLY_WARM_UP" != 0 ]; then
+    # A long-running stack is warm: each worker and web thread has its database session, its prepared
+    # statements and its HTTP connections. A fresh one opens them with its first events, which this sends first,
+    # at the same rate, and does not measure.
+    $PY "$BENCH/load.py" reply-latency --url "$url/line/webhook" --line "$LINE_API_BASE_URL" \
+      --secret "$SECRET" --rate "$REPLY_RATE" --seconds "$REPLY_WARM_UP" --wait 60 >/dev/null
   fi
   [ "$WEB_ONLY" = 1 ] || reply=$($PY "$BENCH/cpu.py" -- $PY "$BENCH/load.py" reply-latency --url "$url/line/webhook" --line "$LINE_API_BASE_URL" \
     --secret "$SECRET" --rate "$REPLY_RATE" --seconds "$DURATION" --wait 60)

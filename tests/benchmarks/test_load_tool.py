@@ -1,4 +1,4 @@
-"""benchmarks/webhook/load.py fixed-rate: an open-loop load that GETs a URL or POSTs pre-signed webhooks."""
+"""benchmarks/webhook/load.py: an open-loop load that GETs a URL or POSTs pre-signed webhooks, and its reply figures."""
 
 import json
 import threading
@@ -61,3 +61,9 @@ def test_it_posts_each_signed_body_once(server, tmp_path, capsys):
     posted = sorted((signature, body) for command, signature, body in seen if command == "POST")
     assert posted == sorted(load._signed_line(line) for line in bodies.read_text().splitlines())
     assert all(load.sign("s3cret", body) == signature for signature, body in posted)
+
+
+def test_it_gives_the_slowest_reply_of_each_second():
+    latencies = [90.0, 250.0, 30.0, 40.0, 35.0, 20.0, 104.9]
+
+    assert load.slowest_by_second(latencies, rate=3) == [250.0, 40.0, 104.9]

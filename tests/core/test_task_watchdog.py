@@ -3,8 +3,16 @@
 import threading
 
 import pytest
+from celery import signals
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 
-from core.task_watchdog import EXIT_CODE, TaskWatchdog, pool_enforces_time_limits, task_overran
+from core.task_watchdog import (
+    EXIT_CODE,
+    TaskWatchdog,
+    _announce_hard_time_limits,
+    pool_enforces_time_limits,
+    task_overran,
+)
 
 
 class Clock:
@@ -122,3 +130,30 @@ def test_it_checks_in_a_thread_of_its_own():
 )
 def test_it_watches_only_pools_that_enforce_no_time_limit(pool, enforced):
     assert pool_enforces_time_limits(pool) is enforced
+
+
+@pytest.fixture
+def heard():
+    heard = []
+
+    def receiver(sender, task_name, task_id, args, **kwargs):
+        heard.append((task_name, task_id, args))
+
+    task_overran.connect(receiver)
+    yield heard
+    task_overran.disconnect(receiver)
+
+
+def test_it_announces_a_prefork_childs_hard_time_limit_as_an_overrun(heard):
+    from conversations.tasks import process_webhook_event
+
+    signals.task_failure.connect(_announce_hard_time_limits)
+    try:
+        # As Celery's worker reports a child it killed at the hard limit, in its main process.
+        for exception in (TimeLimitExceeded(120), SoftTimeLimitExceeded(), ValueError("a failure of its own")):
+            signals.task_failure.send(
+                sender=process_webhook_event, task_id="t-1", exception=exception, args=[7], kwargs={}
+            )
+    finally:
+        signals.task_failure.disconnect(_announce_hard_time_limits)
+    assert heard == [(process_webhook_event.name, "t-1", (7,))]
