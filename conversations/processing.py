@@ -225,7 +225,7 @@ _OVERRAN_SECONDS = 7 * 24 * 3600
 
 
 def _overran_key(event_id: int) -> str:
-    return f"conversations:overran:{event_id}"
+    return f"conv:overran:{event_id}"
 
 
 def webhook_events_note_overrun(*, event_ids: list[int]) -> None:

@@ -106,3 +106,17 @@ def handled_under():
         return seen, after
 
     return run_as_worker
+
+
+@pytest.fixture
+def stored(settings, post_events, events):
+    """Posts texts that the web tier only stores (the outbox's ack); returns their rows, oldest first."""
+    from conversations.models import WebhookEvent
+
+    settings.CONVERSATION_DISPATCH = "outbox"
+
+    def store(*texts):
+        post_events(*(events.text(text) for text in texts))
+        return list(WebhookEvent.objects.order_by("pk"))
+
+    return store

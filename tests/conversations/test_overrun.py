@@ -17,18 +17,6 @@ pytestmark = pytest.mark.django_db
 APOLOGY = "Sorry, I can't answer right now. Please try again in a moment."
 
 
-@pytest.fixture
-def stored(settings, post_events, events):
-    """Texts the web tier only stored (the outbox's ack); their rows, oldest first."""
-    settings.CONVERSATION_DISPATCH = "outbox"
-
-    def store(*texts):
-        post_events(*(events.text(text) for text in texts))
-        return list(WebhookEvent.objects.order_by("pk"))
-
-    return store
-
-
 def claimed_by_a_run_that_stopped(event: WebhookEvent) -> None:
     """What a run leaves behind when its process goes while it waits for the model."""
     WebhookEvent.objects.filter(pk=event.pk).update(status=WebhookEvent.Status.PROCESSING, attempts=1)

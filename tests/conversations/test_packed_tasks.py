@@ -16,18 +16,6 @@ pytestmark = pytest.mark.django_db
 TASK = "conversations.tasks.process_webhook_event"
 
 
-@pytest.fixture
-def stored(settings, post_events, events):
-    """Posts texts that the web tier only stores (the outbox's ack); returns their rows, oldest first."""
-    settings.CONVERSATION_DISPATCH = "outbox"
-
-    def store(*texts):
-        post_events(*(events.text(text) for text in texts))
-        return list(WebhookEvent.objects.order_by("pk"))
-
-    return store
-
-
 def test_it_answers_each_event_of_a_pack_in_turn(stored, line, llm):
     first, second = stored("Packed one", "Packed two")
 

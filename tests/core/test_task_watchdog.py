@@ -40,6 +40,18 @@ def watchdog(clock, calls):
     )
 
 
+@pytest.fixture
+def heard():
+    heard = []
+
+    def receiver(sender, task_name, task_id, args, **kwargs):
+        heard.append((task_name, task_id, args))
+
+    task_overran.connect(receiver)
+    yield heard
+    task_overran.disconnect(receiver)
+
+
 def test_it_leaves_tasks_within_their_limits_alone(watchdog, clock, calls):
     watchdog.task_started(task_id="a", name="answer", limit=120)
     clock.now += 119
@@ -69,16 +81,10 @@ def test_it_stops_the_worker_when_a_task_outlives_its_limit(watchdog, clock, cal
     assert calls == ["stop"]  # stopped once, not exited: task c may still finish
 
 
-def test_it_tells_receivers_which_task_overran(watchdog, clock):
-    heard = []
-
-    def receiver(sender, task_name, task_id, args, **kwargs):
-        heard.append((task_name, task_id, args))
-
+def test_it_tells_receivers_which_task_overran(watchdog, clock, heard):
     def broken(**kwargs):
         raise RuntimeError("a receiver's own failure")
 
-    task_overran.connect(receiver)
     task_overran.connect(broken)
     try:
         watchdog.task_started(task_id="a", name="answer", limit=5, args=(7,))
@@ -86,7 +92,6 @@ def test_it_tells_receivers_which_task_overran(watchdog, clock):
         clock.now += 5
         watchdog.check()
     finally:
-        task_overran.disconnect(receiver)
         task_overran.disconnect(broken)
     assert heard == [("answer", "a", (7,))]
 
@@ -130,18 +135,6 @@ def test_it_checks_in_a_thread_of_its_own():
 )
 def test_it_watches_only_pools_that_enforce_no_time_limit(pool, enforced):
     assert pool_enforces_time_limits(pool) is enforced
-
-
-@pytest.fixture
-def heard():
-    heard = []
-
-    def receiver(sender, task_name, task_id, args, **kwargs):
-        heard.append((task_name, task_id, args))
-
-    task_overran.connect(receiver)
-    yield heard
-    task_overran.disconnect(receiver)
 
 
 def test_it_announces_a_prefork_childs_hard_time_limit_as_an_overrun(heard):
