@@ -10,6 +10,9 @@ Safe to run any number of times, concurrently or after a worker died mid-way:
   databases (the SQLite default) use a lease on the row instead;
 * the answer is stored (with the messages it produced) in one transaction before
   anything is sent, so a rerun delivers that answer and never asks the model again;
+* on PostgreSQL the run's commits do not wait for the disk until the write that comes before the answer
+  leaves for LINE, whose commit waits for all of them (:mod:`core.db`): a database crash can cost a run
+  its writes and so a second question to the model, never a second message;
 * delivery itself is exactly-once (see :mod:`conversations.delivery`);
 * a run that outlives its task's hard time limit ends with its process (a prefork child is killed; a threads
   worker stops itself, :mod:`core.task_watchdog`), and the event's rerun answers with an apology rather
@@ -36,7 +39,7 @@ from conversations.models import LineUser, WebhookEvent
 from conversations.services import webhook_event_flood_control
 from conversations.texts import sentence_language, text
 from core import correlation
-from core.db import session_end
+from core.db import RELAX_COMMITS, RESTORE_COMMITS, session_end
 from core.errors import LineApiError
 from core.logging import get_logger
 from core.raw_sql import instance_from_row
@@ -45,7 +48,8 @@ from core.redis import get_redis
 log = get_logger(__name__)
 
 _LOCK_NAMESPACE = 0x4C42  # "LB"
-_UNLOCK = "pg_advisory_unlock(%s, %s)"
+# Ending the run also gives its session back the commits it relaxed (what is left of it commits durably).
+_UNLOCK = f"pg_advisory_unlock(%s, %s), {RESTORE_COMMITS}"
 Status = WebhookEvent.Status
 State = WebhookEvent.ReplyState
 
@@ -77,9 +81,10 @@ def _owned(event_id: int) -> Iterator[_Run]:
         locked, event = _lock_and_claim(event_id)
         if not locked:
             raise EventBusyError(event_id)
-        lock = (_UNLOCK, [_LOCK_NAMESPACE, event_id])
-        run = _Run(event, True, lock) if event is not None else _Run(_event(event_id), False, lock)
+        run = _Run(event, event is not None, (_UNLOCK, [_LOCK_NAMESPACE, event_id]))
         try:
+            if event is None:
+                run.event = _event(event_id)
             yield run
         finally:
             if not run.released:
@@ -120,12 +125,13 @@ def _lock_and_claim(event_id: int) -> tuple[bool, WebhookEvent | None]:
     """Whether this session took the event's lock, and the event if it also moved it to processing.
 
     One statement: the lock is taken first (a materialised CTE), and only a run that holds it
-    updates the row, which comes back as the update left it.
+    relaxes the session's commits until the run ends (:data:`_UNLOCK`) or its answer is about to
+    leave (:mod:`conversations.delivery`), and updates the row, which comes back as the update left it.
     """
     final = [str(s) for s in WebhookEvent.FINAL_STATUSES]
     with connection.cursor() as cursor:
         cursor.execute(_lock_and_claim_statement(), [_LOCK_NAMESPACE, event_id, Status.PROCESSING, event_id, final])
-        locked, *row = cursor.fetchone()
+        locked, _relaxed, *row = cursor.fetchone()
     if not locked or row[0] is None:
         return bool(locked), None
     return True, instance_from_row(WebhookEvent, row, connection)
@@ -141,10 +147,13 @@ def _lock_and_claim_statement() -> str:
     return (
         # Names from the model, values bound (bandit B608, ruff S608).
         "WITH owned AS MATERIALIZED (SELECT pg_try_advisory_lock(%s, %s) AS locked), "  # noqa: S608  # nosec B608
+        # Selected below, so that it runs (a WITH that only reads runs when it is read).
+        f"relaxed AS MATERIALIZED (SELECT {RELAX_COMMITS} AS setting FROM owned WHERE owned.locked), "
         f"claimed AS (UPDATE {table} SET {status} = %s, {attempts} = {attempts} + 1 FROM owned "
         f"WHERE owned.locked AND {table}.{pk} = %s AND NOT ({table}.{status} = ANY(%s)) "
         f"RETURNING {', '.join(f'{table}.{quote(c)}' for c in columns)}) "
-        f"SELECT owned.locked, {', '.join(f'claimed.{quote(c)}' for c in columns)} FROM owned LEFT JOIN claimed ON true"
+        f"SELECT owned.locked, relaxed.setting, {', '.join(f'claimed.{quote(c)}' for c in columns)} "
+        "FROM owned LEFT JOIN relaxed ON true LEFT JOIN claimed ON true"
     )
 
 

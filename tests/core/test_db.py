@@ -12,7 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from psycopg_pool import ConnectionPool
 
 from conversations.models import LineUser
-from core.db import alone_or_in_savepoint, pooled_connection_reset
+from core.db import RELAX_COMMITS, RESTORE_COMMITS, alone_or_in_savepoint, pooled_connection_reset
 from tests.security.production_env import REPO, production_env
 
 LOCK = (7, 77)
@@ -140,3 +140,45 @@ def test_it_adds_no_transaction_around_a_statement_in_autocommit(transactional_d
     with alone_or_in_savepoint():
         assert connection.get_autocommit()
         LineUser.objects.create(line_user_id="U" + "c" * 32)
+
+
+def synchronous_commit(conn) -> str:
+    return conn.execute("SHOW synchronous_commit").fetchone()[0]
+
+
+def test_it_relaxes_a_sessions_commits_and_gives_back_the_setting_it_had(transactional_db):
+    with psycopg.connect(conninfo(), autocommit=True) as conn:
+        conn.execute("SET synchronous_commit = remote_write")
+
+        conn.execute(f"SELECT {RELAX_COMMITS}")
+        assert synchronous_commit(conn) == "off"
+        conn.execute(f"SELECT {RESTORE_COMMITS}")
+        assert synchronous_commit(conn) == "remote_write"
+
+
+def test_it_keeps_the_first_setting_when_relaxed_twice(transactional_db):
+    with psycopg.connect(conninfo(), autocommit=True) as conn:
+        conn.execute("SET synchronous_commit = local")
+
+        conn.execute(f"SELECT {RELAX_COMMITS}")
+        conn.execute(f"SELECT {RELAX_COMMITS}")
+        conn.execute(f"SELECT {RESTORE_COMMITS}")
+        assert synchronous_commit(conn) == "local"
+
+
+def test_it_leaves_a_session_never_relaxed_as_it_was(transactional_db):
+    with psycopg.connect(conninfo(), autocommit=True) as conn:
+        conn.execute("SET synchronous_commit = local")
+
+        conn.execute(f"SELECT {RESTORE_COMMITS}")
+        assert synchronous_commit(conn) == "local"
+
+
+def test_it_gives_a_connection_handed_back_to_the_pool_its_commits_back(transactional_db):
+    with one_connection_pool(reset=pooled_connection_reset) as pool:
+        with pool.connection() as conn:
+            default = synchronous_commit(conn)
+            conn.execute(f"SELECT {RELAX_COMMITS}")
+
+        with pool.connection() as conn:
+            assert synchronous_commit(conn) == default != "off"
