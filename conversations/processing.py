@@ -48,7 +48,7 @@ from core.redis import get_redis
 log = get_logger(__name__)
 
 _LOCK_NAMESPACE = 0x4C42  # "LB"
-# Ending the run also gives its session back the commits it relaxed (what is left of it commits durably).
+# The statement that ends a run (its lock's release) also gives the session back the setting its claim relaxed.
 _UNLOCK = f"pg_advisory_unlock(%s, %s), {RESTORE_COMMITS}"
 Status = WebhookEvent.Status
 State = WebhookEvent.ReplyState
