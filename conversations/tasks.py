@@ -45,42 +45,55 @@ def process_webhook_event(self, event_id: int) -> str:
         raise
 
 
-@shared_task
-def process_webhook_events(event_ids: list[int]) -> list[str]:
+# The event each pack task of this process is answering now, by task id: an overrun notes that one alone.
+_pack_events_under_way: dict[str, int] = {}
+
+
+@shared_task(bind=True)
+def process_webhook_events(self, event_ids: list[int]) -> list[str]:
     """A pack the relay made while the workers were behind (conversations.packing): each event in turn.
 
     An event that has to wait (another runner owns it, LINE is down for now) goes on alone as
     :func:`process_webhook_event`, with that task's retries, so the rest of the pack does not wait for it.
     """
     results = []
-    for event_id in event_ids:
-        try:
-            with correlation.kept():  # each event logs under its own webhook's id
-                results.append(webhook_event_process(event_id=event_id))
-        except EventBusyError:
-            log.info("line_webhook_event_busy", event_id=event_id)
-            process_webhook_event.apply_async(args=[event_id], countdown=2, queue=_queue_name())
-            results.append("busy")
-        except LineApiError as exc:
-            if not exc.retryable:
-                webhook_event_fail(event_id=event_id, error=str(exc))
-                results.append("failed")
-                continue
-            process_webhook_event.apply_async(args=[event_id], countdown=1, queue=_queue_name())
-            results.append("retrying")
-        except Exception as exc:
-            log.exception("line_webhook_event_failed", event_id=event_id)
-            webhook_event_fail(event_id=event_id, error=f"{type(exc).__name__}: {exc}")
-            results.append("failed")
+    try:
+        for event_id in event_ids:
+            _pack_events_under_way[self.request.id] = event_id
+            results.append(_pack_event_process(event_id))
+    finally:
+        _pack_events_under_way.pop(self.request.id, None)
     return results
 
 
+def _pack_event_process(event_id: int) -> str:
+    try:
+        with correlation.kept():  # each event logs under its own webhook's id
+            return webhook_event_process(event_id=event_id)
+    except EventBusyError:
+        log.info("line_webhook_event_busy", event_id=event_id)
+        process_webhook_event.apply_async(args=[event_id], countdown=2, queue=_queue_name())
+        return "busy"
+    except LineApiError as exc:
+        if not exc.retryable:
+            webhook_event_fail(event_id=event_id, error=str(exc))
+            return "failed"
+        process_webhook_event.apply_async(args=[event_id], countdown=1, queue=_queue_name())
+        return "retrying"
+    except Exception as exc:
+        log.exception("line_webhook_event_failed", event_id=event_id)
+        webhook_event_fail(event_id=event_id, error=f"{type(exc).__name__}: {exc}")
+        return "failed"
+
+
 @receiver(task_overran)
-def _note_overrun(sender, task_name: str, args: tuple, **kwargs) -> None:
+def _note_overrun(sender, task_name: str, args: tuple, task_id: str | None = None, **kwargs) -> None:
     if task_name == process_webhook_event.name and args:
         webhook_events_note_overrun(event_ids=[args[0]])
     elif task_name == process_webhook_events.name and args:
-        webhook_events_note_overrun(event_ids=list(args[0]))
+        # A prefork child killed at its limit is announced by the main process, which cannot tell: the whole pack.
+        under_way = _pack_events_under_way.get(task_id or "")
+        webhook_events_note_overrun(event_ids=[under_way] if under_way is not None else list(args[0]))
 
 
 def webhook_events_enqueue(*, event_ids: list[int], packing: Packing | None = None) -> None:

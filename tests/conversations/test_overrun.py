@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from conversations.models import WebhookEvent
+from conversations.processing import _overran as overran_noted
 from conversations.processing import webhook_event_process
+from conversations.signals import line_event_handled
 from conversations.tasks import process_webhook_event, process_webhook_events
 from core.task_watchdog import TaskWatchdog, task_overran
 from tests.doubles import answer_to, delivered_texts
@@ -64,3 +66,24 @@ def test_it_ignores_the_overruns_of_other_tasks(stored, line, llm):
 
     webhook_event_process(event_id=event.pk)
     assert delivered_texts(line, user_id=USER) == [answer_to("Not mine")]
+
+
+def test_it_notes_only_the_event_a_pack_was_answering_when_it_overran(stored, line, llm):
+    first, second, third = stored("Answered before", "Under way", "Not reached")
+    pack = [first.pk, second.pk, third.pk]
+    handled = []
+
+    def watchdog_fires_on_the_second(**kwargs):
+        handled.append(kwargs["event_type"])
+        if len(handled) == 2:
+            task_overran.send_robust(
+                sender=TaskWatchdog, task_name=process_webhook_events.name, task_id="pack-1", args=(pack,)
+            )
+
+    line_event_handled.connect(watchdog_fires_on_the_second, weak=False)
+    try:
+        process_webhook_events.apply(args=[pack], task_id="pack-1").get()
+    finally:
+        line_event_handled.disconnect(watchdog_fires_on_the_second)
+
+    assert [overran_noted(pk) for pk in pack] == [False, True, False]
