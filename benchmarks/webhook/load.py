@@ -143,10 +143,16 @@ def slowest_by_second(latencies: list[float], rate: float) -> list[float]:
 
 
 def cmd_reply_latency(args) -> None:
-    """Webhook POST (scheduled time) to the moment the LINE double recorded the bot's reply or push."""
+    """Webhook POST (scheduled time) to the moment the LINE double recorded the bot's reply or push.
+
+    ``--lead-in`` seconds of events go first, at the same rate and in the same open loop, and are not measured:
+    the measured events then meet a stack that is already receiving events at that rate, as it would be during
+    a spell of that traffic, rather than one that has been idle while this command registered its users.
+    """
+    lead = int(args.rate * args.lead_in)
     count = int(args.rate * args.seconds)
     users, requests = [], []
-    for _ in range(count):
+    for _ in range(lead + count):
         user_id = "U" + uuid.uuid4().hex
         # A user LINE knows: the bot fetches a new user's profile, and it should find one, as it would on LINE.
         _control(args.line, "POST", "users", {"userId": user_id, "displayName": f"User {len(users)}", "language": "en"})
@@ -163,11 +169,13 @@ def cmd_reply_latency(args) -> None:
             if entry["endpoint"] in ("replyMessage", "pushMessage") and entry["status"] == 200:
                 for target in entry["to"]:
                     replies.setdefault(target, entry["time"])
-        if len(replies) >= count:
+        if len(replies) >= lead + count:
             break
         time.sleep(0.5)
     latencies = [
-        (replies[user] - (first_send + k / args.rate)) * 1000 for k, user in enumerate(users) if user in replies
+        (replies[user] - (first_send + k / args.rate)) * 1000
+        for k, user in enumerate(users)
+        if k >= lead and user in replies
     ]
     print(
         json.dumps(
@@ -205,6 +213,7 @@ def main(argv=None) -> None:
             p.add_argument("--line", required=True)
             p.add_argument("--secret", required=True)
             p.add_argument("--wait", type=float, default=60)
+            p.add_argument("--lead-in", type=float, default=0, help="seconds of unmeasured events sent first")
     args = parser.parse_args(argv)
     args.run(args)
 

@@ -4,7 +4,7 @@
 # usage: benchmarks/webhook/run.sh [seconds=10] [layouts="granian-wsgi gunicorn-wsgi"]
 #        (also measurable: gunicorn-sync gunicorn-uvicorn uvicorn daphne; a WSGI layout with the
 #         suffix +persistent, e.g. gunicorn-wsgi+persistent, keeps one database session per thread)
-#        (env: WORKER_POOL, WORKER_DB_CONNECTIONS (pool or persistent), REPLY_RATE, REPLY_WARM_UP, REPLY_ONLY, WEB_ONLY, BENCH_BROKER_URL, WORKER_NICE,
+#        (env: WORKER_POOL, WORKER_DB_CONNECTIONS (pool or persistent), REPLY_RATE, REPLY_WARM_UP, REPLY_LEAD_IN, REPLY_ONLY, WEB_ONLY, BENCH_BROKER_URL, WORKER_NICE,
 #         GUNICORN_WORKERS and GUNICORN_THREADS for gunicorn-wsgi, default 3 and 8, as docker/compose.yml)
 # WORKER_NICE=19 lowers the worker's CPU priority, standing in for workers on their own machines.
 # BENCH_APP_DIR=/path/to/another/checkout measures that code with these scripts (before/after, compare.sh);
@@ -32,6 +32,10 @@ REPLY_ONLY="${REPLY_ONLY:-0}"
 # Seconds of events sent at REPLY_RATE before the measured reply run, so that it measures a warm stack;
 # 0 measures a fresh one's first events too (reply_slowest_ms_by_second shows what they cost).
 REPLY_WARM_UP="${REPLY_WARM_UP:-3}"
+# Seconds of events that the measured reply run itself sends first, at the same rate, without measuring them:
+# between the warm-up and the measured events the stack sits idle while the run registers its users with the LINE
+# double, and the relay slows to its quiet pace. The lead-in's events count towards the run's CPU per event.
+REPLY_LEAD_IN="${REPLY_LEAD_IN:-1}"
 # WEB_ONLY=1 starts no Celery worker and skips the reply run: the web tier alone, events only queued.
 WEB_ONLY="${WEB_ONLY:-0}"
 # LOW_RATE=100 also measures /healthz and the ack at that many requests a second, one at a time (the rate of the
@@ -209,7 +213,7 @@ for layout in $LAYOUTS; do
       --secret "$SECRET" --rate "$REPLY_RATE" --seconds "$REPLY_WARM_UP" --wait 60 >/dev/null
   fi
   [ "$WEB_ONLY" = 1 ] || reply=$($PY "$BENCH/cpu.py" -- $PY "$BENCH/load.py" reply-latency --url "$url/line/webhook" --line "$LINE_API_BASE_URL" \
-    --secret "$SECRET" --rate "$REPLY_RATE" --seconds "$DURATION" --wait 60)
+    --secret "$SECRET" --rate "$REPLY_RATE" --seconds "$DURATION" --lead-in "$REPLY_LEAD_IN" --wait 60)
   purge
   {
     echo "== $layout"
