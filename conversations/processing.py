@@ -11,8 +11,8 @@ Safe to run any number of times, concurrently or after a worker died mid-way:
 * the answer is stored (with the messages it produced) in one transaction before
   anything is sent, so a rerun delivers that answer and never asks the model again;
 * on PostgreSQL the run's commits do not wait for the disk until the write that comes before the answer
-  leaves for LINE, whose commit waits for all of them (:mod:`core.db`): a database crash can cost a run
-  its writes and so a second question to the model, never a second message;
+  leaves for LINE, whose commit waits for all of them (:mod:`core.db`, ``CONVERSATION_RELAXED_COMMITS``): a
+  database crash can cost a run its writes and so a second question to the model, never a second message;
 * delivery itself is exactly-once (see :mod:`conversations.delivery`);
 * a run that outlives its task's hard time limit ends with its process (a prefork child is killed; a threads
   worker stops itself, :mod:`core.task_watchdog`), and the event's rerun answers with an apology rather
@@ -129,8 +129,9 @@ def _lock_and_claim(event_id: int) -> tuple[bool, WebhookEvent | None]:
     leave (:mod:`conversations.delivery`), and updates the row, which comes back as the update left it.
     """
     final = [str(s) for s in WebhookEvent.FINAL_STATUSES]
+    statement = _lock_and_claim_statement(relax=settings.CONVERSATION_RELAXED_COMMITS)
     with connection.cursor() as cursor:
-        cursor.execute(_lock_and_claim_statement(), [_LOCK_NAMESPACE, event_id, Status.PROCESSING, event_id, final])
+        cursor.execute(statement, [_LOCK_NAMESPACE, event_id, Status.PROCESSING, event_id, final])
         locked, _relaxed, *row = cursor.fetchone()
     if not locked or row[0] is None:
         return bool(locked), None
@@ -138,17 +139,18 @@ def _lock_and_claim(event_id: int) -> tuple[bool, WebhookEvent | None]:
 
 
 @functools.cache
-def _lock_and_claim_statement() -> str:
+def _lock_and_claim_statement(*, relax: bool) -> str:
     meta = WebhookEvent._meta
     quote = connection.ops.quote_name
     table, pk = quote(meta.db_table), quote(meta.pk.column)
     status, attempts = quote(meta.get_field("status").column), quote(meta.get_field("attempts").column)
     columns = [field.column for field in meta.concrete_fields]
+    setting = RELAX_COMMITS if relax else "NULL"
     return (
         # Names from the model, values bound (bandit B608, ruff S608).
         "WITH owned AS MATERIALIZED (SELECT pg_try_advisory_lock(%s, %s) AS locked), "  # noqa: S608  # nosec B608
         # Selected below, so that it runs (a WITH that only reads runs when it is read).
-        f"relaxed AS MATERIALIZED (SELECT {RELAX_COMMITS} AS setting FROM owned WHERE owned.locked), "
+        f"relaxed AS MATERIALIZED (SELECT {setting} AS setting FROM owned WHERE owned.locked), "
         f"claimed AS (UPDATE {table} SET {status} = %s, {attempts} = {attempts} + 1 FROM owned "
         f"WHERE owned.locked AND {table}.{pk} = %s AND NOT ({table}.{status} = ANY(%s)) "
         f"RETURNING {', '.join(f'{table}.{quote(c)}' for c in columns)}) "

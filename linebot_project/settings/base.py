@@ -295,6 +295,9 @@ CONVERSATION_EVENTS_PER_TASK: int = env.int("CONVERSATION_EVENTS_PER_TASK", defa
 # The most webhook events a web process's threads, acknowledging at the same moment, write in one
 # statement and one commit (core.write_group); 1 writes each alone.
 CONVERSATION_EVENTS_PER_INSERT: int = env.int("CONVERSATION_EVENTS_PER_INSERT", default=8)
+# On PostgreSQL an answer's writes commit without waiting for the disk until the move to "sending", whose commit
+# makes them all durable before LINE is called (core.db, conversations.processing); false makes each one wait.
+CONVERSATION_RELAXED_COMMITS: bool = env.bool("CONVERSATION_RELAXED_COMMITS", default=True)
 # Events not final after this long are queued again (a lost publish, a task out of retries).
 CONVERSATION_STALLED_AFTER_SECONDS: int = env.int("CONVERSATION_STALLED_AFTER_SECONDS", default=300)
 # LINE Insight sync (analytics): LINE allows 60 insight requests an hour per channel, shared by every process.

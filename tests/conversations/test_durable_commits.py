@@ -110,3 +110,13 @@ def test_it_leaves_the_session_as_it_was_when_another_run_owns_the_event(stored,
             webhook_event_process(event_id=event.pk)
 
     assert current_setting() == CHOSEN
+
+
+def test_it_makes_every_commit_wait_when_relaxed_commits_are_off(stored, chosen_setting, commits, line, settings):
+    settings.CONVERSATION_RELAXED_COMMITS = False
+    (event,) = stored("Every write durable")
+    del commits[:]
+
+    assert webhook_event_process(event_id=event.pk) == WebhookEvent.Status.REPLIED
+
+    assert len(commits) >= 7 and {setting for _, setting in commits} == {CHOSEN}
