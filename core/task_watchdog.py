@@ -98,7 +98,6 @@ class TaskWatchdog:
             if not overdue:
                 return False
             for task_id, task in overdue.items():
-                OVERRUNS.inc()
                 log.error(
                     "celery_task_overran_its_time_limit",
                     task=task.name,
@@ -106,12 +105,7 @@ class TaskWatchdog:
                     seconds=round(now - task.started, 1),
                     others_under_way=len(running) - len(overdue),
                 )
-                for receiver, result in task_overran.send_robust(
-                    sender=TaskWatchdog, task_name=task.name, task_id=task_id, args=task.args
-                ):
-                    if isinstance(result, Exception):
-                        name = getattr(receiver, "__qualname__", "?")
-                        log.error("celery_task_overran_receiver_failed", receiver=name)
+                _announce_overrun(task_name=task.name, task_id=task_id, args=task.args)
             self._stopping_since = now
             self._stop()
             return False
@@ -149,12 +143,20 @@ def pool_enforces_time_limits(pool_cls) -> bool:
     return f"{cls.__module__}:{cls.__qualname__}" not in UNLIMITED_POOLS
 
 
+def _announce_overrun(*, task_name: str, task_id: str, args: tuple) -> None:
+    OVERRUNS.inc()
+    for receiver, result in task_overran.send_robust(
+        sender=TaskWatchdog, task_name=task_name, task_id=task_id, args=args
+    ):
+        if isinstance(result, Exception):
+            log.error("celery_task_overran_receiver_failed", receiver=getattr(receiver, "__qualname__", "?"))
+
+
 def _announce_hard_time_limits(sender=None, task_id=None, exception=None, args=None, **kwargs) -> None:
     from celery.exceptions import TimeLimitExceeded
 
     if isinstance(exception, TimeLimitExceeded) and sender is not None:
-        OVERRUNS.inc()
-        task_overran.send_robust(sender=TaskWatchdog, task_name=sender.name, task_id=task_id, args=tuple(args or ()))
+        _announce_overrun(task_name=sender.name, task_id=task_id, args=tuple(args or ()))
 
 
 def watch_worker(worker, *, grace: float) -> TaskWatchdog | None:

@@ -146,32 +146,31 @@ def synchronous_commit(conn) -> str:
     return conn.execute("SHOW synchronous_commit").fetchone()[0]
 
 
-def test_it_relaxes_a_sessions_commits_and_gives_back_the_setting_it_had(transactional_db):
-    with psycopg.connect(conninfo(), autocommit=True) as conn:
-        conn.execute("SET synchronous_commit = remote_write")
-
-        conn.execute(f"SELECT {RELAX_COMMITS}")
-        assert synchronous_commit(conn) == "off"
-        conn.execute(f"SELECT {RESTORE_COMMITS}")
-        assert synchronous_commit(conn) == "remote_write"
-
-
-def test_it_keeps_the_first_setting_when_relaxed_twice(transactional_db):
+@pytest.fixture
+def session(transactional_db):
+    """A session of its own, set to ``local``: a choice of the deployment's, not the server's default."""
     with psycopg.connect(conninfo(), autocommit=True) as conn:
         conn.execute("SET synchronous_commit = local")
-
-        conn.execute(f"SELECT {RELAX_COMMITS}")
-        conn.execute(f"SELECT {RELAX_COMMITS}")
-        conn.execute(f"SELECT {RESTORE_COMMITS}")
-        assert synchronous_commit(conn) == "local"
+        yield conn
 
 
-def test_it_leaves_a_session_never_relaxed_as_it_was(transactional_db):
-    with psycopg.connect(conninfo(), autocommit=True) as conn:
-        conn.execute("SET synchronous_commit = local")
+def test_it_relaxes_a_sessions_commits_and_gives_back_the_setting_it_had(session):
+    session.execute(f"SELECT {RELAX_COMMITS}")
+    assert synchronous_commit(session) == "off"
+    session.execute(f"SELECT {RESTORE_COMMITS}")
+    assert synchronous_commit(session) == "local"
 
-        conn.execute(f"SELECT {RESTORE_COMMITS}")
-        assert synchronous_commit(conn) == "local"
+
+def test_it_keeps_the_first_setting_when_relaxed_twice(session):
+    session.execute(f"SELECT {RELAX_COMMITS}")
+    session.execute(f"SELECT {RELAX_COMMITS}")
+    session.execute(f"SELECT {RESTORE_COMMITS}")
+    assert synchronous_commit(session) == "local"
+
+
+def test_it_leaves_a_session_never_relaxed_as_it_was(session):
+    session.execute(f"SELECT {RESTORE_COMMITS}")
+    assert synchronous_commit(session) == "local"
 
 
 def test_it_gives_a_connection_handed_back_to_the_pool_its_commits_back(transactional_db):
