@@ -1,16 +1,14 @@
 """The one client for the language model (Azure OpenAI, OpenAI or an OpenAI-compatible server).
 
-Every call streams the answer and assembles it from the chunks, so a slow model
-is noticed by the read timeout rather than by one long silent wait, and Azure's
-first chunk (``choices: []`` carrying only ``prompt_filter_results``) or chunks
-without content are simply skipped.
+Every call asks for the answer whole: it goes to LINE whole, and a streamed answer would cost the
+worker a parsed event per token (:mod:`core.llm.completion`).
 
 Failure handling, from the inside out:
 
 * the SDK's own retries (``LLM_MAX_RETRIES``) for 408/409/429/5xx and connection
   errors, honouring ``retry-after`` up to ``LLM_MAX_RETRY_AFTER`` seconds; a longer
   wait is not retried, so the user hears back at once instead of after minutes;
-* timeouts: ``LLM_CONNECT_TIMEOUT`` and ``LLM_READ_TIMEOUT`` per attempt, plus an
+* timeouts: ``LLM_CONNECT_TIMEOUT`` and ``LLM_READ_TIMEOUT`` (the wait for the whole answer) per attempt, plus an
   overall deadline ``LLM_TOTAL_TIMEOUT`` for the whole answer, tool rounds included;
 * a circuit breaker (pybreaker's, by way of :mod:`core.breakers`, so that a process's
   calls run side by side): after ``LLM_BREAKER_FAIL_MAX`` retryable failures in a row it
@@ -55,8 +53,8 @@ from prometheus_client import Counter, Histogram
 from core.breakers import CircuitBreaker
 from core.errors import LLMError
 from core.lazy import LazyModule, ProcessWide
+from core.llm.completion import Round, ToolCall, round_read
 from core.llm.failures import ContentFilteredError, LLMConfigurationError, map_sdk_error, no_retry_after_long_waits
-from core.llm.stream import Round, ToolCall, absorb, chunk_stream_class
 from core.llm.tokens import estimate_tokens
 from core.logging import get_logger
 
@@ -220,7 +218,7 @@ class LLMClient:
             offer_tools = bool(tools) and rounds < self.max_tool_rounds
             # After the last allowed round the tools stay described (the history refers to
             # them) but the model must answer in words.
-            current = self._stream_round(
+            current = self._round(
                 messages,
                 model=model,
                 temperature=temperature,
@@ -283,20 +281,14 @@ class LLMClient:
             return f"error: {call.name} failed ({getattr(exc, 'message', None) or type(exc).__name__})"
         return str(output)
 
-    # --- one streamed completion ------------------------------------------------------------
-    def _stream_round(
+    # --- one completion ---------------------------------------------------------------------
+    def _round(
         self, messages, *, model, temperature, max_tokens, tools, tool_choice, user, response_format, deadline
     ) -> Round:
         # The body goes out as plain JSON through the SDK's own request path (retries, auth, Azure's
         # deployment URL, errors): the typed `create()` walks `messages` through its TypedDict unions
-        # and builds a pydantic model for every streamed chunk (a tenth of a worker's time per answer,
-        # under cProfile). Chunks come back as the dicts they are on the wire.
-        kwargs: dict[str, Any] = {
-            "model": model,
-            "messages": messages,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
+        # and builds pydantic models of the answer. The answer comes back as the dict it is on the wire.
+        kwargs: dict[str, Any] = {"model": model, "messages": messages}
         if temperature is not None:
             kwargs["temperature"] = temperature
         if max_tokens is not None:
@@ -308,28 +300,19 @@ class LLMClient:
             kwargs["user"] = user
         if response_format:
             kwargs["response_format"] = response_format
-        current = Round()
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise LLMError("The language model did not answer in time.", retryable=True)
         try:
-            stream = self.sdk.post(
+            body = self.sdk.post(
                 "/chat/completions",
                 body=kwargs,
                 cast_to=object,
                 options={"timeout": self._attempt_timeout(remaining)},
-                stream=True,
-                stream_cls=chunk_stream_class(),
             )
-            try:
-                for chunk in stream:
-                    absorb(current, chunk)
-                    if time.monotonic() > deadline:
-                        raise LLMError("The language model did not answer in time.", retryable=True)
-            finally:
-                stream.close()
         except openai.APIError as exc:
             raise map_sdk_error(exc) from exc
+        current = round_read(body)
         if current.prompt_tokens is None:
             current.prompt_tokens = sum(estimate_tokens(_message_text(m)) for m in messages)
         if current.completion_tokens is None:

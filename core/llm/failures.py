@@ -44,7 +44,7 @@ def map_sdk_error(exc: openai.APIError) -> LLMError:
         return LLMError(
             f"The language model answered HTTP {status}.", status=status, retryable=retryable, details=details
         )
-    # An error object inside the stream: the service failed mid-answer.
+    # Any other failure of the SDK's (a body it could not read): the service failed mid-answer.
     return LLMError("The language model failed while answering.", retryable=True)
 
 

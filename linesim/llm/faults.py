@@ -8,7 +8,7 @@ A rule, as posted to ``POST /_control/faults``::
   ``429`` (rate limited, with ``retry-after`` and ``retry-after-ms`` headers from ``retry_after`` seconds),
   ``500`` (server error),
   ``timeout`` (no answer for ``hang_seconds``, then a 408),
-  ``stall`` (a stream sends its first token, then nothing for ``hang_seconds``),
+  ``stall`` (a stream sends its first token, then nothing for ``hang_seconds``; a whole answer is held that long),
   ``stream_error`` (a stream sends its first token, then an ``error`` event, and ends),
   ``content_filter`` (half of the answer, then ``finish_reason: "content_filter"``),
   ``prompt_filter`` (Azure's 400 with code ``content_filter``),

@@ -153,6 +153,9 @@ async def _answer(request, state, provider, deployment, record, early) -> web.St
     completion = Completion(state.next_id(record["body"]), model, provider, body, reply, fault)
     if body.get("stream"):
         return await _stream(request, state, completion)
+    if fault is not None and fault.kind == "stall":
+        # A whole answer has no first token to send: the model holds all of it.
+        await state.hang(fault.hang_seconds)
     if state.tokens_per_second and completion.tokens:
         await asyncio.sleep(len(completion.tokens) / state.tokens_per_second)
     return web.json_response(completion.whole(), headers=_headers(completion.id))

@@ -4,6 +4,7 @@ import base64
 import json
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -350,6 +351,26 @@ def test_it_hangs_past_the_client_timeout(llm, oai):
         oai.with_options(timeout=0.3).chat.completions.create(model="m", messages=[_user("hi")])
 
     assert time.monotonic() - started < 2
+
+
+def test_it_holds_a_whole_answer_while_stalled_and_sends_it_once_released(llm, oai):
+    llm.control.add_fault("stall", count=1, hang_seconds=10)
+    with pytest.raises(openai.APITimeoutError):
+        oai.with_options(timeout=0.3, max_retries=0).chat.completions.create(model="m", messages=[_user("hi")])
+
+    llm.control.add_fault("stall", count=1, hang_seconds=10)
+    started = time.monotonic()
+    answered = []
+    thread = threading.Thread(
+        target=lambda: answered.append(oai.chat.completions.create(model="m", messages=[_user("hi")]))
+    )
+    thread.start()
+    time.sleep(0.3)
+    llm.control.clear_faults()  # releases the stall
+    thread.join(5)
+
+    assert answered[0].choices[0].message.content == f"{INTRO} You wrote: “hi”"
+    assert time.monotonic() - started < 5
 
 
 def test_it_ends_an_answer_with_the_content_filter(llm, azure):
