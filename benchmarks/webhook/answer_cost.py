@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import sys
 import time
@@ -22,7 +23,8 @@ from pathlib import Path
 
 import django
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+# The checkout measured: BENCH_APP_DIR when the shell script was pointed at another one (before/after).
+sys.path.insert(0, os.environ.get("BENCH_APP_DIR") or str(Path(__file__).resolve().parents[2]))
 django.setup()
 
 from django.conf import settings  # noqa: E402

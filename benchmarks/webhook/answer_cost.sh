@@ -6,6 +6,8 @@
 set -euo pipefail
 BENCH="$(cd "$(dirname "$0")" && pwd)"
 cd "${BENCH_APP_DIR:-$BENCH/../..}"
+# The Python scripts import the code measured from BENCH_APP_DIR, made absolute here.
+if [ -n "${BENCH_APP_DIR:-}" ]; then export BENCH_APP_DIR="$PWD"; fi
 EVENTS="${1:-300}"
 shift || true
 DB="${BENCH_DB:-linebot_bench_cost}"
